@@ -1,0 +1,46 @@
+//! The stack definition: `devenv.toml` read, merged with the catalog, and validated.
+
+pub mod interpolate;
+mod load;
+mod model;
+pub mod raw;
+
+pub use load::{format_duration, is_project_name, load, load_source, parse_duration};
+pub use model::*;
+
+use indexmap::IndexMap;
+
+impl Stack {
+    /// Services in an order where every service comes after its dependencies.
+    pub fn start_order(&self) -> Vec<&Service> {
+        let mut ordered: Vec<&Service> = Vec::new();
+        fn visit<'a>(stack: &'a Stack, name: &str, ordered: &mut Vec<&'a Service>) {
+            if ordered.iter().any(|s| s.name == name) {
+                return;
+            }
+            if let Some(service) = stack.services.get(name) {
+                for dep in &service.depends_on {
+                    visit(stack, dep, ordered);
+                }
+                ordered.push(service);
+            }
+        }
+        for name in self.services.keys() {
+            visit(self, name, &mut ordered);
+        }
+        ordered
+    }
+
+    /// Default values of every non-secret variable, with references expanded; what the stack
+    /// means when no `.env` overrides anything.
+    pub fn default_values(&self) -> IndexMap<String, String> {
+        self.variables
+            .values()
+            .filter(|v| !v.secret)
+            .filter_map(|v| v.value.as_ref().map(|value| (v.name.clone(), value.clone())))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

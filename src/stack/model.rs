@@ -1,0 +1,237 @@
+//! The validated stack: what every other module works from. Built only by `stack::load`.
+
+use indexmap::IndexMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A validated `devenv.toml`.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// `[project]`.
+    pub project: Project,
+    /// Services in file order.
+    pub services: IndexMap<String, Service>,
+    /// Every variable the stack uses (`.env` keys), in the order `.env.example` lists them.
+    pub variables: IndexMap<String, Variable>,
+    /// `[database]`.
+    pub database: Option<Database>,
+    /// Directory holding the stack file; relative paths resolve against it.
+    pub root: PathBuf,
+    /// The stack file.
+    pub file: PathBuf,
+}
+
+/// `[project]`.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Compose project name.
+    pub name: String,
+    /// One line about the project.
+    pub description: Option<String>,
+    /// Whether port conflicts may be solved by another host port.
+    pub remap_ports: bool,
+}
+
+/// One service, with its catalog entry merged in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    /// Service name (`db`).
+    pub name: String,
+    /// Catalog entry it came from (`postgres`).
+    pub catalog: Option<String>,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Image reference as written (may hold `${VAR}`).
+    pub image: String,
+    /// Command replacing the image default.
+    pub command: Option<Vec<String>>,
+    /// Published ports.
+    pub ports: Vec<Port>,
+    /// Container environment; values may reference variables.
+    pub env: IndexMap<String, String>,
+    /// Named volumes and bind mounts.
+    pub volumes: Vec<Volume>,
+    /// Services that must be ready first.
+    pub depends_on: Vec<String>,
+    /// Readiness check.
+    pub health: Option<Health>,
+    /// Protocol-level probe from the catalog.
+    pub probe: Option<Probe>,
+    /// Connection URL template from the catalog (`HOST`, `PORT` and container env names).
+    pub url: Option<String>,
+    /// Compose profiles.
+    pub profiles: Vec<String>,
+    /// Host address ports are published on.
+    pub host_ip: String,
+}
+
+impl Service {
+    /// The prefix of this service's variables: `db` → `DB`, `web-api` → `WEB_API`.
+    pub fn var_prefix(&self) -> String {
+        var_prefix(&self.name)
+    }
+}
+
+/// `db` → `DB`, `web-api` → `WEB_API`.
+pub fn var_prefix(service: &str) -> String {
+    service.to_ascii_uppercase().replace(['-', '.'], "_")
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Port inside the container.
+    pub container: u16,
+    /// Where it is published on the host.
+    pub host: HostPort,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+impl Port {
+    /// The host port when nothing overrides it.
+    pub fn default_host_port(&self) -> u16 {
+        match &self.host {
+            HostPort::Variable { default, .. } => *default,
+            HostPort::Fixed(port) => *port,
+        }
+    }
+}
+
+/// How a host port is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPort {
+    /// From a variable (`DB_PORT`), defaulting to `default`; may be remapped.
+    Variable {
+        /// Variable name.
+        name: String,
+        /// Value when the variable is unset.
+        default: u16,
+    },
+    /// Written in devenv.toml; never remapped.
+    Fixed(u16),
+}
+
+/// A volume mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Volume {
+    /// A named volume, scoped to its service (`db-data`).
+    Named {
+        /// Volume name within the project (Docker's is `<project>_<name>`).
+        name: String,
+        /// Mount path in the container.
+        target: String,
+        /// Mounted read-only.
+        read_only: bool,
+    },
+    /// A host directory or file.
+    Bind {
+        /// Host path as written (relative to the project root).
+        source: String,
+        /// Mount path in the container.
+        target: String,
+        /// Mounted read-only.
+        read_only: bool,
+    },
+}
+
+/// A readiness check with Docker's timing settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// What is checked.
+    pub check: HealthCheck,
+    /// Time between Docker's checks.
+    pub interval: Duration,
+    /// Time one check may take.
+    pub timeout: Duration,
+    /// Failures before unhealthy.
+    pub retries: u32,
+    /// Grace period after start.
+    pub start_period: Duration,
+}
+
+/// What a health check runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// A command inside the container.
+    Command(Vec<String>),
+    /// A TCP connection to a container port.
+    Tcp(u16),
+    /// An HTTP GET expecting 2xx.
+    Http {
+        /// Path, starting with `/`.
+        path: String,
+        /// Container port.
+        port: u16,
+    },
+}
+
+/// Protocol-level readiness probes for catalog services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// A PostgreSQL login.
+    Postgres,
+    /// A MySQL/MariaDB login.
+    Mysql,
+    /// Redis `PING`.
+    Redis,
+}
+
+/// A variable of the stack: one key of `.env`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    /// Name (`DB_PORT`).
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Where it comes from.
+    pub kind: VariableKind,
+    /// Generated randomly; `<REPLACE_ME>` in `.env.example`.
+    pub secret: bool,
+    /// Value template (may reference other variables); `None` for secrets without one.
+    pub value: Option<String>,
+}
+
+/// Where a variable comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableKind {
+    /// The host port of a service's published port.
+    HostPort {
+        /// Service name.
+        service: String,
+        /// Container port.
+        container_port: u16,
+    },
+    /// Declared under `[env.NAME]`.
+    Declared,
+    /// A secret of a catalog image the stack did not set (`DB_POSTGRES_PASSWORD`).
+    CatalogSecret {
+        /// Service name.
+        service: String,
+        /// Container env key.
+        key: String,
+    },
+}
+
+impl Variable {
+    /// The service a variable belongs to, for grouping.
+    pub fn service(&self) -> Option<&str> {
+        match &self.kind {
+            VariableKind::HostPort { service, .. } | VariableKind::CatalogSecret { service, .. } => Some(service),
+            VariableKind::Declared => None,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// Service running the database.
+    pub service: String,
+    /// URL template seen from the host.
+    pub url: Option<String>,
+    /// Migrations directory, relative to the root.
+    pub migrations: Option<PathBuf>,
+    /// Seed files or directories, relative to the root.
+    pub seeds: Vec<PathBuf>,
+}

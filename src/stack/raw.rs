@@ -1,0 +1,186 @@
+//! The on-disk shape of `devenv.toml` and of catalog entries, as serde reads it, with spans
+//! kept on every value a later check may need to point at.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// A whole `devenv.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStack {
+    /// `[project]`.
+    pub project: Spanned<RawProject>,
+    /// `[services.NAME]`.
+    #[serde(default)]
+    pub services: IndexMap<Spanned<String>, Spanned<RawService>>,
+    /// `[env.NAME]`.
+    #[serde(default)]
+    pub env: IndexMap<Spanned<String>, Spanned<RawEnvVar>>,
+    /// `[database]`.
+    pub database: Option<Spanned<RawDatabase>>,
+}
+
+/// `[project]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    /// Compose project name: prefixes containers, the network and volumes.
+    pub name: Spanned<String>,
+    /// One line saying what the project is.
+    pub description: Option<String>,
+    /// Whether a port conflict may be solved by picking another host port.
+    pub remap_ports: Option<bool>,
+}
+
+/// `[services.NAME]`, both for a stack and (with the catalog-only keys) for a catalog entry.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Catalog entry this service starts from.
+    #[serde(rename = "use")]
+    pub use_: Option<Spanned<String>>,
+    /// What the service is for (shown in docs).
+    pub description: Option<String>,
+    /// Image reference.
+    pub image: Option<Spanned<String>>,
+    /// Command (argument list) replacing the image's default.
+    pub command: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Published ports: `"5432"` (host port from a variable) or `"15432:5432"` (fixed).
+    pub ports: Option<Spanned<Vec<Spanned<Scalar>>>>,
+    /// Container environment.
+    pub env: Option<IndexMap<Spanned<String>, Spanned<Scalar>>>,
+    /// `"name:/path"` (named volume) or `"./dir:/path[:ro]"` (bind mount).
+    pub volumes: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Services that must be ready before this one starts.
+    pub depends_on: Option<Vec<Spanned<String>>>,
+    /// Readiness check.
+    pub health: Option<Spanned<RawHealth>>,
+    /// Compose profiles this service belongs to.
+    pub profiles: Option<Vec<Spanned<String>>>,
+    /// Host address ports are published on (`127.0.0.1` unless set; `0.0.0.0` opts into all).
+    pub host_ip: Option<Spanned<String>>,
+}
+
+/// `health = { ... }`.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    /// Command run inside the container; exit 0 means ready.
+    pub cmd: Option<Vec<String>>,
+    /// Container port that must accept a TCP connection.
+    pub tcp: Option<u16>,
+    /// HTTP path that must answer 2xx.
+    pub http: Option<String>,
+    /// Container port for `http`.
+    pub port: Option<u16>,
+    /// Time between checks (`1s`, `500ms`).
+    pub interval: Option<Spanned<String>>,
+    /// Time one check may take.
+    pub timeout: Option<Spanned<String>>,
+    /// Failures before Docker calls the service unhealthy.
+    pub retries: Option<u32>,
+    /// Grace period after start.
+    pub start_period: Option<Spanned<String>>,
+}
+
+/// `[env.NAME]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvVar {
+    /// Value, may reference other variables.
+    pub value: Option<Spanned<Scalar>>,
+    /// Generated randomly into `.env`, `<REPLACE_ME>` in `.env.example`.
+    #[serde(default)]
+    pub secret: bool,
+    /// What the variable is for.
+    pub description: Option<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    /// Service that runs the database.
+    pub service: Spanned<String>,
+    /// Connection URL seen from the host.
+    pub url: Option<Spanned<String>>,
+    /// Directory of migrations.
+    pub migrations: Option<Spanned<String>>,
+    /// Seed files or directories.
+    pub seeds: Option<Vec<Spanned<String>>>,
+}
+
+/// A catalog entry (`stacks/services/NAME.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalogEntry {
+    /// One line for `devenv init --list` and the docs.
+    pub description: String,
+    /// Image repository without tag.
+    pub image: String,
+    /// Default tag.
+    pub version: String,
+    /// Published ports, as in a stack.
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// Volumes, as in a stack.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// Command replacing the image's default.
+    pub command: Option<Vec<String>>,
+    /// Readiness check.
+    pub health: Option<RawHealth>,
+    /// Protocol-level readiness probe: `postgres`, `mysql`, `redis`.
+    pub probe: Option<String>,
+    /// Connection URL template: container env names plus `HOST` and `PORT`.
+    pub url: Option<String>,
+    /// The image's environment conventions.
+    #[serde(default)]
+    pub env: IndexMap<String, RawCatalogEnv>,
+}
+
+/// One environment convention of an image.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalogEnv {
+    /// Default value.
+    pub value: Option<String>,
+    /// Whether it is a secret (then it becomes a stack variable `<SERVICE>_<NAME>`).
+    #[serde(default)]
+    pub secret: bool,
+    /// What it does.
+    pub description: String,
+}
+
+/// A TOML string, integer, float or boolean, read as its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
