@@ -55,7 +55,8 @@ impl Catalog {
                 .iter()
                 .map(|(file, text)| CatalogEntry {
                     name: file.trim_end_matches(".toml").to_string(),
-                    entry: toml::from_str(text).unwrap_or_else(|e| panic!("stacks/services/{file}: {e}")),
+                    entry: toml::from_str(text)
+                        .unwrap_or_else(|e| panic!("stacks/services/{file}: {e}")),
                 })
                 .collect();
             let starters = embedded::STARTER_FILES
@@ -95,10 +96,21 @@ mod tests {
     fn ships_the_required_entries() {
         let catalog = Catalog::get();
         for name in [
-            "postgres", "mysql", "mariadb", "redis", "mongodb", "rabbitmq", "nats", "memcached", "minio", "mailpit",
+            "postgres",
+            "mysql",
+            "mariadb",
+            "redis",
+            "mongodb",
+            "rabbitmq",
+            "nats",
+            "memcached",
+            "minio",
+            "mailpit",
             "redpanda",
         ] {
-            let entry = catalog.service(name).unwrap_or_else(|| panic!("missing catalog entry {name}"));
+            let entry = catalog
+                .service(name)
+                .unwrap_or_else(|| panic!("missing catalog entry {name}"));
             assert!(!entry.entry.ports.is_empty(), "{name} publishes no port");
             assert!(entry.entry.health.is_some(), "{name} has no health check");
         }
@@ -111,7 +123,11 @@ mod tests {
     fn every_entry_with_data_has_a_volume() {
         for entry in &Catalog::get().services {
             if !["memcached", "mailpit"].contains(&entry.name.as_str()) {
-                assert!(!entry.entry.volumes.is_empty(), "{} keeps no data volume", entry.name);
+                assert!(
+                    !entry.entry.volumes.is_empty(),
+                    "{} keeps no data volume",
+                    entry.name
+                );
             }
         }
     }

@@ -1,1 +1,23 @@
-fn main() {}
+//! The `devenv` binary: parse arguments, run the command, map the outcome to an exit code.
+
+use clap::Parser;
+use devenv::cli::Cli;
+use devenv::ui::{Ui, Verbosity};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let ui = Ui::new(verbosity, cli.color);
+    match devenv::commands::run(cli, &ui) {
+        Ok(code) => code,
+        Err(error) => {
+            ui.error(&error.diagnostic);
+            error.exit_code()
+        }
+    }
+}

@@ -16,7 +16,10 @@ pub struct SourceFile {
 impl SourceFile {
     /// Wraps already-read text.
     pub fn new(name: impl Into<PathBuf>, text: impl Into<String>) -> Self {
-        Self { name: name.into(), text: text.into() }
+        Self {
+            name: name.into(),
+            text: text.into(),
+        }
     }
 
     /// 1-based line and column of a byte offset.
@@ -31,7 +34,11 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
-        self.text.lines().nth(line.saturating_sub(1)).unwrap_or("").trim_end_matches('\r')
+        self.text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or("")
+            .trim_end_matches('\r')
     }
 
     /// A diagnostic about `span` of this file.
@@ -47,7 +54,13 @@ impl SourceFile {
         };
         Diagnostic {
             message: message.into(),
-            location: Some(Location { file: self.name.clone(), line, col, line_text, width }),
+            location: Some(Box::new(Location {
+                file: self.name.clone(),
+                line,
+                col,
+                line_text,
+                width,
+            })),
             help: None,
         }
     }
@@ -79,7 +92,7 @@ pub struct Diagnostic {
     /// What is wrong, one line.
     pub message: String,
     /// Where, when the problem is in a file.
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     /// How to fix it.
     pub help: Option<String>,
 }
@@ -87,7 +100,11 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with no location.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), location: None, help: None }
+        Self {
+            message: message.into(),
+            location: None,
+            help: None,
+        }
     }
 
     /// Adds the fix.
@@ -104,13 +121,27 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}", self.message)?;
+        write!(f, "{}", self.message)?;
         if let Some(loc) = &self.location {
             let gutter = loc.line.to_string().len();
-            writeln!(f, "{:gutter$}--> {}:{}:{}", "", loc.file.display(), loc.line, loc.col)?;
+            writeln!(f)?;
+            writeln!(
+                f,
+                "{:gutter$}--> {}:{}:{}",
+                "",
+                loc.file.display(),
+                loc.line,
+                loc.col
+            )?;
             writeln!(f, "{:gutter$} |", "")?;
             writeln!(f, "{} | {}", loc.line, loc.line_text)?;
-            write!(f, "{:gutter$} | {}{}", "", " ".repeat(loc.col - 1), "^".repeat(loc.width.max(1)))?;
+            write!(
+                f,
+                "{:gutter$} | {}{}",
+                "",
+                " ".repeat(loc.col - 1),
+                "^".repeat(loc.width.max(1))
+            )?;
         }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
@@ -120,7 +151,10 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Suggests the closest candidate to `word` when it is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -143,7 +177,10 @@ mod tests {
     #[test]
     fn renders_file_line_and_caret() {
         let src = SourceFile::new("devenv.toml", "a = 1\nports = 5432\n");
-        let text = src.diagnostic(14..18, "expected a list").with_help("write [\"5432\"]").to_string();
+        let text = src
+            .diagnostic(14..18, "expected a list")
+            .with_help("write [\"5432\"]")
+            .to_string();
         assert_eq!(
             text,
             "expected a list\n --> devenv.toml:2:9\n  |\n2 | ports = 5432\n  |         ^^^^\n  help: write [\"5432\"]"
@@ -152,7 +189,10 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(did_you_mean("postgress", ["postgres", "redis"]), Some("postgres"));
+        assert_eq!(
+            did_you_mean("postgress", ["postgres", "redis"]),
+            Some("postgres")
+        );
         assert_eq!(did_you_mean("zzz", ["postgres", "redis"]), None);
     }
 }

@@ -109,7 +109,9 @@ pub fn parse(input: &str) -> Result<Vec<Segment>, SyntaxError> {
             }
             _ => {
                 return Err(SyntaxError {
-                    message: "a lone `$`: write `$$` for a literal `$`, or `${NAME}` for a variable".into(),
+                    message:
+                        "a lone `$`: write `$$` for a literal `$`, or `${NAME}` for a variable"
+                            .into(),
                     offset: start,
                 });
             }
@@ -227,7 +229,11 @@ mod tests {
 
     #[test]
     fn references_include_those_in_defaults() {
-        let names: Vec<_> = references("${X:-${Y}}-$Z").unwrap().into_iter().map(|v| v.name).collect();
+        let names: Vec<_> = references("${X:-${Y}}-$Z")
+            .unwrap()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
         assert_eq!(names, ["Y", "X", "Z"]);
     }
 

@@ -41,7 +41,11 @@ fn display_name(path: &Path) -> PathBuf {
 /// Validates already-read stack text; `root` is where relative paths resolve.
 pub fn load_source(src: &SourceFile, root: &Path, file: &Path) -> Result<Stack, Diagnostic> {
     let raw: RawStack = toml::from_str(&src.text).map_err(|e| toml_error(src, &e))?;
-    Loader { src, catalog: Catalog::get() }.build(raw, root, file)
+    Loader {
+        src,
+        catalog: Catalog::get(),
+    }
+    .build(raw, root, file)
 }
 
 /// Turns a TOML or serde error into a diagnostic with a fix where one can be guessed.
@@ -50,7 +54,11 @@ fn toml_error(src: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let offending = src.slice(span.clone()).trim().to_string();
     let help = if message.contains("expected a sequence") {
-        let item = if offending.starts_with('"') { offending.clone() } else { format!("\"{offending}\"") };
+        let item = if offending.starts_with('"') {
+            offending.clone()
+        } else {
+            format!("\"{offending}\"")
+        };
         Some(format!("this key takes a list: write `[{item}]`"))
     } else if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
@@ -119,7 +127,8 @@ impl Loader<'_> {
             for dep in raw_service.depends_on.iter().flatten() {
                 depends_spans.insert((name.clone(), dep.get_ref().clone()), dep.span());
             }
-            let service = self.service(&name, raw_service, table_span, &mut checks, &mut port_spans)?;
+            let service =
+                self.service(&name, raw_service, table_span, &mut checks, &mut port_spans)?;
             for var in service_variables(&service, self.catalog) {
                 variables.insert(var.name.clone(), var);
             }
@@ -132,21 +141,33 @@ impl Loader<'_> {
             if !interpolate::is_var_name(&name) {
                 return Err(self
                     .err(span, format!("invalid variable name `{name}`"))
-                    .with_help("variable names use letters, digits and `_`, and do not start with a digit"));
+                    .with_help(
+                        "variable names use letters, digits and `_`, and do not start with a digit",
+                    ));
             }
             if let Some(existing) = variables.get(&name) {
-                return Err(self.err(span, format!("`{name}` is already defined: {}", existing.description)).with_help(
-                    format!("rename this variable; `{name}` is set for you (override its value in .env)"),
-                ));
+                return Err(self
+                    .err(
+                        span,
+                        format!("`{name}` is already defined: {}", existing.description),
+                    )
+                    .with_help(format!(
+                        "rename this variable; `{name}` is set for you (override its value in .env)"
+                    )));
             }
             let raw_var = raw_var.into_inner();
             if let Some(value) = &raw_var.value {
-                checks.push(Interpolated { text: value.get_ref().0.clone(), span: value.span() });
+                checks.push(Interpolated {
+                    text: value.get_ref().0.clone(),
+                    span: value.span(),
+                });
             }
             variables.insert(
                 name.clone(),
                 Variable {
-                    description: raw_var.description.unwrap_or_else(|| format!("Set in devenv.toml as [env.{name}]")),
+                    description: raw_var
+                        .description
+                        .unwrap_or_else(|| format!("Set in devenv.toml as [env.{name}]")),
                     name,
                     kind: VariableKind::Declared,
                     secret: raw_var.secret,
@@ -163,11 +184,28 @@ impl Loader<'_> {
                     return Err(self.unknown_service(&db.service, services.keys()));
                 }
                 if let Some(url) = &db.url {
-                    checks.push(Interpolated { text: url.get_ref().clone(), span: url.span() });
+                    checks.push(Interpolated {
+                        text: url.get_ref().clone(),
+                        span: url.span(),
+                    });
                 }
-                let migrations = db.migrations.as_ref().map(|p| self.project_path(p)).transpose()?;
-                let seeds = db.seeds.iter().flatten().map(|p| self.project_path(p)).collect::<Result<_, _>>()?;
-                Some(Database { service: db.service.into_inner(), url: db.url.map(Spanned::into_inner), migrations, seeds })
+                let migrations = db
+                    .migrations
+                    .as_ref()
+                    .map(|p| self.project_path(p))
+                    .transpose()?;
+                let seeds = db
+                    .seeds
+                    .iter()
+                    .flatten()
+                    .map(|p| self.project_path(p))
+                    .collect::<Result<_, _>>()?;
+                Some(Database {
+                    service: db.service.into_inner(),
+                    url: db.url.map(Spanned::into_inner),
+                    migrations,
+                    seeds,
+                })
             }
         };
 
@@ -176,16 +214,31 @@ impl Loader<'_> {
         self.check_dependencies(&services, &depends_spans)?;
         self.check_duplicate_ports(&services, &port_spans)?;
 
-        Ok(Stack { project, services, variables, database, root: root.to_path_buf(), file: file.to_path_buf() })
+        Ok(Stack {
+            project,
+            services,
+            variables,
+            database,
+            root: root.to_path_buf(),
+            file: file.to_path_buf(),
+        })
     }
 
-    fn unknown_service<'k>(&self, name: &Spanned<String>, known: impl Iterator<Item = &'k String>) -> Diagnostic {
+    fn unknown_service<'k>(
+        &self,
+        name: &Spanned<String>,
+        known: impl Iterator<Item = &'k String>,
+    ) -> Diagnostic {
         let known: Vec<&str> = known.map(String::as_str).collect();
         let help = match did_you_mean(name.get_ref(), known.iter().copied()) {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("services in this stack: {}", known.join(", ")),
         };
-        self.err(name.span(), format!("no service named `{}`", name.get_ref())).with_help(help)
+        self.err(
+            name.span(),
+            format!("no service named `{}`", name.get_ref()),
+        )
+        .with_help(help)
     }
 
     fn service(
@@ -201,17 +254,26 @@ impl Loader<'_> {
             Some(use_) => Some(self.catalog.service(use_.get_ref()).ok_or_else(|| {
                 let names = self.catalog.services.iter().map(|s| s.name.as_str());
                 let help = match did_you_mean(use_.get_ref(), names) {
-                    Some(best) => format!("did you mean `{best}`? (`devenv init --list` shows the catalog)"),
+                    Some(best) => {
+                        format!("did you mean `{best}`? (`devenv init --list` shows the catalog)")
+                    }
                     None => "`devenv init --list` shows the catalog".to_string(),
                 };
-                self.err(use_.span(), format!("unknown catalog entry `{}`", use_.get_ref())).with_help(help)
+                self.err(
+                    use_.span(),
+                    format!("unknown catalog entry `{}`", use_.get_ref()),
+                )
+                .with_help(help)
             })?),
         };
         let cat: Option<&RawCatalogEntry> = entry.map(|e| &e.entry);
 
         let image = match (&raw.image, entry) {
             (Some(image), _) => {
-                checks.push(Interpolated { text: image.get_ref().clone(), span: image.span() });
+                checks.push(Interpolated {
+                    text: image.get_ref().clone(),
+                    span: image.span(),
+                });
                 image.get_ref().clone()
             }
             (None, Some(entry)) => entry.default_image(),
@@ -228,7 +290,10 @@ impl Loader<'_> {
                     .into_inner()
                     .into_iter()
                     .map(|item| {
-                        checks.push(Interpolated { text: item.get_ref().clone(), span: item.span() });
+                        checks.push(Interpolated {
+                            text: item.get_ref().clone(),
+                            span: item.span(),
+                        });
                         item.into_inner()
                     })
                     .collect();
@@ -241,7 +306,8 @@ impl Loader<'_> {
         match raw.ports {
             Some(list) => {
                 for (index, item) in list.into_inner().into_iter().enumerate() {
-                    let port = self.port(name, ports.len(), &item.get_ref().0, Some(item.span()))?;
+                    let port =
+                        self.port(name, ports.len(), &item.get_ref().0, Some(item.span()))?;
                     port_spans.insert((name.to_string(), index), item.span());
                     ports.push(port);
                 }
@@ -265,10 +331,16 @@ impl Loader<'_> {
         for (key, value) in raw.env.into_iter().flatten() {
             if key.get_ref().is_empty() || key.get_ref().contains('=') {
                 return Err(self
-                    .err(key.span(), format!("invalid environment variable name `{}`", key.get_ref()))
+                    .err(
+                        key.span(),
+                        format!("invalid environment variable name `{}`", key.get_ref()),
+                    )
                     .with_help("names must be non-empty and must not contain `=`"));
             }
-            checks.push(Interpolated { text: value.get_ref().0.clone(), span: value.span() });
+            checks.push(Interpolated {
+                text: value.get_ref().0.clone(),
+                span: value.span(),
+            });
             env.insert(key.into_inner(), value.into_inner().0);
         }
 
@@ -288,7 +360,10 @@ impl Loader<'_> {
 
         let health = match raw.health {
             Some(health) => Some(self.health(health.get_ref(), health.span(), &ports)?),
-            None => cat.and_then(|c| c.health.as_ref()).map(|h| self.health(h, table_span.clone(), &ports)).transpose()?,
+            None => cat
+                .and_then(|c| c.health.as_ref())
+                .map(|h| self.health(h, table_span.clone(), &ports))
+                .transpose()?,
         };
 
         let probe = cat.and_then(|c| c.probe.as_deref()).map(|p| match p {
@@ -313,7 +388,10 @@ impl Loader<'_> {
         for profile in raw.profiles.into_iter().flatten() {
             if !is_volume_name(profile.get_ref()) {
                 return Err(self
-                    .err(profile.span(), format!("invalid profile name `{}`", profile.get_ref()))
+                    .err(
+                        profile.span(),
+                        format!("invalid profile name `{}`", profile.get_ref()),
+                    )
                     .with_help("profile names use letters, digits, `-`, `_` and `.`"));
             }
             profiles.push(profile.into_inner());
@@ -322,13 +400,20 @@ impl Loader<'_> {
         Ok(Service {
             name: name.to_string(),
             catalog: raw.use_.map(Spanned::into_inner),
-            description: raw.description.or_else(|| cat.map(|c| c.description.clone())),
+            description: raw
+                .description
+                .or_else(|| cat.map(|c| c.description.clone())),
             image,
             command,
             ports,
             env,
             volumes,
-            depends_on: raw.depends_on.into_iter().flatten().map(Spanned::into_inner).collect(),
+            depends_on: raw
+                .depends_on
+                .into_iter()
+                .flatten()
+                .map(Spanned::into_inner)
+                .collect(),
             health,
             probe,
             url: cat.and_then(|c| c.url.clone()),
@@ -338,11 +423,22 @@ impl Loader<'_> {
     }
 
     /// `"5432"`, `"5432/udp"` (host port from a variable) or `"15432:5432"` (fixed).
-    fn port(&self, service: &str, index: usize, text: &str, span: Option<Range<usize>>) -> Result<Port, Diagnostic> {
+    fn port(
+        &self,
+        service: &str,
+        index: usize,
+        text: &str,
+        span: Option<Range<usize>>,
+    ) -> Result<Port, Diagnostic> {
         let bad = |why: &str| {
             let d = match &span {
-                Some(span) => self.err(span.clone(), format!("invalid port `{text}` in service `{service}`: {why}")),
-                None => Diagnostic::new(format!("catalog entry for `{service}` has an invalid port `{text}`")),
+                Some(span) => self.err(
+                    span.clone(),
+                    format!("invalid port `{text}` in service `{service}`: {why}"),
+                ),
+                None => Diagnostic::new(format!(
+                    "catalog entry for `{service}` has an invalid port `{text}`"
+                )),
             };
             d.with_help(format!(
                 "write \"5432\" (host port from {}, default 5432) or \"15432:5432\" (always host port 15432)",
@@ -356,15 +452,25 @@ impl Loader<'_> {
         };
         let parse = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
         let (host, container) = match spec.split_once(':') {
-            Some((host, container)) => (Some(parse(host).ok_or_else(|| bad("the host port is not 1-65535"))?), container),
+            Some((host, container)) => (
+                Some(parse(host).ok_or_else(|| bad("the host port is not 1-65535"))?),
+                container,
+            ),
             None => (None, spec),
         };
         let container = parse(container).ok_or_else(|| bad("the container port is not 1-65535"))?;
         let host = match host {
             Some(fixed) => HostPort::Fixed(fixed),
-            None => HostPort::Variable { name: port_var_name(service, index, container), default: container },
+            None => HostPort::Variable {
+                name: port_var_name(service, index, container),
+                default: container,
+            },
         };
-        Ok(Port { container, host, protocol: protocol.to_string() })
+        Ok(Port {
+            container,
+            host,
+            protocol: protocol.to_string(),
+        })
     }
 
     /// `"data:/path[:ro]"` (named, scoped to the service) or `"./dir:/path[:ro]"` (bind).
@@ -375,36 +481,76 @@ impl Loader<'_> {
             [source, target] => (*source, *target, false),
             [source, target, "ro"] => (*source, *target, true),
             [source, target, "rw"] => (*source, *target, false),
-            _ => return Err(self.err(span, format!("invalid volume `{text}` in service `{service}`")).with_help(help)),
+            _ => {
+                return Err(self
+                    .err(
+                        span,
+                        format!("invalid volume `{text}` in service `{service}`"),
+                    )
+                    .with_help(help));
+            }
         };
         if !target.starts_with('/') {
             return Err(self
-                .err(span, format!("volume `{text}`: the container path `{target}` must be absolute"))
+                .err(
+                    span,
+                    format!("volume `{text}`: the container path `{target}` must be absolute"),
+                )
                 .with_help(help));
         }
         if source.starts_with('.') || source.starts_with('/') || source.starts_with('~') {
             self.contained(source, span.clone())?;
-            return Ok(Volume::Bind { source: source.to_string(), target: target.to_string(), read_only });
+            return Ok(Volume::Bind {
+                source: source.to_string(),
+                target: target.to_string(),
+                read_only,
+            });
         }
         if !is_volume_name(source) {
-            return Err(self.err(span, format!("invalid volume name `{source}`")).with_help(help));
+            return Err(self
+                .err(span, format!("invalid volume name `{source}`"))
+                .with_help(help));
         }
-        Ok(Volume::Named { name: format!("{service}-{source}"), target: target.to_string(), read_only })
+        Ok(Volume::Named {
+            name: format!("{service}-{source}"),
+            target: target.to_string(),
+            read_only,
+        })
     }
 
-    fn health(&self, raw: &RawHealth, span: Range<usize>, ports: &[Port]) -> Result<Health, Diagnostic> {
+    fn health(
+        &self,
+        raw: &RawHealth,
+        span: Range<usize>,
+        ports: &[Port],
+    ) -> Result<Health, Diagnostic> {
         let help = "use one of: `{ cmd = [\"pg_isready\"] }`, `{ tcp = 5432 }`, `{ http = \"/health\", port = 8080 }`";
         let check = match (&raw.cmd, raw.tcp, &raw.http) {
             (Some(cmd), None, None) if !cmd.is_empty() => HealthCheck::Command(cmd.clone()),
             (None, Some(port), None) => HealthCheck::Tcp(port),
             (None, None, Some(path)) => {
-                let port = raw.port.or_else(|| ports.first().map(|p| p.container)).ok_or_else(|| {
-                    self.err(span.clone(), "an http health check needs a `port`").with_help("add `port = 8080` (the container port)")
-                })?;
-                let path = if path.starts_with('/') { path.clone() } else { format!("/{path}") };
+                let port = raw
+                    .port
+                    .or_else(|| ports.first().map(|p| p.container))
+                    .ok_or_else(|| {
+                        self.err(span.clone(), "an http health check needs a `port`")
+                            .with_help("add `port = 8080` (the container port)")
+                    })?;
+                let path = if path.starts_with('/') {
+                    path.clone()
+                } else {
+                    format!("/{path}")
+                };
                 HealthCheck::Http { path, port }
             }
-            _ => return Err(self.err(span, "a health check needs exactly one of `cmd`, `tcp` or `http`").with_help(help)),
+            _ => {
+                return Err(self
+                    .err(
+                        span,
+                        "a health check needs exactly one of `cmd`, `tcp` or `http`",
+                    )
+                    .with_help(help));
+            }
         };
         let duration = |value: &Option<Spanned<String>>, default: Duration| match value {
             None => Ok(default),
@@ -444,15 +590,24 @@ impl Loader<'_> {
         if depth < 0 || path.starts_with('~') {
             return Err(self
                 .err(span, format!("`{path}` is outside the project directory"))
-                .with_help("use a path inside the project, relative to devenv.toml (e.g. `./init`)"));
+                .with_help(
+                    "use a path inside the project, relative to devenv.toml (e.g. `./init`)",
+                ));
         }
         Ok(())
     }
 
-    fn check_references(&self, checks: &[Interpolated], variables: &IndexMap<String, Variable>) -> Result<(), Diagnostic> {
+    fn check_references(
+        &self,
+        checks: &[Interpolated],
+        variables: &IndexMap<String, Variable>,
+    ) -> Result<(), Diagnostic> {
         for item in checks {
             let refs = interpolate::references(&item.text).map_err(|e| {
-                self.err(self.inner_span(item, e.offset..e.offset + 1), format!("invalid interpolation: {}", e.message))
+                self.err(
+                    self.inner_span(item, e.offset..e.offset + 1),
+                    format!("invalid interpolation: {}", e.message),
+                )
             })?;
             for var in refs {
                 if var.default.is_some() || variables.contains_key(&var.name) {
@@ -466,7 +621,10 @@ impl Loader<'_> {
                     ),
                 };
                 return Err(self
-                    .err(self.inner_span(item, var.range.clone()), format!("undefined variable `{}`", var.name))
+                    .err(
+                        self.inner_span(item, var.range.clone()),
+                        format!("undefined variable `{}`", var.name),
+                    )
                     .with_help(help));
             }
         }
@@ -476,14 +634,18 @@ impl Loader<'_> {
     /// Maps a range inside a string value to the source when the value was written plainly.
     fn inner_span(&self, item: &Interpolated, inner: Range<usize>) -> Range<usize> {
         let written = self.src.slice(item.span.clone());
-        if written.len() >= 2 && &written[1..written.len() - 1] == item.text {
+        if written.len() >= 2 && written[1..written.len() - 1] == item.text {
             item.span.start + 1 + inner.start..item.span.start + 1 + inner.end
         } else {
             item.span.clone()
         }
     }
 
-    fn check_variable_cycles(&self, variables: &IndexMap<String, Variable>, checks: &[Interpolated]) -> Result<(), Diagnostic> {
+    fn check_variable_cycles(
+        &self,
+        variables: &IndexMap<String, Variable>,
+        checks: &[Interpolated],
+    ) -> Result<(), Diagnostic> {
         let edges = |name: &str| -> Vec<String> {
             variables
                 .get(name)
@@ -500,8 +662,16 @@ impl Loader<'_> {
                 .map(|c| c.span.clone())
                 .unwrap_or(0..0);
             return Err(self
-                .err(span, format!("variables reference each other in a loop: {}", cycle.join(" → ")))
-                .with_help("break the loop: one of them needs a value that does not reference the others"));
+                .err(
+                    span,
+                    format!(
+                        "variables reference each other in a loop: {}",
+                        cycle.join(" → ")
+                    ),
+                )
+                .with_help(
+                    "break the loop: one of them needs a value that does not reference the others",
+                ));
         }
         Ok(())
     }
@@ -513,18 +683,39 @@ impl Loader<'_> {
     ) -> Result<(), Diagnostic> {
         for service in services.values() {
             for dep in &service.depends_on {
-                let span = spans.get(&(service.name.clone(), dep.clone())).cloned().unwrap_or(0..0);
+                let span = spans
+                    .get(&(service.name.clone(), dep.clone()))
+                    .cloned()
+                    .unwrap_or(0..0);
                 if !services.contains_key(dep) {
-                    return Err(self.unknown_service(&Spanned::new(span, dep.clone()), services.keys()));
+                    return Err(
+                        self.unknown_service(&Spanned::new(span, dep.clone()), services.keys())
+                    );
                 }
             }
         }
-        let edges = |name: &str| services.get(name).map(|s| s.depends_on.clone()).unwrap_or_default();
+        let edges = |name: &str| {
+            services
+                .get(name)
+                .map(|s| s.depends_on.clone())
+                .unwrap_or_default()
+        };
         if let Some(cycle) = find_cycle(services.keys().cloned(), edges) {
-            let span = spans.get(&(cycle[0].clone(), cycle[1].clone())).cloned().unwrap_or(0..0);
+            let span = spans
+                .get(&(cycle[0].clone(), cycle[1].clone()))
+                .cloned()
+                .unwrap_or(0..0);
             return Err(self
-                .err(span, format!("services depend on each other in a loop: {}", cycle.join(" → ")))
-                .with_help("remove one `depends_on` entry so that the services can start in order"));
+                .err(
+                    span,
+                    format!(
+                        "services depend on each other in a loop: {}",
+                        cycle.join(" → ")
+                    ),
+                )
+                .with_help(
+                    "remove one `depends_on` entry so that the services can start in order",
+                ));
         }
         Ok(())
     }
@@ -539,9 +730,18 @@ impl Loader<'_> {
             for (index, port) in service.ports.iter().enumerate() {
                 let key = (port.default_host_port(), port.protocol.clone());
                 if let Some(other) = seen.insert(key.clone(), &service.name) {
-                    let span = spans.get(&(service.name.clone(), index)).cloned().unwrap_or(0..0);
+                    let span = spans
+                        .get(&(service.name.clone(), index))
+                        .cloned()
+                        .unwrap_or(0..0);
                     return Err(self
-                        .err(span, format!("host port {} is published by both `{other}` and `{}`", key.0, service.name))
+                        .err(
+                            span,
+                            format!(
+                                "host port {} is published by both `{other}` and `{}`",
+                                key.0, service.name
+                            ),
+                        )
                         .with_help(format!(
                             "publish `{}` on another host port, e.g. `ports = [\"{}:{}\"]`",
                             service.name,
@@ -562,8 +762,14 @@ fn service_variables(service: &Service, catalog: &Catalog) -> Vec<Variable> {
         if let HostPort::Variable { name, default } = &port.host {
             vars.push(Variable {
                 name: name.clone(),
-                description: format!("Host port of `{}` (container port {})", service.name, port.container),
-                kind: VariableKind::HostPort { service: service.name.clone(), container_port: port.container },
+                description: format!(
+                    "Host port of `{}` (container port {})",
+                    service.name, port.container
+                ),
+                kind: VariableKind::HostPort {
+                    service: service.name.clone(),
+                    container_port: port.container,
+                },
                 secret: false,
                 value: Some(default.to_string()),
             });
@@ -576,7 +782,10 @@ fn service_variables(service: &Service, catalog: &Catalog) -> Vec<Variable> {
             vars.push(Variable {
                 name,
                 description: format!("{} (`{}`)", conv.description, service.name),
-                kind: VariableKind::CatalogSecret { service: service.name.clone(), key: key.clone() },
+                kind: VariableKind::CatalogSecret {
+                    service: service.name.clone(),
+                    key: key.clone(),
+                },
                 secret: true,
                 value: None,
             });
@@ -587,11 +796,18 @@ fn service_variables(service: &Service, catalog: &Catalog) -> Vec<Variable> {
 
 /// `DB_PORT` for the first port of `db`, `DB_PORT_8025` for a later one.
 fn port_var_name(service: &str, index: usize, container: u16) -> String {
-    if index == 0 { format!("{}_PORT", var_prefix(service)) } else { format!("{}_PORT_{container}", var_prefix(service)) }
+    if index == 0 {
+        format!("{}_PORT", var_prefix(service))
+    } else {
+        format!("{}_PORT_{container}", var_prefix(service))
+    }
 }
 
 /// Finds a cycle in a directed graph; returns it as `[a, b, ..., a]`.
-fn find_cycle(nodes: impl Iterator<Item = String>, edges: impl Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
+fn find_cycle(
+    nodes: impl Iterator<Item = String>,
+    edges: impl Fn(&str) -> Vec<String>,
+) -> Option<Vec<String>> {
     fn visit(
         node: &str,
         edges: &dyn Fn(&str) -> Vec<String>,
@@ -653,7 +869,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !c.is_ascii_digit())?;
         let number: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         total += match &rest[..unit_len] {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),
@@ -668,6 +886,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// Renders a compose duration (`1s`, `500ms`).
 pub fn format_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 { format!("{}s", duration.as_secs()) } else { format!("{}ms", duration.as_millis()) }
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
 }
-

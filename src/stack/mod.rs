@@ -37,9 +37,18 @@ impl Stack {
         self.variables
             .values()
             .filter(|v| !v.secret)
-            .filter_map(|v| v.value.as_ref().map(|value| (v.name.clone(), value.clone())))
+            .filter_map(|v| {
+                v.value
+                    .as_ref()
+                    .map(|value| (v.name.clone(), value.clone()))
+            })
             .collect()
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub use super::tests::SHOP;
 }
 
 #[cfg(test)]

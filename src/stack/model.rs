@@ -217,7 +217,8 @@ impl Variable {
     /// The service a variable belongs to, for grouping.
     pub fn service(&self) -> Option<&str> {
         match &self.kind {
-            VariableKind::HostPort { service, .. } | VariableKind::CatalogSecret { service, .. } => Some(service),
+            VariableKind::HostPort { service, .. }
+            | VariableKind::CatalogSecret { service, .. } => Some(service),
             VariableKind::Declared => None,
         }
     }

@@ -31,7 +31,11 @@ seeds = ["seeds"]
 "#;
 
 fn parse(text: &str) -> Result<Stack, crate::source::Diagnostic> {
-    load_source(&SourceFile::new("devenv.toml", text), Path::new("."), Path::new("devenv.toml"))
+    load_source(
+        &SourceFile::new("devenv.toml", text),
+        Path::new("."),
+        Path::new("devenv.toml"),
+    )
 }
 
 fn error(text: &str) -> crate::source::Diagnostic {
@@ -45,14 +49,31 @@ fn the_shop_example_loads() {
     let db = &stack.services["db"];
     assert_eq!(db.image, "postgres:16");
     assert_eq!(db.env["POSTGRES_PASSWORD"], "${DB_PASSWORD}");
-    assert_eq!(db.volumes, [Volume::Named { name: "db-data".into(), target: "/var/lib/postgresql/data".into(), read_only: false }]);
+    assert_eq!(
+        db.volumes,
+        [Volume::Named {
+            name: "db-data".into(),
+            target: "/var/lib/postgresql/data".into(),
+            read_only: false
+        }]
+    );
     assert_eq!(db.probe, Some(Probe::Postgres));
     assert_eq!(
         db.ports,
-        [Port { container: 5432, host: HostPort::Variable { name: "DB_PORT".into(), default: 5432 }, protocol: "tcp".into() }]
+        [Port {
+            container: 5432,
+            host: HostPort::Variable {
+                name: "DB_PORT".into(),
+                default: 5432
+            },
+            protocol: "tcp".into()
+        }]
     );
     let names: Vec<&str> = stack.variables.keys().map(String::as_str).collect();
-    assert_eq!(names, ["DB_PORT", "CACHE_PORT", "DB_PASSWORD", "DATABASE_URL"]);
+    assert_eq!(
+        names,
+        ["DB_PORT", "CACHE_PORT", "DB_PASSWORD", "DATABASE_URL"]
+    );
     assert_eq!(stack.database.as_ref().unwrap().service, "db");
 }
 
@@ -61,7 +82,10 @@ fn catalog_secrets_not_set_become_variables() {
     let stack = parse("[project]\nname = \"x\"\n[services.db]\nuse = \"postgres\"\n").unwrap();
     let var = &stack.variables["DB_POSTGRES_PASSWORD"];
     assert!(var.secret);
-    assert_eq!(stack.services["db"].env["POSTGRES_PASSWORD"], "${DB_POSTGRES_PASSWORD}");
+    assert_eq!(
+        stack.services["db"].env["POSTGRES_PASSWORD"],
+        "${DB_POSTGRES_PASSWORD}"
+    );
     assert_eq!(stack.services["db"].env["POSTGRES_USER"], "postgres");
 }
 
@@ -70,9 +94,15 @@ fn a_number_where_a_list_belongs_names_line_six() {
     let text = "[project]\nname = \"x\"\n\n[services.db]\nimage = \"postgres:16\"\nports = 5432\n";
     let e = error(text);
     let loc = e.location.as_ref().unwrap();
-    assert_eq!((loc.file.to_str().unwrap(), loc.line, loc.col), ("devenv.toml", 6, 9));
+    assert_eq!(
+        (loc.file.to_str().unwrap(), loc.line, loc.col),
+        ("devenv.toml", 6, 9)
+    );
     assert!(e.message.contains("expected a sequence"), "{e}");
-    assert_eq!(e.help.as_deref(), Some("this key takes a list: write `[\"5432\"]`"));
+    assert_eq!(
+        e.help.as_deref(),
+        Some("this key takes a list: write `[\"5432\"]`")
+    );
 }
 
 #[test]
@@ -93,7 +123,9 @@ fn unknown_keys_suggest_the_closest() {
 
 #[test]
 fn dangling_depends_on_is_an_error_at_the_entry() {
-    let e = error("[project]\nname = \"x\"\n[services.web]\nimage = \"a\"\ndepends_on = [\"dbb\"]\n[services.db]\nimage = \"b\"\n");
+    let e = error(
+        "[project]\nname = \"x\"\n[services.web]\nimage = \"a\"\ndepends_on = [\"dbb\"]\n[services.db]\nimage = \"b\"\n",
+    );
     assert_eq!(e.message, "no service named `dbb`");
     assert_eq!(e.help.as_deref(), Some("did you mean `db`?"));
     assert_eq!(e.location.unwrap().line, 5);
@@ -104,13 +136,18 @@ fn dependency_cycles_are_named() {
     let e = error(
         "[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\ndepends_on = [\"b\"]\n[services.b]\nimage = \"b\"\ndepends_on = [\"a\"]\n",
     );
-    assert_eq!(e.message, "services depend on each other in a loop: a → b → a");
+    assert_eq!(
+        e.message,
+        "services depend on each other in a loop: a → b → a"
+    );
     assert_eq!(e.location.unwrap().line, 5);
 }
 
 #[test]
 fn undefined_variables_point_inside_the_string() {
-    let e = error("[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\nenv = { X = \"pre-${DB_PASWORD}\" }\n[env.DB_PASSWORD]\nsecret = true\n");
+    let e = error(
+        "[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\nenv = { X = \"pre-${DB_PASWORD}\" }\n[env.DB_PASSWORD]\nsecret = true\n",
+    );
     assert_eq!(e.message, "undefined variable `DB_PASWORD`");
     let loc = e.location.as_ref().unwrap();
     assert_eq!((loc.line, loc.col, loc.width), (5, 18, 13));
@@ -124,10 +161,14 @@ fn a_default_makes_an_undeclared_variable_fine() {
 
 #[test]
 fn duplicate_host_ports_are_errors() {
-    let e = error("[project]\nname = \"x\"\n[services.a]\nuse = \"postgres\"\n[services.b]\nuse = \"postgres\"\n");
+    let e = error(
+        "[project]\nname = \"x\"\n[services.a]\nuse = \"postgres\"\n[services.b]\nuse = \"postgres\"\n",
+    );
     assert_eq!(e.message, "host port 5432 is published by both `a` and `b`");
     assert!(e.help.unwrap().contains("5433:5432"));
-    let e = error("[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\nports = [\"80:80\"]\n[services.b]\nimage = \"b\"\nports = [\"80:81\"]\n");
+    let e = error(
+        "[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\nports = [\"80:80\"]\n[services.b]\nimage = \"b\"\nports = [\"80:81\"]\n",
+    );
     assert_eq!(e.location.unwrap().line, 8);
 }
 
@@ -135,7 +176,11 @@ fn duplicate_host_ports_are_errors() {
 fn invalid_names_state_the_rule() {
     let e = error("[project]\nname = \"My.App\"\n");
     assert_eq!(e.message, "invalid project name `My.App`");
-    assert!(e.help.unwrap().contains("lowercase letters, digits, `-` and `_`"));
+    assert!(
+        e.help
+            .unwrap()
+            .contains("lowercase letters, digits, `-` and `_`")
+    );
     let e = error("[project]\nname = \"x\"\n[services.Web]\nimage = \"a\"\n");
     assert_eq!(e.message, "invalid service name `Web`");
     let e = error("[project]\nname = \"x\"\n[env.1X]\nvalue = \"a\"\n");
@@ -144,8 +189,13 @@ fn invalid_names_state_the_rule() {
 
 #[test]
 fn variable_loops_are_errors() {
-    let e = error("[project]\nname = \"x\"\n[env.A]\nvalue = \"${B}\"\n[env.B]\nvalue = \"${A}\"\n");
-    assert!(e.message.starts_with("variables reference each other in a loop"), "{e}");
+    let e =
+        error("[project]\nname = \"x\"\n[env.A]\nvalue = \"${B}\"\n[env.B]\nvalue = \"${A}\"\n");
+    assert!(
+        e.message
+            .starts_with("variables reference each other in a loop"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -156,23 +206,67 @@ fn ports_volumes_and_health_parse() {
     .unwrap();
     let web = &stack.services["web"];
     assert_eq!(web.ports[1].host, HostPort::Fixed(8443));
-    assert_eq!(web.ports[2].host, HostPort::Variable { name: "WEB_PORT_9000".into(), default: 9000 });
-    assert!(matches!(&web.volumes[0], Volume::Bind { read_only: true, .. }));
+    assert_eq!(
+        web.ports[2].host,
+        HostPort::Variable {
+            name: "WEB_PORT_9000".into(),
+            default: 9000
+        }
+    );
+    assert!(matches!(
+        &web.volumes[0],
+        Volume::Bind {
+            read_only: true,
+            ..
+        }
+    ));
     assert!(matches!(&web.volumes[1], Volume::Named { name, .. } if name == "web-cache"));
     let health = web.health.as_ref().unwrap();
-    assert_eq!(health.check, HealthCheck::Http { path: "/health".into(), port: 8080 });
+    assert_eq!(
+        health.check,
+        HealthCheck::Http {
+            path: "/health".into(),
+            port: 8080
+        }
+    );
     assert_eq!(health.interval, std::time::Duration::from_millis(500));
 }
 
 #[test]
 fn bad_ports_volumes_and_health_are_errors() {
     let base = "[project]\nname = \"x\"\n[services.web]\nimage = \"nginx\"\n";
-    assert!(error(&format!("{base}ports = [\"99999\"]\n")).message.contains("invalid port `99999`"));
-    assert!(error(&format!("{base}volumes = [\"data\"]\n")).message.contains("invalid volume"));
-    assert!(error(&format!("{base}volumes = [\"../up:/x\"]\n")).message.contains("outside the project"));
-    assert!(error(&format!("{base}health = {{ tcp = 1, http = \"/\" }}\n")).message.contains("exactly one"));
-    assert!(error(&format!("{base}health = {{ tcp = 1, interval = \"soon\" }}\n")).message.contains("not a duration"));
-    assert!(error("[project]\nname = \"x\"\n[services.web]\n").message.contains("neither `image` nor `use`"));
+    assert!(
+        error(&format!("{base}ports = [\"99999\"]\n"))
+            .message
+            .contains("invalid port `99999`")
+    );
+    assert!(
+        error(&format!("{base}volumes = [\"data\"]\n"))
+            .message
+            .contains("invalid volume")
+    );
+    assert!(
+        error(&format!("{base}volumes = [\"../up:/x\"]\n"))
+            .message
+            .contains("outside the project")
+    );
+    assert!(
+        error(&format!("{base}health = {{ tcp = 1, http = \"/\" }}\n"))
+            .message
+            .contains("exactly one")
+    );
+    assert!(
+        error(&format!(
+            "{base}health = {{ tcp = 1, interval = \"soon\" }}\n"
+        ))
+        .message
+        .contains("not a duration")
+    );
+    assert!(
+        error("[project]\nname = \"x\"\n[services.web]\n")
+            .message
+            .contains("neither `image` nor `use`")
+    );
 }
 
 #[test]
@@ -181,16 +275,29 @@ fn start_order_puts_dependencies_first() {
         "[project]\nname = \"x\"\n[services.web]\nimage = \"a\"\ndepends_on = [\"api\"]\n[services.api]\nimage = \"b\"\ndepends_on = [\"db\"]\n[services.db]\nimage = \"c\"\n",
     )
     .unwrap();
-    let order: Vec<&str> = stack.start_order().iter().map(|s| s.name.as_str()).collect();
+    let order: Vec<&str> = stack
+        .start_order()
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     assert_eq!(order, ["db", "api", "web"]);
 }
 
 #[test]
 fn durations_parse() {
-    assert_eq!(parse_duration("1m30s"), Some(std::time::Duration::from_secs(90)));
-    assert_eq!(parse_duration("250ms"), Some(std::time::Duration::from_millis(250)));
+    assert_eq!(
+        parse_duration("1m30s"),
+        Some(std::time::Duration::from_secs(90))
+    );
+    assert_eq!(
+        parse_duration("250ms"),
+        Some(std::time::Duration::from_millis(250))
+    );
     assert_eq!(parse_duration("5"), None);
-    assert_eq!(format_duration(std::time::Duration::from_millis(1500)), "1500ms");
+    assert_eq!(
+        format_duration(std::time::Duration::from_millis(1500)),
+        "1500ms"
+    );
 }
 
 #[test]
@@ -204,7 +311,10 @@ fn every_starter_stack_loads() {
 #[test]
 fn every_catalog_entry_loads_as_a_service() {
     for entry in &crate::catalog::Catalog::get().services {
-        let text = format!("[project]\nname = \"demo\"\n[services.svc]\nuse = \"{}\"\n", entry.name);
+        let text = format!(
+            "[project]\nname = \"demo\"\n[services.svc]\nuse = \"{}\"\n",
+            entry.name
+        );
         let stack = parse(&text).unwrap_or_else(|e| panic!("catalog entry {}: {e}", entry.name));
         assert!(stack.services["svc"].health.is_some());
     }

@@ -1,0 +1,262 @@
+//! Command-line arguments (clap derive). The doc comments here are the `--help` text.
+
+use crate::ui::ColorChoice;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// One stack definition in, a working local development environment out.
+///
+/// devenv reads devenv.toml, starts its services through the Docker Engine, waits until they
+/// are ready, migrates and seeds the database, and tells you what is where.
+#[derive(Debug, Parser)]
+#[command(name = "devenv", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if devenv was started in DIR.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// The stack file [default: devenv.toml in the current directory or a parent].
+    #[arg(long = "file", value_name = "PATH", global = true, env = "DEVENV_FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Print only errors and results.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// When to use colours (NO_COLOR is honoured with `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a devenv.toml from a starter stack or catalog entry.
+    Init(InitArgs),
+    /// Write docker-compose.yml and .env.example from devenv.toml.
+    Generate(GenerateArgs),
+    /// Start the stack and wait until every service is ready.
+    Up(UpArgs),
+    /// Stop and remove the stack's containers and network (volumes stay).
+    Down(DownArgs),
+    /// Show each service's state, health and address.
+    Status(StatusArgs),
+    /// Show service logs.
+    Logs(LogsArgs),
+    /// Restart services.
+    Restart(RestartArgs),
+    /// Find what is wrong with the local stack and say how to fix it.
+    Doctor(DoctorArgs),
+    /// Write the onboarding guide (docs/local-development.md).
+    Docs(DocsArgs),
+    /// Create or check .env.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Apply or inspect database migrations.
+    Migrate(MigrateArgs),
+    /// Load seed data into the database.
+    Seed(SeedArgs),
+    /// Reset the database or open a shell on it.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Keep the running stack in step with devenv.toml, .env and migrations.
+    Watch(WatchArgs),
+}
+
+/// `devenv init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// List starter stacks and catalog entries.
+    #[arg(long)]
+    pub list: bool,
+    /// Starter stack or catalog entry to start from (see --list).
+    #[arg(long, short, value_name = "NAME", required_unless_present = "list")]
+    pub template: Option<String>,
+    /// Project name [default: the directory name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite an existing devenv.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `devenv generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Overwrite generated files even when they were edited by hand.
+    #[arg(long)]
+    pub force: bool,
+    /// Write nothing; exit 1 when a generated file is missing or out of date.
+    #[arg(long, conflicts_with = "force")]
+    pub check: bool,
+}
+
+/// `devenv up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Only these services (and what they depend on).
+    pub services: Vec<String>,
+    /// Seconds to wait for each service to become ready.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Also start services of this profile.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
+    /// Newline-delimited JSON events on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Fail on a port conflict instead of choosing another port.
+    #[arg(long)]
+    pub no_remap: bool,
+    /// Skip migrations.
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// Skip seeds.
+    #[arg(long)]
+    pub no_seed: bool,
+    /// Keep running and follow changes (as `devenv watch`).
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// `devenv down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also remove the stack's named volumes (their data is lost).
+    #[arg(long)]
+    pub volumes: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// `devenv status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `devenv logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only these services.
+    pub services: Vec<String>,
+    /// Keep following new output.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Lines from the end of each log.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+}
+
+/// `devenv restart`.
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Only these services [default: all].
+    pub services: Vec<String>,
+}
+
+/// `devenv doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Apply the safe, local fixes.
+    #[arg(long)]
+    pub fix: bool,
+}
+
+/// `devenv docs`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Exit 1 when the guide differs from what would be generated.
+    #[arg(long)]
+    pub check: bool,
+    /// Where to write the guide.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+/// `devenv env ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Create .env from the stack (ports, values, generated secrets).
+    Init,
+    /// Compare .env with the stack.
+    Check,
+}
+
+/// `devenv migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// `status` or `new NAME`; nothing applies pending migrations.
+    #[command(subcommand)]
+    pub action: Option<MigrateAction>,
+}
+
+/// `devenv migrate ...`.
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Applied and pending migrations.
+    Status {
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the next numbered migration file.
+    New {
+        /// What the migration does (`add_users`).
+        name: String,
+    },
+}
+
+/// `devenv seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Run seeds again even when already applied.
+    #[arg(long)]
+    pub reseed: bool,
+}
+
+/// `devenv db ...`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Drop and recreate the database, then migrate and seed.
+    Reset {
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Open psql or mysql inside the database container.
+    Shell,
+}
+
+/// `devenv watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Stop the stack when the watch ends.
+    #[arg(long)]
+    pub down_on_exit: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,43 @@
+//! One module per subcommand: each turns parsed arguments into calls of the library and
+//! prints the result through `Ui`.
+
+mod generate;
+mod init;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+use std::process::ExitCode;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
+    if let Some(dir) = &cli.directory {
+        std::env::set_current_dir(dir).map_err(|e| {
+            Error::usage(format!("cannot change to directory {}: {e}", dir.display()))
+        })?;
+    }
+    let file = cli.file.as_deref();
+    match cli.command {
+        Command::Init(args) => init::run(&args, ui),
+        Command::Generate(args) => generate::run(file, &args, ui),
+        Command::Up(_) => not_yet("up"),
+        Command::Down(_) => not_yet("down"),
+        Command::Status(_) => not_yet("status"),
+        Command::Logs(_) => not_yet("logs"),
+        Command::Restart(_) => not_yet("restart"),
+        Command::Doctor(_) => not_yet("doctor"),
+        Command::Docs(_) => not_yet("docs"),
+        Command::Env(_) => not_yet("env"),
+        Command::Migrate(_) => not_yet("migrate"),
+        Command::Seed(_) => not_yet("seed"),
+        Command::Db(_) => not_yet("db"),
+        Command::Watch(_) => not_yet("watch"),
+    }
+}
+
+/// Commands that exist in the interface but are not built yet say so and exit 2.
+fn not_yet(command: &str) -> Result<ExitCode> {
+    Err(Error::usage(format!(
+        "`devenv {command}` is not implemented yet in this version; `devenv generate` writes a docker-compose.yml that `docker compose` can run meanwhile"
+    )))
+}

@@ -1,0 +1,158 @@
+//! `docker-compose.yml`: the same stack for `docker compose` on its own, serialized from typed
+//! structs (never by string concatenation) so every value is quoted correctly.
+
+use crate::stack::{HealthCheck, HostPort, Stack, Volume, format_duration};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct ComposeFile<'a> {
+    name: &'a str,
+    services: IndexMap<&'a str, ComposeService<'a>>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    volumes: IndexMap<String, ComposeVolume>,
+}
+
+#[derive(Serialize)]
+struct ComposeService<'a> {
+    image: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    environment: &'a IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    depends_on: IndexMap<&'a str, DependsOn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    profiles: &'a [String],
+}
+
+#[derive(Serialize)]
+struct DependsOn {
+    condition: &'static str,
+}
+
+#[derive(Serialize)]
+struct Healthcheck {
+    test: Vec<String>,
+    interval: String,
+    timeout: String,
+    retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_period: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ComposeVolume {}
+
+/// Renders the body of `docker-compose.yml` (without the generated-file header).
+pub fn render(stack: &Stack) -> String {
+    let mut volumes = IndexMap::new();
+    let services = stack
+        .services
+        .values()
+        .map(|service| {
+            let ports = service
+                .ports
+                .iter()
+                .map(|port| {
+                    let host = match &port.host {
+                        HostPort::Variable { name, default } => format!("${{{name}:-{default}}}"),
+                        HostPort::Fixed(fixed) => fixed.to_string(),
+                    };
+                    let proto = if port.protocol == "tcp" {
+                        String::new()
+                    } else {
+                        format!("/{}", port.protocol)
+                    };
+                    format!("{}:{host}:{}{proto}", service.host_ip, port.container)
+                })
+                .collect();
+            let mounts = service
+                .volumes
+                .iter()
+                .map(|volume| match volume {
+                    Volume::Named {
+                        name,
+                        target,
+                        read_only,
+                    } => {
+                        volumes.insert(name.clone(), ComposeVolume {});
+                        mount(name, target, *read_only)
+                    }
+                    Volume::Bind {
+                        source,
+                        target,
+                        read_only,
+                    } => mount(source, target, *read_only),
+                })
+                .collect();
+            let depends_on = service
+                .depends_on
+                .iter()
+                .map(|dep| {
+                    let docker_checks = stack.services.get(dep).and_then(docker_health).is_some();
+                    (
+                        dep.as_str(),
+                        DependsOn {
+                            condition: if docker_checks {
+                                "service_healthy"
+                            } else {
+                                "service_started"
+                            },
+                        },
+                    )
+                })
+                .collect();
+            let compose = ComposeService {
+                image: &service.image,
+                command: service.command.as_deref(),
+                ports,
+                environment: &service.env,
+                volumes: mounts,
+                depends_on,
+                healthcheck: docker_health(service),
+                profiles: &service.profiles,
+            };
+            (service.name.as_str(), compose)
+        })
+        .collect();
+    let file = ComposeFile {
+        name: &stack.project.name,
+        services,
+        volumes,
+    };
+    serde_norway::to_string(&file).expect("compose structs always serialize")
+}
+
+fn mount(source: &str, target: &str, read_only: bool) -> String {
+    if read_only {
+        format!("{source}:{target}:ro")
+    } else {
+        format!("{source}:{target}")
+    }
+}
+
+/// Docker's HEALTHCHECK for a service: only command checks run inside the container; TCP and
+/// HTTP checks are probed by devenv from the host.
+fn docker_health(service: &crate::stack::Service) -> Option<Healthcheck> {
+    let health = service.health.as_ref()?;
+    let HealthCheck::Command(cmd) = &health.check else {
+        return None;
+    };
+    Some(Healthcheck {
+        test: std::iter::once("CMD".to_string())
+            .chain(cmd.iter().cloned())
+            .collect(),
+        interval: format_duration(health.interval),
+        timeout: format_duration(health.timeout),
+        retries: health.retries,
+        start_period: (!health.start_period.is_zero())
+            .then(|| format_duration(health.start_period)),
+    })
+}

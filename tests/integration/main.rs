@@ -1,0 +1,7 @@
+//! The integration suite: drives the built `devenv` binary on temporary projects, against the
+//! real Docker Engine where a test needs one. One test binary on purpose (one link step).
+
+mod support;
+
+mod cli;
+mod generate;
