@@ -90,3 +90,114 @@ mod tests {
         assert_eq!(read_back(&render_template("x-${A}-$$y")), "x-a-$y");
     }
 }
+
+/// A `.env` file as read: its text (kept byte for byte) and the values dotenvy reads from it.
+#[derive(Debug, Clone, Default)]
+pub struct EnvFile {
+    /// The file's text.
+    pub text: String,
+    /// Key → value, with dotenvy's quoting and expansion rules applied.
+    pub values: indexmap::IndexMap<String, String>,
+}
+
+/// Reads `.env` at `path`; `Ok(None)` when there is none. A line dotenvy cannot parse is an
+/// error naming the file and the line.
+pub fn read(path: &std::path::Path) -> Result<Option<EnvFile>, crate::source::Diagnostic> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(crate::source::Diagnostic::new(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    parse(path, text).map(Some)
+}
+
+/// Parses `.env` text; `path` names it in errors.
+pub fn parse(path: &std::path::Path, text: String) -> Result<EnvFile, crate::source::Diagnostic> {
+    let mut values = indexmap::IndexMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((key, value)) => {
+                values.insert(key, value);
+            }
+            Err(dotenvy::Error::LineParse(content, index)) => {
+                let first = content.lines().next().unwrap_or_default();
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start_matches('\u{feff}') == first)
+                    .map_or(0, |n| n + 1);
+                let source = crate::source::SourceFile::new(path.to_path_buf(), text.clone());
+                let start: usize = text
+                    .lines()
+                    .take(line.saturating_sub(1))
+                    .map(|l| l.len() + 1)
+                    .sum();
+                let column = content.char_indices().nth(index).map_or(0, |(i, _)| i);
+                return Err(source
+                    .diagnostic(start + column..start + column + 1, format!("{} line {line} cannot be parsed", path.display()))
+                    .with_help("write KEY=value; quote values with spaces or `#` (\"a b\"), and close every quote"));
+            }
+            Err(e) => {
+                return Err(crate::source::Diagnostic::new(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(EnvFile { text, values })
+}
+
+/// Today's date as `YYYY-MM-DD` (UTC), for the comment above keys devenv appends.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_bad_line_is_named_by_number() {
+        let err = parse(Path::new(".env"), "A=1\n# ok\nB=\"unclosed\nC=3\n".into()).unwrap_err();
+        assert_eq!(err.location.as_ref().map(|l| l.line), Some(3), "{err}");
+        assert!(err.message.contains(".env line 3"), "{err}");
+    }
+
+    #[test]
+    fn values_follow_dotenvy() {
+        let file = parse(
+            Path::new(".env"),
+            "export A=1\nB='x y' # note\nC=\"${A}-2\"\n".into(),
+        )
+        .unwrap();
+        assert_eq!(file.values["A"], "1");
+        assert_eq!(file.values["B"], "x y");
+        assert_eq!(file.values["C"], "1-2");
+    }
+
+    #[test]
+    fn today_looks_like_a_date() {
+        let d = today();
+        assert_eq!(d.len(), 10);
+        assert!(d.starts_with("20"));
+    }
+}

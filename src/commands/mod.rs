@@ -1,8 +1,14 @@
 //! One module per subcommand: each turns parsed arguments into calls of the library and
 //! prints the result through `Ui`.
 
+mod down;
 mod generate;
 mod init;
+mod logs;
+mod restart;
+mod runtime;
+mod status;
+mod up;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -20,11 +26,11 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init::run(&args, ui),
         Command::Generate(args) => generate::run(file, &args, ui),
-        Command::Up(_) => not_yet("up"),
-        Command::Down(_) => not_yet("down"),
-        Command::Status(_) => not_yet("status"),
-        Command::Logs(_) => not_yet("logs"),
-        Command::Restart(_) => not_yet("restart"),
+        Command::Up(args) => up::run(file, &args, ui),
+        Command::Down(args) => down::run(file, &args, ui),
+        Command::Status(args) => status::run(file, &args, ui),
+        Command::Logs(args) => logs::run(file, &args, ui),
+        Command::Restart(args) => restart::run(file, &args, ui),
         Command::Doctor(_) => not_yet("doctor"),
         Command::Docs(_) => not_yet("docs"),
         Command::Env(_) => not_yet("env"),

@@ -138,3 +138,130 @@ pub fn has_program(program: &str, args: &[&str]) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// The fixture images the engine tests map official names onto.
+pub const FIXTURES: [(&str, &str); 3] = [
+    ("postgres:16", "devenv-fixture/postgres:16"),
+    ("redis:7", "devenv-fixture/redis:7"),
+    ("mariadb:11", "devenv-fixture/mariadb:11"),
+];
+
+/// Whether the Docker Engine answers and the fixture images exist; under CI both are required.
+pub fn docker_ready() -> bool {
+    if !require(
+        "a Docker Engine (docker info)",
+        has_program("docker", &["info"]),
+    ) {
+        return false;
+    }
+    let images = FIXTURES
+        .iter()
+        .all(|(_, fixture)| has_program("docker", &["image", "inspect", fixture]));
+    require("the fixture images (run tests/images/build.sh)", images)
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `docker ARGS`, returning stdout; panics with stderr on failure.
+pub fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl TestProject {
+    /// A project for engine tests: image rewrites onto the fixtures, and a `.env` with free
+    /// host ports for `port_vars` so tests can run in parallel.
+    pub fn engine(stack: &str, port_vars: &[&str]) -> Self {
+        let project = Self::new(stack);
+        let rewrites: String = FIXTURES
+            .iter()
+            .map(|(from, to)| format!("\"{from}\" = \"{to}\"\n"))
+            .collect();
+        let config = project.config_home.path().join("devenv");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("config.toml"), format!("[images]\n{rewrites}")).unwrap();
+        let env: String = port_vars
+            .iter()
+            .map(|v| format!("{v}={}\n", free_port()))
+            .collect();
+        project.write(".env", &env);
+        project
+    }
+
+    /// A value from the project's `.env`.
+    pub fn env_value(&self, key: &str) -> String {
+        self.read(".env")
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .unwrap_or_else(|| panic!("{key} not in .env"))
+    }
+
+    /// The id of a service's container.
+    pub fn container_id(&self, service: &str) -> String {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.Id}}",
+            &format!("{}-{service}-1", self.name),
+        ])
+    }
+
+    /// Runs SQL through psql inside the db container.
+    pub fn psql(&self, sql: &str) -> String {
+        docker(&[
+            "exec",
+            &format!("{}-db-1", self.name),
+            "psql",
+            "-U",
+            "shop",
+            "-d",
+            "shop",
+            "-tAc",
+            sql,
+        ])
+    }
+}
+
+impl Drop for TestProject {
+    fn drop(&mut self) {
+        if self.name == "none" || !has_program("docker", &["version"]) {
+            return;
+        }
+        let filter = format!("label=com.docker.compose.project={}", self.name);
+        let quiet = |args: &[&str]| {
+            let _ = std::process::Command::new("docker").args(args).output();
+        };
+        if let Ok(out) = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        {
+            for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                quiet(&["rm", "-f", "-v", id]);
+            }
+        }
+        quiet(&["network", "rm", &format!("{}_default", self.name)]);
+        if let Ok(out) = std::process::Command::new("docker")
+            .args(["volume", "ls", "-q", "--filter", &filter])
+            .output()
+        {
+            for volume in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                quiet(&["volume", "rm", volume]);
+            }
+        }
+    }
+}

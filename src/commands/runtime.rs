@@ -1,0 +1,25 @@
+//! Running async operations from the synchronous command layer, with Ctrl-C mapped to exit 130.
+
+use crate::error::{Error, Result};
+use std::future::Future;
+
+/// Runs `future` to completion on a fresh runtime; Ctrl-C ends it with `Error::interrupted`.
+/// Containers are labelled when created, so an interrupted `up` leaves nothing the next run
+/// cannot adopt.
+pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::failure(crate::source::Diagnostic::new(format!(
+                "cannot start the async runtime: {e}"
+            )))
+        })?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = future => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
+        }
+    })
+}

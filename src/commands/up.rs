@@ -1,0 +1,63 @@
+//! `devenv up`: bring the stack up and say what is where.
+
+use super::runtime::block_on;
+use crate::cli::UpArgs;
+use crate::error::{Error, Result};
+use crate::lifecycle::report::table;
+use crate::lifecycle::up::{UpOptions, up};
+use crate::progress::Progress;
+use crate::ui::{Style, Ui};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Runs `devenv up`.
+pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
+    if args.watch {
+        return Err(Error::usage(
+            "`devenv up --watch` is not implemented yet in this version",
+        ));
+    }
+    let stack = crate::project::load(file)?;
+    let options = UpOptions {
+        services: args.services.clone(),
+        profiles: args.profiles.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        json: args.json,
+    };
+    let progress = Progress::new(ui, args.json);
+    let report = block_on(async { Ok(up(&stack, &options, ui, &progress).await?) });
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            progress.clear();
+            return Err(e);
+        }
+    };
+    if args.json {
+        let value = serde_json::json!({
+            "event": "ready",
+            "elapsed_ms": report.elapsed.as_millis() as u64,
+            "changed": !report.nothing_changed(),
+            "services": report.rows,
+        });
+        ui.out(value);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let seconds = report.elapsed.as_secs_f64();
+    if report.nothing_changed() {
+        ui.info(format!(
+            "{} nothing to change: {} services running and ready ({seconds:.2}s)",
+            ui.paint(Style::Good, "✓"),
+            report.rows.len()
+        ));
+    } else {
+        ui.info(format!(
+            "{} `{}` is up ({seconds:.2}s)",
+            ui.paint(Style::Good, "✓"),
+            stack.project.name
+        ));
+    }
+    ui.out(table(&report.rows, false));
+    Ok(ExitCode::SUCCESS)
+}

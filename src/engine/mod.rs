@@ -1,0 +1,591 @@
+//! Everything that talks to the Docker Engine (bollard). Nothing outside this module calls
+//! Docker; callers get plain results and errors that say what was being done.
+
+pub mod connect;
+pub mod labels;
+
+use crate::plan::{ContainerSpec, Observed};
+use crate::source::Diagnostic;
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use connect::Endpoint;
+
+/// A connected engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    /// Where it was reached.
+    pub endpoint: Endpoint,
+}
+
+/// A container's state from an inspect call.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerState {
+    /// Docker status: `running`, `exited`, ...
+    pub status: String,
+    /// Whether it is running.
+    pub running: bool,
+    /// Whether it is restarting.
+    pub restarting: bool,
+    /// Exit code of the last run.
+    pub exit_code: i64,
+    /// Killed by the kernel's OOM killer.
+    pub oom_killed: bool,
+    /// Docker's health status, if it has a health check.
+    pub health: Option<String>,
+    /// Docker's error text, if any.
+    pub error: String,
+}
+
+/// Progress of an image pull, for progress bars.
+#[derive(Debug, Clone, Default)]
+pub struct PullProgress {
+    /// Bytes fetched so far, over all layers.
+    pub current: u64,
+    /// Bytes to fetch, over all layers seen so far.
+    pub total: u64,
+}
+
+/// Turns a bollard error into a diagnostic that says what devenv was doing.
+pub fn api_error(doing: &str, error: &bollard::errors::Error) -> Diagnostic {
+    let detail = match error {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => connect::error_chain(other),
+    };
+    Diagnostic::new(format!("{doing}: {detail}"))
+}
+
+/// True when the error is Docker's 404.
+pub fn is_not_found(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn is_conflict(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            ..
+        }
+    )
+}
+
+impl Engine {
+    /// Connects to the engine (see `connect::resolve` for where).
+    pub async fn connect() -> Result<Self, Diagnostic> {
+        Self::connect_with_timeout(Duration::from_secs(300)).await
+    }
+
+    /// Connects with a custom per-request timeout (long for followed logs).
+    pub async fn connect_with_timeout(timeout: Duration) -> Result<Self, Diagnostic> {
+        let (docker, endpoint) = connect::connect(timeout).await?;
+        Ok(Self { docker, endpoint })
+    }
+
+    /// The engine's version and API version.
+    pub async fn version(&self) -> Result<(String, String), Diagnostic> {
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| api_error("reading the engine version", &e))?;
+        Ok((
+            v.version.unwrap_or_default(),
+            v.api_version.unwrap_or_default(),
+        ))
+    }
+
+    /// Containers of a project (all states).
+    pub async fn project_containers(
+        &self,
+        project: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&labels::project_filter(project))
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| api_error("listing the project's containers", &e))
+    }
+
+    /// Containers of a project as the planner sees them.
+    pub async fn observe(&self, project: &str) -> Result<HashMap<String, Observed>, Diagnostic> {
+        let containers = self.project_containers(project).await?;
+        Ok(containers
+            .into_iter()
+            .filter_map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                if labels.get(labels::ONEOFF).is_some_and(|v| v == "True") {
+                    return None;
+                }
+                let service = labels.get(labels::SERVICE)?.clone();
+                let observed = Observed {
+                    name: c
+                        .names
+                        .unwrap_or_default()
+                        .first()
+                        .map(|n| n.trim_start_matches('/').to_string())
+                        .unwrap_or_default(),
+                    id: c.id.unwrap_or_default(),
+                    service: service.clone(),
+                    config_hash: labels.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                };
+                Some((service, observed))
+            })
+            .collect())
+    }
+
+    /// Every container that publishes a host port, with its name and project (for conflicts).
+    pub async fn all_containers(
+        &self,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
+        let options = ListContainersOptionsBuilder::default().all(false).build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| api_error("listing containers", &e))
+    }
+
+    /// Whether an image is present locally.
+    pub async fn image_present(&self, image: &str) -> Result<bool, Diagnostic> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(api_error(&format!("inspecting image {image}"), &e)),
+        }
+    }
+
+    /// Pulls an image, reporting byte progress.
+    pub async fn pull(
+        &self,
+        image: &str,
+        mut on_progress: impl FnMut(PullProgress),
+    ) -> Result<(), Diagnostic> {
+        let (repo, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| api_error(&format!("pulling image {image}"), &e))?;
+            if let Some(detail) = info.error_detail {
+                return Err(Diagnostic::new(format!(
+                    "pulling image {image}: {}",
+                    detail.message.unwrap_or_default()
+                )));
+            }
+            if let (Some(id), Some(detail)) = (info.id, info.progress_detail) {
+                let entry = layers.entry(id).or_default();
+                entry.0 = detail.current.unwrap_or(entry.0 as i64).max(0) as u64;
+                entry.1 = detail.total.unwrap_or(entry.1 as i64).max(0) as u64;
+                on_progress(PullProgress {
+                    current: layers.values().map(|l| l.0).sum(),
+                    total: layers.values().map(|l| l.1).sum(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the project network unless it exists.
+    pub async fn ensure_network(&self, project: &str, name: &str) -> Result<bool, Diagnostic> {
+        match self
+            .docker
+            .inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+        {
+            Ok(_) => return Ok(false),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(api_error(&format!("inspecting network {name}"), &e)),
+        }
+        let mut net_labels = labels::project_labels(project);
+        net_labels.insert(labels::NETWORK.into(), "default".into());
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(net_labels),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conflict(&e) => Ok(false),
+            Err(e) => Err(api_error(&format!("creating network {name}"), &e)),
+        }
+    }
+
+    /// Creates a project volume unless it exists (creating is idempotent in Docker).
+    pub async fn ensure_volume(&self, project: &str, name: &str) -> Result<(), Diagnostic> {
+        let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
+        let mut vol_labels = labels::project_labels(project);
+        vol_labels.insert(labels::VOLUME.into(), short.to_string());
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(vol_labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map_err(|e| api_error(&format!("creating volume {name}"), &e))?;
+        Ok(())
+    }
+
+    /// Creates a container from its spec, labelled at creation (never an unlabelled one).
+    pub async fn create(
+        &self,
+        project: &str,
+        spec: &ContainerSpec,
+        extra_labels: HashMap<String, String>,
+    ) -> Result<String, Diagnostic> {
+        let mut all_labels = labels::project_labels(project);
+        all_labels.extend(extra_labels);
+        all_labels.insert(labels::SERVICE.into(), spec.service.clone());
+        all_labels.insert(labels::CONTAINER_NUMBER.into(), "1".into());
+        all_labels.insert(labels::ONEOFF.into(), "False".into());
+        all_labels.insert(labels::CONFIG_HASH.into(), spec.config_hash());
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+            .ports
+            .iter()
+            .map(|p| {
+                let binding = PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.host_port.to_string()),
+                };
+                (
+                    format!("{}/{}", p.container, p.protocol),
+                    Some(vec![binding]),
+                )
+            })
+            .collect();
+        let mounts = spec
+            .mounts
+            .iter()
+            .map(|m| Mount {
+                target: Some(m.target.clone()),
+                source: Some(m.source.clone()),
+                typ: Some(if m.kind == "volume" {
+                    MountType::VOLUME
+                } else {
+                    MountType::BIND
+                }),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.clone()),
+            labels: Some(all_labels),
+            exposed_ports: Some(
+                spec.ports
+                    .iter()
+                    .map(|p| format!("{}/{}", p.container, p.protocol))
+                    .collect(),
+            ),
+            healthcheck: spec.health.as_ref().map(|h| HealthConfig {
+                test: Some(h.test.clone()),
+                interval: Some(h.interval),
+                timeout: Some(h.timeout),
+                retries: Some(h.retries),
+                start_period: Some(h.start_period),
+                ..Default::default()
+            }),
+            host_config: Some(HostConfig {
+                port_bindings: Some(port_bindings),
+                mounts: Some(mounts),
+                network_mode: Some(spec.network.clone()),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    spec.network.clone(),
+                    EndpointSettings {
+                        aliases: Some(vec![spec.service.clone()]),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        match self.docker.create_container(Some(options), body).await {
+            Ok(response) => Ok(response.id),
+            Err(e) if is_conflict(&e) => Err(self.name_conflict(project, &spec.name).await),
+            Err(e) => Err(api_error(
+                &format!(
+                    "creating container {} for service `{}`",
+                    spec.name, spec.service
+                ),
+                &e,
+            )),
+        }
+    }
+
+    /// Explains a container-name conflict: foreign containers are never touched.
+    async fn name_conflict(&self, project: &str, name: &str) -> Diagnostic {
+        let owner = self
+            .docker
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()
+            .and_then(|c| c.config)
+            .and_then(|c| c.labels)
+            .and_then(|l| l.get(labels::PROJECT).cloned());
+        match owner {
+            Some(other) if other == project => Diagnostic::new(format!("container {name} was created by another devenv run meanwhile"))
+                .with_help("run `devenv up` again"),
+            Some(other) => Diagnostic::new(format!("a container named {name} already exists and belongs to project `{other}`"))
+                .with_help(format!("stop that project (`docker compose -p {other} down`), or rename this one in devenv.toml")),
+            None => Diagnostic::new(format!("a container named {name} already exists and was not created by devenv"))
+                .with_help(format!("devenv never removes containers it did not create: rename or remove it yourself (`docker rm -f {name}`), or change the project name")),
+        }
+    }
+
+    /// Starts a container.
+    pub async fn start(&self, name: &str) -> Result<(), Diagnostic> {
+        self.docker
+            .start_container(
+                name,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .map_err(|e| api_error(&format!("starting container {name}"), &e))
+    }
+
+    /// Stops a container (SIGTERM, then SIGKILL after `grace`).
+    pub async fn stop(&self, name: &str, grace: Duration) -> Result<(), Diagnostic> {
+        let options = StopContainerOptionsBuilder::default()
+            .t(grace.as_secs() as i32)
+            .build();
+        match self.docker.stop_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api_error(&format!("stopping container {name}"), &e)),
+        }
+    }
+
+    /// Removes a container (its anonymous volumes too, never named ones).
+    pub async fn remove(&self, name: &str) -> Result<(), Diagnostic> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(false)
+            .build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api_error(&format!("removing container {name}"), &e)),
+        }
+    }
+
+    /// Restarts a container.
+    pub async fn restart(&self, name: &str) -> Result<(), Diagnostic> {
+        self.docker
+            .restart_container(
+                name,
+                Some(
+                    bollard::query_parameters::RestartContainerOptionsBuilder::default()
+                        .t(10)
+                        .build(),
+                ),
+            )
+            .await
+            .map_err(|e| api_error(&format!("restarting container {name}"), &e))
+    }
+
+    /// A container's state.
+    pub async fn state(&self, name: &str) -> Result<ContainerState, Diagnostic> {
+        let inspect = self
+            .docker
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|e| api_error(&format!("inspecting container {name}"), &e))?;
+        let state = inspect.state.unwrap_or_default();
+        Ok(ContainerState {
+            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            running: state.running.unwrap_or(false),
+            restarting: state.restarting.unwrap_or(false),
+            exit_code: state.exit_code.unwrap_or(0),
+            oom_killed: state.oom_killed.unwrap_or(false),
+            health: state.health.and_then(|h| h.status).map(|s| s.to_string()),
+            error: state.error.unwrap_or_default(),
+        })
+    }
+
+    /// Runs a command inside a container; returns its exit code and output.
+    pub async fn exec(&self, container: &str, cmd: &[String]) -> Result<(i64, String), Diagnostic> {
+        let doing = format!("running `{}` in {container}", cmd.join(" "));
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                bollard::exec::CreateExecOptions {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| api_error(&doing, &e))?;
+        let mut output = String::new();
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| api_error(&doing, &e))?
+        {
+            while let Some(Ok(chunk)) = stream.next().await {
+                output.push_str(&chunk.to_string());
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| api_error(&doing, &e))?;
+        Ok((inspect.exit_code.unwrap_or(-1), output))
+    }
+
+    /// The last `lines` lines of a container's log.
+    pub async fn log_tail(&self, container: &str, lines: usize) -> String {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.docker.logs(container, Some(options));
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            text.push_str(&chunk.to_string());
+        }
+        text
+    }
+
+    /// A container's log as a stream of chunks.
+    pub fn log_stream(
+        &self,
+        container: &str,
+        follow: bool,
+        tail: Option<u64>,
+    ) -> impl Stream<Item = Result<String, Diagnostic>> + use<> {
+        let tail = tail.map_or_else(|| "all".to_string(), |t| t.to_string());
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .tail(&tail)
+            .build();
+        let name = container.to_string();
+        self.docker.logs(container, Some(options)).map(move |item| {
+            item.map(|c| c.to_string())
+                .map_err(|e| api_error(&format!("reading logs of {name}"), &e))
+        })
+    }
+
+    /// Removes the project network if it exists.
+    pub async fn remove_network(&self, name: &str) -> Result<bool, Diagnostic> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(api_error(&format!("removing network {name}"), &e)),
+        }
+    }
+
+    /// Named volumes that devenv or Compose created for the project (never external ones).
+    pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>, Diagnostic> {
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&labels::project_filter(project))
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| api_error("listing volumes", &e))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    /// Removes a named volume.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), Diagnostic> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api_error(&format!("removing volume {name}"), &e)),
+        }
+    }
+}
+
+/// `repo:tag` → (`repo`, `tag`), defaulting the tag to `latest` (a `:` in a registry port is not a tag).
+pub fn split_image(image: &str) -> (&str, &str) {
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_into_repository_and_tag() {
+        assert_eq!(split_image("postgres:16"), ("postgres", "16"));
+        assert_eq!(split_image("redis"), ("redis", "latest"));
+        assert_eq!(
+            split_image("registry:5000/team/app"),
+            ("registry:5000/team/app", "latest")
+        );
+        assert_eq!(
+            split_image("registry:5000/app:1.2"),
+            ("registry:5000/app", "1.2")
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! Creating and completing the project's `.env`: the user's file, so devenv only ever adds the
+//! keys it lacks (at the end, under a dated comment) and never rewrites a line of theirs.
+
+use crate::dotenv::{self, EnvFile};
+use crate::source::Diagnostic;
+use crate::stack::{Stack, VariableKind};
+use crate::variables::Values;
+use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+
+/// The `.env` file name.
+pub const ENV_FILE: &str = ".env";
+
+/// What `ensure` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EnsureReport {
+    /// `.env` did not exist and was created.
+    pub created: bool,
+    /// Keys appended to an existing `.env`.
+    pub added: Vec<String>,
+    /// `.env` was added to `.gitignore`.
+    pub ignored_in_git: bool,
+}
+
+/// Path of the stack's `.env`.
+pub fn path(stack: &Stack) -> PathBuf {
+    stack.root.join(ENV_FILE)
+}
+
+/// Makes sure `.env` exists and has every key the stack uses; returns its values afterwards.
+pub fn ensure(stack: &Stack) -> Result<(EnvFile, EnsureReport), Diagnostic> {
+    let path = path(stack);
+    let existing = dotenv::read(&path)?;
+    let mut report = EnsureReport::default();
+    let file_values = existing
+        .as_ref()
+        .map(|f| f.values.clone())
+        .unwrap_or_default();
+    let additions = missing_entries(stack, &file_values);
+    let text = match &existing {
+        None => {
+            report.created = true;
+            render_new(stack, &additions)
+        }
+        Some(file) if additions.is_empty() => file.text.clone(),
+        Some(file) => {
+            report.added = additions.keys().cloned().collect();
+            let mut text = file.text.clone();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "\n# Added by devenv on {}: keys devenv.toml uses that this file lacked\n",
+                dotenv::today()
+            ));
+            for (key, value) in &additions {
+                text.push_str(&format!("{key}={}\n", dotenv::quote(value)));
+            }
+            text
+        }
+    };
+    if report.created || !report.added.is_empty() {
+        crate::fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))
+            .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", path.display())))?;
+        report.ignored_in_git = ignore_in_git(&stack.root).unwrap_or(false);
+    }
+    let file = dotenv::parse(&path, text)?;
+    Ok((file, report))
+}
+
+/// Values for the keys `.env` lacks: ports at their defaults, fresh secrets, derived values
+/// expanded (apps that read `.env` without expansion still get working values).
+fn missing_entries(
+    stack: &Stack,
+    file_values: &IndexMap<String, String>,
+) -> IndexMap<String, String> {
+    let mut known = file_values.clone();
+    for var in stack.variables.values() {
+        if var.secret && !known.contains_key(&var.name) {
+            known.insert(var.name.clone(), crate::secrets::generate());
+        }
+    }
+    let values = Values::resolve(stack, &known);
+    stack
+        .variables
+        .values()
+        .filter(|v| !file_values.contains_key(&v.name))
+        .map(|v| {
+            let value = known
+                .get(&v.name)
+                .cloned()
+                .or_else(|| values.get(&v.name).map(str::to_string));
+            (v.name.clone(), value.unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The text of a new `.env`, grouped like `.env.example`.
+fn render_new(stack: &Stack, values: &IndexMap<String, String>) -> String {
+    let mut text = format!(
+        "# Local settings of `{}` for this machine, created by devenv from devenv.toml.\n\
+         # This file is yours: devenv only adds missing keys (at the end) and changes host ports it\n\
+         # remaps. Keep it out of version control; .env.example is the shared description.\n",
+        stack.project.name
+    );
+    let mut last_group: Option<Option<&str>> = None;
+    for var in stack.variables.values() {
+        let group = var.service();
+        if last_group != Some(group) {
+            text.push_str(&match group {
+                Some(service) => format!("\n# --- service `{service}` ---\n"),
+                None => format!("\n# --- project `{}` ---\n", stack.project.name),
+            });
+            last_group = Some(group);
+        }
+        let note = match &var.kind {
+            VariableKind::HostPort { .. } => String::new(),
+            _ if var.secret => " (generated secret)".to_string(),
+            _ => String::new(),
+        };
+        for line in var.description.lines() {
+            text.push_str(&format!("# {line}{note}\n"));
+        }
+        text.push_str(&format!(
+            "{}={}\n",
+            var.name,
+            dotenv::quote(values.get(&var.name).map_or("", String::as_str))
+        ));
+    }
+    text
+}
+
+/// Adds `.env` to `.gitignore` when the project is in a git repository that does not ignore it.
+/// Returns whether it changed `.gitignore`.
+fn ignore_in_git(root: &Path) -> std::io::Result<bool> {
+    if !root.ancestors().any(|dir| dir.join(".git").exists()) {
+        return Ok(false);
+    }
+    let checked = std::process::Command::new("git")
+        .args(["check-ignore", "-q", ENV_FILE])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let gitignore = root.join(".gitignore");
+    let current = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    let ignored = match checked {
+        Ok(status) if status.code() == Some(0) => true,
+        Ok(status) if status.code() == Some(1) => false,
+        _ => current
+            .lines()
+            .any(|l| matches!(l.trim(), ".env" | "/.env")),
+    };
+    if ignored {
+        return Ok(false);
+    }
+    let mut text = current;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# Local settings and secrets (devenv)\n.env\n");
+    crate::fsutil::write_atomic(&gitignore, text.as_bytes(), None)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn shop_in(dir: &Path) -> Stack {
+        let text = crate::stack::tests_support::SHOP;
+        crate::stack::load_source(
+            &SourceFile::new("devenv.toml", text),
+            dir,
+            &dir.join("devenv.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn creates_env_with_secrets_and_mode_600() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = shop_in(dir.path());
+        let (file, report) = ensure(&stack).unwrap();
+        assert!(report.created);
+        let password = &file.values["DB_PASSWORD"];
+        assert!(password.len() >= 32);
+        assert_eq!(
+            file.values["DATABASE_URL"],
+            format!("postgres://shop:{password}@127.0.0.1:5432/shop")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(".env"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (_, again) = ensure(&stack).unwrap();
+        assert_eq!(
+            again,
+            EnsureReport::default(),
+            "a complete .env is left alone"
+        );
+    }
+
+    #[test]
+    fn appends_missing_keys_and_keeps_user_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = "# my notes\nDB_PASSWORD='mine # not a comment'\nEXTRA=1";
+        std::fs::write(dir.path().join(".env"), user).unwrap();
+        let (file, report) = ensure(&shop_in(dir.path())).unwrap();
+        assert_eq!(report.added, ["DB_PORT", "CACHE_PORT", "DATABASE_URL"]);
+        assert!(
+            file.text
+                .starts_with(&format!("{user}\n\n# Added by devenv on ")),
+            "{}",
+            file.text
+        );
+        assert_eq!(file.values["DB_PASSWORD"], "mine # not a comment");
+        assert_eq!(
+            file.values["DATABASE_URL"],
+            "postgres://shop:mine # not a comment@127.0.0.1:5432/shop"
+        );
+    }
+
+    #[test]
+    fn adds_env_to_gitignore_in_a_git_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "target").unwrap();
+        let (_, report) = ensure(&shop_in(dir.path())).unwrap();
+        assert!(report.ignored_in_git);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+            "target\n# Local settings and secrets (devenv)\n.env\n"
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! Readiness: devenv probes each service itself, from the host, every 50 ms at first with
+//! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
+//! A container that exits while we wait fails at once with its exit code and logs.
+
+use crate::engine::Engine;
+use crate::plan::ContainerSpec;
+use crate::source::Diagnostic;
+use crate::stack::{HealthCheck, Probe, Service};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long one probe attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// First delay between attempts; grows by half each time up to `MAX_DELAY`.
+const FIRST_DELAY: Duration = Duration::from_millis(50);
+const MAX_DELAY: Duration = Duration::from_millis(250);
+/// A service with nothing to probe counts as ready once it has kept running this long.
+const SETTLE: Duration = Duration::from_millis(300);
+/// Log lines shown when a service fails.
+pub const LOG_LINES: usize = 30;
+
+/// A container environment value from a spec (`KEY=value` entries).
+pub fn env_value<'a>(spec: &'a ContainerSpec, key: &str) -> Option<&'a str> {
+    spec.env
+        .iter()
+        .find_map(|e| e.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+/// The address to reach a published port from the host.
+pub fn reach_host(host_ip: &str) -> &str {
+    match host_ip {
+        "0.0.0.0" | "::" | "" => "127.0.0.1",
+        other => other,
+    }
+}
+
+/// Waits until the service answers its probe; fails fast if the container stops.
+pub async fn wait_ready(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    timeout: Duration,
+) -> Result<Duration, Diagnostic> {
+    let start = Instant::now();
+    let mut delay = FIRST_DELAY;
+    let mut last_error = String::from("no probe ran yet");
+    loop {
+        let state = engine.state(&spec.name).await?;
+        if !state.running || state.restarting {
+            if state.status == "exited" || state.status == "dead" || state.restarting {
+                let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+                let oom = if state.oom_killed {
+                    " (killed by the OOM killer: give Docker more memory)"
+                } else {
+                    ""
+                };
+                return Err(Diagnostic::new(format!(
+                    "service `{}` exited with code {}{oom} while starting{}\n--- last {LOG_LINES} log lines of {} ---\n{}",
+                    service.name,
+                    state.exit_code,
+                    if state.error.is_empty() { String::new() } else { format!(": {}", state.error) },
+                    spec.name,
+                    logs.trim_end()
+                ))
+                .with_help(format!("fix the cause shown in the log, then `devenv up` again; `devenv logs {}` shows everything", service.name)));
+            }
+        } else {
+            match tokio::time::timeout(ATTEMPT_TIMEOUT, probe_once(engine, spec, service)).await {
+                Ok(Ok(())) if has_probe(spec, service) => return Ok(start.elapsed()),
+                Ok(Ok(())) => {
+                    // Nothing to ask the service: it must at least stay up for a moment.
+                    tokio::time::sleep(SETTLE).await;
+                    let again = engine.state(&spec.name).await?;
+                    if again.running && !again.restarting {
+                        return Ok(start.elapsed());
+                    }
+                    continue;
+                }
+                Ok(Err(e)) => last_error = e,
+                Err(_) => {
+                    last_error =
+                        format!("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())
+                }
+            }
+        }
+        if start.elapsed() >= timeout {
+            let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+            return Err(Diagnostic::new(format!(
+                "service `{}` was not ready after {}s; last probe: {last_error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
+                service.name,
+                timeout.as_secs(),
+                spec.name,
+                logs.trim_end()
+            ))
+            .with_help(format!(
+                "check the log above; raise the wait with `devenv up --timeout SECONDS`; `devenv logs {}` follows it",
+                service.name
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(MAX_DELAY);
+    }
+}
+
+/// Whether the service has anything to probe besides "the container runs".
+fn has_probe(spec: &ContainerSpec, service: &Service) -> bool {
+    service.probe.is_some()
+        || service.health.is_some()
+        || spec.ports.iter().any(|p| p.protocol == "tcp")
+}
+
+/// One readiness check. Catalog services get a protocol check on the published port (a real
+/// login, PING); others their health check; every published TCP port must also accept.
+pub async fn probe_once(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+) -> Result<(), String> {
+    let host_port_of = |container: u16| {
+        spec.ports
+            .iter()
+            .find(|p| p.container == container && p.protocol == "tcp")
+    };
+    if let Some(probe) = service.probe
+        && let Some(port) = spec.ports.first()
+    {
+        let host = reach_host(&port.host_ip);
+        return match probe {
+            Probe::Postgres => postgres_login(spec, host, port.host_port).await,
+            Probe::Mysql => mysql_login(spec, host, port.host_port).await,
+            Probe::Redis => redis_ping(host, port.host_port).await,
+        };
+    }
+    match service.health.as_ref().map(|h| &h.check) {
+        Some(HealthCheck::Command(_)) => {
+            let test = spec
+                .health
+                .as_ref()
+                .map(|h| h.test[1..].to_vec())
+                .unwrap_or_default();
+            let (code, output) = engine
+                .exec(&spec.name, &test)
+                .await
+                .map_err(|d| d.message)?;
+            if code != 0 {
+                return Err(format!(
+                    "`{}` exited with {code}: {}",
+                    test.join(" "),
+                    output.trim()
+                ));
+            }
+        }
+        Some(HealthCheck::Tcp(port)) => {
+            let published = host_port_of(*port).ok_or_else(|| {
+                format!("tcp health check on port {port}, which is not published")
+            })?;
+            tcp_alive(reach_host(&published.host_ip), published.host_port).await?;
+        }
+        Some(HealthCheck::Http { path, port }) => {
+            let published = host_port_of(*port).ok_or_else(|| {
+                format!("http health check on port {port}, which is not published")
+            })?;
+            http_get(reach_host(&published.host_ip), published.host_port, path).await?;
+        }
+        None => {}
+    }
+    for port in spec.ports.iter().filter(|p| p.protocol == "tcp") {
+        tcp_alive(reach_host(&port.host_ip), port.host_port).await?;
+    }
+    Ok(())
+}
+
+/// A TCP check that sees through Docker's port proxy: the proxy accepts every connection and
+/// closes it at once when nothing listens inside, so the connection must stay open (or the
+/// server must greet) for a moment.
+async fn tcp_alive(host: &str, port: u16) -> Result<(), String> {
+    let mut stream = tcp_connect(host, port).await?;
+    let mut buf = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await {
+        Err(_) | Ok(Ok(1..)) => Ok(()),
+        Ok(Ok(0)) | Ok(Err(_)) => Err(format!(
+            "{host}:{port} accepts connections but closes them: the service is not listening yet"
+        )),
+    }
+}
+
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, String> {
+    TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))
+}
+
+async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), String> {
+    use sqlx::Connection;
+    let user = env_value(spec, "POSTGRES_USER").unwrap_or("postgres");
+    let database = env_value(spec, "POSTGRES_DB").unwrap_or(user);
+    let mut options = sqlx::postgres::PgConnectOptions::new_without_pgpass()
+        .host(host)
+        .port(port)
+        .username(user)
+        .database(database)
+        .ssl_mode(sqlx::postgres::PgSslMode::Disable);
+    if let Some(password) = env_value(spec, "POSTGRES_PASSWORD") {
+        options = options.password(password);
+    }
+    let connection = sqlx::postgres::PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| {
+            format!("PostgreSQL login as `{user}` to {host}:{port}/{database} failed: {e}")
+        })?;
+    let _ = connection.close().await;
+    Ok(())
+}
+
+async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), String> {
+    use sqlx::Connection;
+    let pick = |keys: &[&str]| keys.iter().find_map(|k| env_value(spec, k));
+    let (user, password) = match pick(&["MARIADB_USER", "MYSQL_USER"]) {
+        Some(user) => (user, pick(&["MARIADB_PASSWORD", "MYSQL_PASSWORD"])),
+        None => (
+            "root",
+            pick(&["MARIADB_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD"]),
+        ),
+    };
+    let mut options = sqlx::mysql::MySqlConnectOptions::new()
+        .host(host)
+        .port(port)
+        .username(user)
+        .ssl_mode(sqlx::mysql::MySqlSslMode::Disabled);
+    if let Some(password) = password {
+        options = options.password(password);
+    }
+    if let Some(database) = pick(&["MARIADB_DATABASE", "MYSQL_DATABASE"]) {
+        options = options.database(database);
+    }
+    let connection = sqlx::mysql::MySqlConnection::connect_with(&options)
+        .await
+        .map_err(|e| format!("MySQL login as `{user}` to {host}:{port} failed: {e}"))?;
+    let _ = connection.close().await;
+    Ok(())
+}
+
+async fn redis_ping(host: &str, port: u16) -> Result<(), String> {
+    let mut stream = tcp_connect(host, port).await?;
+    stream
+        .write_all(b"PING\r\n")
+        .await
+        .map_err(|e| format!("Redis PING to {host}:{port}: {e}"))?;
+    let mut buf = [0u8; 64];
+    let n = stream
+        .read(&mut buf)
+        .await
+        .map_err(|e| format!("Redis PING to {host}:{port}: {e}"))?;
+    let reply = String::from_utf8_lossy(&buf[..n]);
+    // NOAUTH means the server is up and wants a password: that is ready too.
+    if reply.starts_with("+PONG") || reply.starts_with("-NOAUTH") {
+        Ok(())
+    } else {
+        Err(format!(
+            "Redis at {host}:{port} answered PING with {:?}",
+            reply.trim()
+        ))
+    }
+}
+
+async fn http_get(host: &str, port: u16, path: &str) -> Result<(), String> {
+    let mut stream = tcp_connect(host, port).await?;
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("GET {path} on {host}:{port}: {e}"))?;
+    let mut buf = [0u8; 64];
+    let n = stream
+        .read(&mut buf)
+        .await
+        .map_err(|e| format!("GET {path} on {host}:{port}: {e}"))?;
+    let status_line = String::from_utf8_lossy(&buf[..n]);
+    let code = status_line.split_whitespace().nth(1).unwrap_or("");
+    if code.starts_with('2') {
+        Ok(())
+    } else {
+        Err(format!("GET {path} on {host}:{port} answered {code:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn http_probe_accepts_2xx_only() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            for status in ["200 OK", "503 Service Unavailable"] {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 256];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(format!("HTTP/1.0 {status}\r\n\r\n").as_bytes())
+                    .await;
+            }
+        });
+        assert!(http_get("127.0.0.1", port, "/health").await.is_ok());
+        assert!(
+            http_get("127.0.0.1", port, "/health")
+                .await
+                .unwrap_err()
+                .contains("503")
+        );
+    }
+
+    #[tokio::test]
+    async fn tcp_alive_tells_a_listener_from_a_proxy_that_hangs_up() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (held, _) = listener.accept().await.unwrap();
+            let (closed, _) = listener.accept().await.unwrap();
+            drop(closed);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            drop(held);
+        });
+        assert!(tcp_alive("127.0.0.1", port).await.is_ok());
+        assert!(
+            tcp_alive("127.0.0.1", port)
+                .await
+                .unwrap_err()
+                .contains("closes them")
+        );
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn tcp_probe_reports_refused_ports() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        assert!(
+            tcp_connect("127.0.0.1", port)
+                .await
+                .unwrap_err()
+                .contains(&format!("127.0.0.1:{port}"))
+        );
+    }
+}

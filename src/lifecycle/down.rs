@@ -1,0 +1,64 @@
+//! `devenv down`: stop and remove the project's containers and network. Named volumes stay
+//! unless asked; only volumes labelled as the project's are ever removed (never external ones).
+
+use crate::engine::Engine;
+use crate::plan;
+use crate::source::Diagnostic;
+use crate::stack::Stack;
+use crate::ui::Ui;
+use futures_util::future::join_all;
+use std::time::Duration;
+
+/// What `down` removed.
+#[derive(Debug, Default, Clone)]
+pub struct DownReport {
+    /// Containers removed.
+    pub containers: Vec<String>,
+    /// Whether the network was removed.
+    pub network: bool,
+    /// Volumes removed.
+    pub volumes: Vec<String>,
+}
+
+/// Volumes `down --volumes` would remove.
+pub async fn volumes_to_remove(engine: &Engine, stack: &Stack) -> Result<Vec<String>, Diagnostic> {
+    engine.project_volumes(&stack.project.name).await
+}
+
+/// Stops and removes the project's containers and network, and `volumes` when given.
+pub async fn down(
+    engine: &Engine,
+    stack: &Stack,
+    volumes: &[String],
+    ui: &Ui,
+) -> Result<DownReport, Diagnostic> {
+    let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
+    let containers = engine.project_containers(&stack.project.name).await?;
+    let names: Vec<String> = containers
+        .iter()
+        .filter_map(|c| {
+            c.names
+                .as_ref()?
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+        })
+        .collect();
+    let removals = names.iter().map(|name| async move {
+        engine.stop(name, Duration::from_secs(10)).await?;
+        engine.remove(name).await
+    });
+    for result in join_all(removals).await {
+        result?;
+    }
+    let network = engine
+        .remove_network(&plan::network_name(&stack.project.name))
+        .await?;
+    for volume in volumes {
+        engine.remove_volume(volume).await?;
+    }
+    Ok(DownReport {
+        containers: names,
+        network,
+        volumes: volumes.to_vec(),
+    })
+}

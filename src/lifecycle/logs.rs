@@ -1,0 +1,82 @@
+//! `devenv logs`: the services' logs multiplexed line by line, each prefixed by its service.
+
+use crate::engine::{Engine, labels};
+use crate::source::Diagnostic;
+use crate::stack::Stack;
+use crate::ui::{Style, Ui};
+use futures_util::StreamExt;
+use futures_util::stream::select_all;
+
+/// Prints the logs of `services` (all when empty), following them with `follow`.
+pub async fn logs(
+    stack: &Stack,
+    services: &[String],
+    follow: bool,
+    tail: Option<u64>,
+    ui: &Ui,
+) -> Result<(), Diagnostic> {
+    for name in services {
+        if !stack.services.contains_key(name) {
+            return Err(Diagnostic::new(format!("no service named `{name}`")));
+        }
+    }
+    let engine =
+        Engine::connect_with_timeout(std::time::Duration::from_secs(60 * 60 * 24 * 365)).await?;
+    let containers = engine.project_containers(&stack.project.name).await?;
+    let width = stack.services.keys().map(String::len).max().unwrap_or(0);
+    let palette = [Style::Good, Style::Warn, Style::Bold, Style::Dim];
+    let mut streams = Vec::new();
+    for (index, service) in stack.services.keys().enumerate() {
+        if !services.is_empty() && !services.contains(service) {
+            continue;
+        }
+        let Some(container) = containers.iter().find(|c| {
+            c.labels
+                .as_ref()
+                .and_then(|l| l.get(labels::SERVICE))
+                .is_some_and(|s| s == service)
+        }) else {
+            continue;
+        };
+        let name = container
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/'))
+            .unwrap_or_default();
+        let prefix = ui.paint(
+            palette[index % palette.len()],
+            format!("{service:<width$} |"),
+        );
+        let mut pending = String::new();
+        streams.push(
+            engine
+                .log_stream(name, follow, tail)
+                .map(move |chunk| {
+                    let chunk = chunk?;
+                    pending.push_str(&chunk);
+                    let mut lines = Vec::new();
+                    while let Some(pos) = pending.find('\n') {
+                        lines.push(format!(
+                            "{prefix} {}",
+                            pending[..pos].trim_end_matches('\r')
+                        ));
+                        pending.drain(..=pos);
+                    }
+                    Ok::<_, Diagnostic>(lines)
+                })
+                .boxed(),
+        );
+    }
+    if streams.is_empty() {
+        return Err(Diagnostic::new("no containers of this stack exist")
+            .with_help("start the stack with `devenv up`"));
+    }
+    let mut merged = select_all(streams);
+    while let Some(lines) = merged.next().await {
+        for line in lines? {
+            ui.out(line);
+        }
+    }
+    Ok(())
+}

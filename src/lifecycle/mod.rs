@@ -1,0 +1,9 @@
+//! Bringing a stack up and down through the engine, and reporting on it: the operations behind
+//! `up`, `down`, `status`, `logs` and `restart`.
+
+pub mod down;
+pub mod lock;
+pub mod logs;
+pub mod report;
+pub mod status;
+pub mod up;

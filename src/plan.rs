@@ -1,0 +1,417 @@
+//! What each container should look like (`ContainerSpec`, derived from the stack, the resolved
+//! values and the user config) and what must change to get there from what runs now.
+
+use crate::config::UserConfig;
+use crate::stack::{HealthCheck, Service, Stack, Volume};
+use crate::variables::Values;
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// A port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedPort {
+    /// Port inside the container.
+    pub container: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Host address.
+    pub host_ip: String,
+    /// Host port.
+    pub host_port: u16,
+}
+
+/// A mount as Docker takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MountSpec {
+    /// `volume` or `bind`.
+    pub kind: &'static str,
+    /// Docker volume name (`shop_db-data`) or absolute host path.
+    pub source: String,
+    /// Path in the container.
+    pub target: String,
+    /// Read-only mount.
+    pub read_only: bool,
+}
+
+/// Docker's HEALTHCHECK, in nanoseconds as the API wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DockerHealth {
+    /// `["CMD", ...]`.
+    pub test: Vec<String>,
+    /// Interval (ns).
+    pub interval: i64,
+    /// Timeout (ns).
+    pub timeout: i64,
+    /// Retries.
+    pub retries: i64,
+    /// Start period (ns).
+    pub start_period: i64,
+}
+
+/// Everything that defines one container; its hash is the `config-hash` label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerSpec {
+    /// Service name.
+    pub service: String,
+    /// Container name (`shop-db-1`).
+    pub name: String,
+    /// Image after user rewrites.
+    pub image: String,
+    /// Command override.
+    pub command: Option<Vec<String>>,
+    /// `KEY=value` with references expanded.
+    pub env: Vec<String>,
+    /// Published ports.
+    pub ports: Vec<PublishedPort>,
+    /// Mounts.
+    pub mounts: Vec<MountSpec>,
+    /// Docker health check.
+    pub health: Option<DockerHealth>,
+    /// Project network (`shop_default`).
+    pub network: String,
+}
+
+impl ContainerSpec {
+    /// Hash of the whole spec.
+    pub fn config_hash(&self) -> String {
+        crate::generate::header::hash(&serde_json::to_string(self).expect("specs serialize"))
+    }
+
+    /// Names of the named volumes it mounts.
+    pub fn volume_names(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.kind == "volume")
+            .map(|m| m.source.as_str())
+    }
+}
+
+/// The project network's name.
+pub fn network_name(project: &str) -> String {
+    format!("{project}_default")
+}
+
+/// Docker's name of a project volume.
+pub fn volume_name(project: &str, volume: &str) -> String {
+    format!("{project}_{volume}")
+}
+
+/// The container name of a service (`shop-db-1`).
+pub fn container_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}-1")
+}
+
+/// The spec of one service's container.
+pub fn container_spec(
+    stack: &Stack,
+    service: &Service,
+    values: &Values,
+    config: &UserConfig,
+) -> ContainerSpec {
+    let project = &stack.project.name;
+    let mounts = service
+        .volumes
+        .iter()
+        .map(|volume| match volume {
+            Volume::Named {
+                name,
+                target,
+                read_only,
+            } => MountSpec {
+                kind: "volume",
+                source: volume_name(project, name),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+            Volume::Bind {
+                source,
+                target,
+                read_only,
+            } => MountSpec {
+                kind: "bind",
+                source: absolute_source(&stack.root, source),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+        })
+        .collect();
+    let health = service.health.as_ref().and_then(|h| match &h.check {
+        HealthCheck::Command(cmd) => Some(DockerHealth {
+            test: std::iter::once("CMD".to_string())
+                .chain(cmd.iter().map(|c| values.expand(c)))
+                .collect(),
+            interval: h.interval.as_nanos() as i64,
+            timeout: h.timeout.as_nanos() as i64,
+            retries: i64::from(h.retries),
+            start_period: h.start_period.as_nanos() as i64,
+        }),
+        _ => None,
+    });
+    ContainerSpec {
+        service: service.name.clone(),
+        name: container_name(project, &service.name),
+        image: config.rewrite_image(&values.expand(&service.image)),
+        command: service
+            .command
+            .as_ref()
+            .map(|c| c.iter().map(|a| values.expand(a)).collect()),
+        env: service
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", values.expand(v)))
+            .collect(),
+        ports: service
+            .ports
+            .iter()
+            .map(|p| PublishedPort {
+                container: p.container,
+                protocol: p.protocol.clone(),
+                host_ip: service.host_ip.clone(),
+                host_port: values.host_port(p),
+            })
+            .collect(),
+        mounts,
+        health,
+        network: network_name(project),
+    }
+}
+
+fn absolute_source(root: &std::path::Path, source: &str) -> String {
+    let relative = source.strip_prefix("./").unwrap_or(source);
+    if relative == "." {
+        root.display().to_string()
+    } else {
+        root.join(relative).display().to_string()
+    }
+}
+
+/// Specs for the services to start: the selected ones (all when empty) with their
+/// dependencies, skipping services whose profiles are not active.
+pub fn select_services<'a>(
+    stack: &'a Stack,
+    selected: &[String],
+    profiles: &[String],
+) -> Result<Vec<&'a Service>, String> {
+    for name in selected {
+        if !stack.services.contains_key(name) {
+            let known: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+            return Err(format!(
+                "no service named `{name}` (services: {})",
+                known.join(", ")
+            ));
+        }
+    }
+    let mut wanted: Vec<&str> = Vec::new();
+    let mut stack_todo: Vec<&str> = if selected.is_empty() {
+        stack
+            .services
+            .values()
+            .filter(|s| s.profiles.is_empty() || s.profiles.iter().any(|p| profiles.contains(p)))
+            .map(|s| s.name.as_str())
+            .collect()
+    } else {
+        selected.iter().map(String::as_str).collect()
+    };
+    while let Some(name) = stack_todo.pop() {
+        if wanted.contains(&name) {
+            continue;
+        }
+        wanted.push(name);
+        stack_todo.extend(stack.services[name].depends_on.iter().map(String::as_str));
+    }
+    Ok(stack
+        .start_order()
+        .into_iter()
+        .filter(|s| wanted.contains(&s.name.as_str()))
+        .collect())
+}
+
+/// A container as found on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// Container name.
+    pub name: String,
+    /// Container id.
+    pub id: String,
+    /// Service label.
+    pub service: String,
+    /// Config-hash label.
+    pub config_hash: String,
+    /// Docker state: `running`, `created`, `exited`, ...
+    pub state: String,
+}
+
+/// What to do with one service's container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// No container: create and start it.
+    Create,
+    /// The configuration changed: replace the container (volumes are kept).
+    Recreate,
+    /// Same configuration, not running: start it.
+    Start,
+    /// Same configuration, running: nothing to do.
+    Keep,
+}
+
+/// Decides the action for a service given its container, if any.
+pub fn decide(spec: &ContainerSpec, observed: Option<&Observed>) -> Action {
+    match observed {
+        None => Action::Create,
+        Some(o) if o.config_hash != spec.config_hash() => Action::Recreate,
+        Some(o) if o.state == "running" => Action::Keep,
+        Some(_) => Action::Start,
+    }
+}
+
+/// Specs of all services, by name.
+pub fn specs(
+    stack: &Stack,
+    services: &[&Service],
+    values: &Values,
+    config: &UserConfig,
+) -> IndexMap<String, ContainerSpec> {
+    services
+        .iter()
+        .map(|s| (s.name.clone(), container_spec(stack, s, values, config)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use std::path::Path;
+
+    fn shop() -> Stack {
+        let text = crate::stack::tests_support::SHOP;
+        crate::stack::load_source(
+            &SourceFile::new("devenv.toml", text),
+            Path::new("/p"),
+            Path::new("/p/devenv.toml"),
+        )
+        .unwrap()
+    }
+
+    fn values(stack: &Stack) -> Values {
+        Values::resolve(
+            stack,
+            &[("DB_PASSWORD".to_string(), "pw".to_string())]
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn specs_expand_values_and_name_things_like_compose() {
+        let stack = shop();
+        let config: UserConfig =
+            toml::from_str("[images]\n\"postgres:16\" = \"devenv-fixture/postgres:16\"\n").unwrap();
+        let spec = container_spec(&stack, &stack.services["db"], &values(&stack), &config);
+        assert_eq!(spec.name, "shop-db-1");
+        assert_eq!(spec.image, "devenv-fixture/postgres:16");
+        assert!(spec.env.contains(&"POSTGRES_PASSWORD=pw".to_string()));
+        assert_eq!(spec.mounts[0].source, "shop_db-data");
+        assert_eq!(spec.network, "shop_default");
+        assert_eq!(
+            spec.ports[0],
+            PublishedPort {
+                container: 5432,
+                protocol: "tcp".into(),
+                host_ip: "127.0.0.1".into(),
+                host_port: 5432
+            }
+        );
+        assert_eq!(spec.health.as_ref().unwrap().test[0], "CMD");
+    }
+
+    #[test]
+    fn decisions_follow_the_hash_and_state() {
+        let stack = shop();
+        let spec = container_spec(
+            &stack,
+            &stack.services["db"],
+            &values(&stack),
+            &UserConfig::default(),
+        );
+        let mut observed = Observed {
+            name: spec.name.clone(),
+            id: "x".into(),
+            service: "db".into(),
+            config_hash: spec.config_hash(),
+            state: "running".into(),
+        };
+        assert_eq!(decide(&spec, None), Action::Create);
+        assert_eq!(decide(&spec, Some(&observed)), Action::Keep);
+        observed.state = "exited".into();
+        assert_eq!(decide(&spec, Some(&observed)), Action::Start);
+        observed.config_hash = "old".into();
+        assert_eq!(decide(&spec, Some(&observed)), Action::Recreate);
+    }
+
+    #[test]
+    fn a_changed_value_changes_the_hash() {
+        let stack = shop();
+        let a = container_spec(
+            &stack,
+            &stack.services["db"],
+            &values(&stack),
+            &UserConfig::default(),
+        );
+        let other = Values::resolve(
+            &stack,
+            &[("DB_PASSWORD".to_string(), "other".to_string())]
+                .into_iter()
+                .collect(),
+        );
+        let b = container_spec(
+            &stack,
+            &stack.services["db"],
+            &other,
+            &UserConfig::default(),
+        );
+        assert_ne!(a.config_hash(), b.config_hash());
+        let cache_a = container_spec(
+            &stack,
+            &stack.services["cache"],
+            &values(&stack),
+            &UserConfig::default(),
+        );
+        let cache_b = container_spec(
+            &stack,
+            &stack.services["cache"],
+            &other,
+            &UserConfig::default(),
+        );
+        assert_eq!(
+            cache_a.config_hash(),
+            cache_b.config_hash(),
+            "cache does not use the password"
+        );
+    }
+
+    #[test]
+    fn selection_pulls_in_dependencies_and_honours_profiles() {
+        let text = "[project]\nname = \"x\"\n[services.web]\nimage = \"a\"\ndepends_on = [\"db\"]\n[services.db]\nimage = \"b\"\n[services.tools]\nimage = \"c\"\nprofiles = [\"debug\"]\n";
+        let stack = crate::stack::load_source(
+            &SourceFile::new("devenv.toml", text),
+            Path::new("."),
+            Path::new("devenv.toml"),
+        )
+        .unwrap();
+        let names = |v: Vec<&Service>| v.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(select_services(&stack, &["web".into()], &[]).unwrap()),
+            ["db", "web"]
+        );
+        assert_eq!(
+            names(select_services(&stack, &[], &[]).unwrap()),
+            ["db", "web"]
+        );
+        assert_eq!(
+            names(select_services(&stack, &[], &["debug".into()]).unwrap()),
+            ["db", "web", "tools"]
+        );
+        assert!(select_services(&stack, &["nope".into()], &[]).is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! Progress of long operations: a spinner line per service on a terminal, plain timestamped
+//! lines otherwise (CI logs), newline-delimited JSON events with `--json`.
+
+use crate::ui::{Style, Ui, Verbosity};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+enum Mode {
+    Spinners(MultiProgress),
+    Lines,
+    Json,
+    Silent,
+}
+
+/// Reports steps per subject (a service or an image).
+pub struct Progress {
+    mode: Mode,
+    start: Instant,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    ui: Ui,
+}
+
+impl Progress {
+    /// Chooses spinners, lines or JSON from the UI and the `--json` flag.
+    pub fn new(ui: &Ui, json: bool) -> Self {
+        let mode = if json {
+            Mode::Json
+        } else if ui.verbosity == Verbosity::Quiet {
+            Mode::Silent
+        } else if ui.interactive {
+            Mode::Spinners(MultiProgress::new())
+        } else {
+            Mode::Lines
+        };
+        Self {
+            mode,
+            start: Instant::now(),
+            bars: Mutex::new(HashMap::new()),
+            ui: ui.clone(),
+        }
+    }
+
+    /// Whether events go to stdout as JSON (then nothing else may print there).
+    pub fn is_json(&self) -> bool {
+        matches!(self.mode, Mode::Json)
+    }
+
+    /// Time since the operation started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// A step in progress for `subject`.
+    pub fn step(&self, subject: &str, event: &str, detail: &str) {
+        match &self.mode {
+            Mode::Spinners(multi) => {
+                let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+                let bar = bars.entry(subject.to_string()).or_insert_with(|| {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix:<12} {msg} {elapsed:.dim}")
+                            .expect("valid template"),
+                    );
+                    bar.set_prefix(subject.to_string());
+                    bar.enable_steady_tick(Duration::from_millis(80));
+                    bar
+                });
+                bar.set_message(join(event, detail));
+            }
+            Mode::Lines => self.line(subject, event, detail),
+            Mode::Json => self.json(subject, event, detail, None),
+            Mode::Silent => {}
+        }
+    }
+
+    /// Byte progress of a pull.
+    pub fn bytes(&self, subject: &str, current: u64, total: u64) {
+        if let Mode::Spinners(multi) = &self.mode {
+            let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+            let bar = bars.entry(subject.to_string()).or_insert_with(|| {
+                let bar = multi.add(ProgressBar::new(total));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix:<12} [{bar:30}] {bytes}/{total_bytes} {msg}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(subject.to_string());
+                bar
+            });
+            bar.set_length(total);
+            bar.set_position(current);
+        }
+    }
+
+    /// The final state of `subject`.
+    pub fn done(&self, subject: &str, event: &str, detail: &str, ok: bool) {
+        match &self.mode {
+            Mode::Spinners(_) => {
+                let bar = self
+                    .bars
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(subject);
+                let mark = if ok {
+                    self.ui.paint(Style::Good, "✓")
+                } else {
+                    self.ui.paint(Style::Bad, "✗")
+                };
+                let text = format!("{mark} {subject:<12} {}", join(event, detail));
+                match bar {
+                    Some(bar) => {
+                        bar.set_style(
+                            ProgressStyle::with_template("{msg}").expect("valid template"),
+                        );
+                        bar.finish_with_message(text);
+                    }
+                    None => self.ui.info(text),
+                }
+            }
+            Mode::Lines => self.line(subject, event, detail),
+            Mode::Json => self.json(subject, event, detail, Some(ok)),
+            Mode::Silent => {}
+        }
+    }
+
+    /// A message not tied to a subject.
+    pub fn note(&self, text: &str) {
+        match &self.mode {
+            Mode::Spinners(multi) => {
+                let _ = multi.println(text);
+            }
+            Mode::Lines => self.line("devenv", text, ""),
+            Mode::Json => self.json("devenv", "note", text, None),
+            Mode::Silent => {}
+        }
+    }
+
+    /// Stops any spinner still running (on errors).
+    pub fn clear(&self) {
+        for (_, bar) in self.bars.lock().unwrap_or_else(|e| e.into_inner()).drain() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn line(&self, subject: &str, event: &str, detail: &str) {
+        eprintln!(
+            "[{:>6.2}s] {subject:<12} {}",
+            self.start.elapsed().as_secs_f64(),
+            join(event, detail)
+        );
+    }
+
+    fn json(&self, subject: &str, event: &str, detail: &str, ok: Option<bool>) {
+        let mut value = serde_json::json!({
+            "elapsed_ms": self.start.elapsed().as_millis() as u64,
+            "subject": subject,
+            "event": event,
+        });
+        if !detail.is_empty() {
+            value["detail"] = detail.into();
+        }
+        if let Some(ok) = ok {
+            value["ok"] = ok.into();
+        }
+        println!("{value}");
+    }
+}
+
+fn join(event: &str, detail: &str) -> String {
+    if detail.is_empty() {
+        event.to_string()
+    } else {
+        format!("{event} {detail}")
+    }
+}
