@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// First delay between attempts; grows by half each time up to `MAX_DELAY`.
 const FIRST_DELAY: Duration = Duration::from_millis(50);
-const MAX_DELAY: Duration = Duration::from_millis(250);
+const MAX_DELAY: Duration = Duration::from_millis(100);
 /// A service with nothing to probe counts as ready once it has kept running this long.
 const SETTLE: Duration = Duration::from_millis(300);
 /// Log lines shown when a service fails.
