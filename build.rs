@@ -23,7 +23,12 @@ fn main() {
         writeln!(out, "pub static {constant}: &[(&str, &str)] = &[").unwrap();
         for path in files {
             let name = path.file_name().unwrap().to_string_lossy();
-            writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+            writeln!(
+                out,
+                "    ({name:?}, include_str!({:?})),",
+                path.display().to_string()
+            )
+            .unwrap();
         }
         writeln!(out, "];").unwrap();
     }

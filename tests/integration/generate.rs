@@ -170,7 +170,10 @@ fn check_fails_after_a_stack_change() {
 fn the_bundled_example_has_up_to_date_generated_files() {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
     let (code, _, err) = output(
-        assert_cmd::Command::cargo_bin("devenv").unwrap().current_dir(&example).args(["generate", "--check"]),
+        assert_cmd::Command::cargo_bin("devenv")
+            .unwrap()
+            .current_dir(&example)
+            .args(["generate", "--check"]),
     );
     assert_eq!(code, 0, "run `devenv generate` in examples/shop: {err}");
 }
