@@ -130,6 +130,79 @@ fn render_new(stack: &Stack, values: &IndexMap<String, String>) -> String {
     text
 }
 
+/// Sets host-port keys in `.env` to new values, and in the same write every derived value
+/// that still equals what devenv.toml gives with the old ports. Every other byte is kept.
+/// Returns the keys changed.
+pub fn apply_port_changes(
+    stack: &Stack,
+    file: &EnvFile,
+    ports: &IndexMap<String, String>,
+) -> Result<Vec<String>, Diagnostic> {
+    let old = Values::resolve_file_only(stack, &file.values);
+    let mut new_values = file.values.clone();
+    new_values.extend(ports.clone());
+    let new = Values::resolve_file_only(stack, &new_values);
+    let mut updates = ports.clone();
+    for var in stack
+        .variables
+        .values()
+        .filter(|v| matches!(v.kind, VariableKind::Declared))
+    {
+        let Some(template) = &var.value else { continue };
+        let refs = crate::stack::interpolate::references(template).unwrap_or_default();
+        if refs.is_empty() || updates.contains_key(&var.name) {
+            continue;
+        }
+        let was = old.expand(template);
+        let now = new.expand(template);
+        if was != now && file.values.get(&var.name) == Some(&was) {
+            updates.insert(var.name.clone(), now);
+        }
+    }
+    let text = replace_keys(&file.text, &updates);
+    let path = path(stack);
+    crate::fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))
+        .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", path.display())))?;
+    Ok(updates.keys().cloned().collect())
+}
+
+/// Replaces the lines that set `updates`' keys (keeping an `export ` prefix and the line
+/// ending); every other line stays byte for byte. Keys not found are appended.
+pub fn replace_keys(text: &str, updates: &IndexMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut done: Vec<&str> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let ending = &line[body.len()..];
+        let trimmed = body.trim_start();
+        let (export, rest) = match trimmed.strip_prefix("export ") {
+            Some(rest) => ("export ", rest.trim_start()),
+            None => ("", trimmed),
+        };
+        let key = rest.split('=').next().unwrap_or_default().trim();
+        match updates.get_key_value(key) {
+            Some((key, value)) if rest.contains('=') && !done.contains(&key.as_str()) => {
+                let indent = &body[..body.len() - trimmed.len()];
+                out.push_str(&format!(
+                    "{indent}{export}{key}={}{ending}",
+                    dotenv::quote(value)
+                ));
+                done.push(key);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    for (key, value) in updates {
+        if !done.contains(&key.as_str()) {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!("{key}={}\n", dotenv::quote(value)));
+        }
+    }
+    out
+}
+
 /// Adds `.env` to `.gitignore` when the project is in a git repository that does not ignore it.
 /// Returns whether it changed `.gitignore`.
 fn ignore_in_git(root: &Path) -> std::io::Result<bool> {
@@ -224,6 +297,44 @@ mod tests {
         assert_eq!(
             file.values["DATABASE_URL"],
             "postgres://shop:mine # not a comment@127.0.0.1:5432/shop"
+        );
+    }
+
+    #[test]
+    fn remapping_a_port_keeps_every_other_byte_and_updates_derived_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = shop_in(dir.path());
+        let user = "# mine\r\nexport DB_PORT=5432 # local pg\nDB_PASSWORD=pw\n\n  # indented note\nDATABASE_URL=postgres://shop:pw@127.0.0.1:5432/shop\nCACHE_PORT=6379";
+        std::fs::write(dir.path().join(".env"), user).unwrap();
+        let file = dotenv::read(&dir.path().join(".env")).unwrap().unwrap();
+        let ports: IndexMap<String, String> = [("DB_PORT".to_string(), "5433".to_string())]
+            .into_iter()
+            .collect();
+        let changed = apply_port_changes(&stack, &file, &ports).unwrap();
+        assert_eq!(changed, ["DB_PORT", "DATABASE_URL"]);
+        let text = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+        assert_eq!(
+            text,
+            "# mine\r\nexport DB_PORT=5433\nDB_PASSWORD=pw\n\n  # indented note\nDATABASE_URL=postgres://shop:pw@127.0.0.1:5433/shop\nCACHE_PORT=6379"
+        );
+    }
+
+    #[test]
+    fn a_customised_derived_value_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = shop_in(dir.path());
+        std::fs::write(
+            dir.path().join(".env"),
+            "DB_PORT=5432\nDB_PASSWORD=pw\nDATABASE_URL=postgres://elsewhere/db\n",
+        )
+        .unwrap();
+        let file = dotenv::read(&dir.path().join(".env")).unwrap().unwrap();
+        let ports: IndexMap<String, String> = [("DB_PORT".to_string(), "5433".to_string())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            apply_port_changes(&stack, &file, &ports).unwrap(),
+            ["DB_PORT"]
         );
     }
 

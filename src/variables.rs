@@ -9,13 +9,22 @@ use indexmap::IndexMap;
 pub struct Values(pub IndexMap<String, String>);
 
 impl Values {
-    /// Resolves every variable of `stack` given the `.env` values.
+    /// Resolves every variable of `stack` given the `.env` values; the process environment
+    /// wins over `.env`, as in Compose.
     pub fn resolve(stack: &Stack, dotenv: &IndexMap<String, String>) -> Self {
-        let given = |name: &str| {
+        Self::resolve_with(stack, &|name| {
             std::env::var(name)
                 .ok()
                 .or_else(|| dotenv.get(name).cloned())
-        };
+        })
+    }
+
+    /// Resolves from `.env` values and stack defaults only (what `.env` itself should say).
+    pub fn resolve_file_only(stack: &Stack, dotenv: &IndexMap<String, String>) -> Self {
+        Self::resolve_with(stack, &|name| dotenv.get(name).cloned())
+    }
+
+    fn resolve_with(stack: &Stack, given: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut values = IndexMap::new();
         for var in stack.variables.values() {
             if let Some(value) = given(&var.name) {

@@ -2,6 +2,7 @@
 //! prints the result through `Ui`.
 
 mod down;
+mod env;
 mod generate;
 mod init;
 mod logs;
@@ -33,7 +34,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         Command::Restart(args) => restart::run(file, &args, ui),
         Command::Doctor(_) => not_yet("doctor"),
         Command::Docs(_) => not_yet("docs"),
-        Command::Env(_) => not_yet("env"),
+        Command::Env(command) => env::run(file, &command, ui),
         Command::Migrate(_) => not_yet("migrate"),
         Command::Seed(_) => not_yet("seed"),
         Command::Db(_) => not_yet("db"),

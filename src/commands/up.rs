@@ -24,6 +24,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         profiles: args.profiles.clone(),
         timeout: Duration::from_secs(args.timeout),
         json: args.json,
+        remap: !args.no_remap && stack.project.remap_ports,
     };
     let progress = Progress::new(ui, args.json);
     let report = block_on(async { Ok(up(&stack, &options, ui, &progress).await?) });
@@ -40,6 +41,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
             "elapsed_ms": report.elapsed.as_millis() as u64,
             "changed": !report.nothing_changed(),
             "services": report.rows,
+            "remapped": report.remaps.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         ui.out(value);
         return Ok(ExitCode::SUCCESS);
@@ -59,5 +61,8 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         ));
     }
     ui.out(table(&report.rows, false));
+    for remap in &report.remaps {
+        ui.warn(remap);
+    }
     Ok(ExitCode::SUCCESS)
 }

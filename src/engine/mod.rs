@@ -167,6 +167,33 @@ impl Engine {
             .map_err(|e| api_error("listing containers", &e))
     }
 
+    /// Host ports published by running containers, with who publishes them.
+    pub async fn published_ports(&self) -> Result<Vec<crate::ports::Published>, Diagnostic> {
+        let containers = self.all_containers().await?;
+        Ok(containers
+            .iter()
+            .flat_map(|c| {
+                let name = c
+                    .names
+                    .as_ref()
+                    .and_then(|n| n.first())
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default();
+                let project = c
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::PROJECT).cloned());
+                c.ports.iter().flatten().filter_map(move |p| {
+                    Some(crate::ports::Published {
+                        port: p.public_port?,
+                        container: name.clone(),
+                        project: project.clone(),
+                    })
+                })
+            })
+            .collect())
+    }
+
     /// Whether an image is present locally.
     pub async fn image_present(&self, image: &str) -> Result<bool, Diagnostic> {
         match self.docker.inspect_image(image).await {

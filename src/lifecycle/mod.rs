@@ -4,6 +4,7 @@
 pub mod down;
 pub mod lock;
 pub mod logs;
+pub mod preflight;
 pub mod report;
 pub mod status;
 pub mod up;

@@ -2,6 +2,7 @@
 //! container), in dependency order with independent services in parallel, and return only
 //! when every service answers its readiness probe.
 
+use super::preflight::{self, Remap};
 use super::report::{ServiceRow, addresses, connection_url};
 use crate::config::UserConfig;
 use crate::engine::Engine;
@@ -16,7 +17,7 @@ use crate::variables::Values;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// What `up` was asked to do.
@@ -30,6 +31,8 @@ pub struct UpOptions {
     pub timeout: Duration,
     /// JSON events on stdout.
     pub json: bool,
+    /// Whether a taken host port may be replaced by a free one.
+    pub remap: bool,
 }
 
 /// What `up` did.
@@ -39,6 +42,8 @@ pub struct UpReport {
     pub env: EnsureReport,
     /// Action taken per service.
     pub actions: IndexMap<String, Action>,
+    /// Host ports moved because something else held them.
+    pub remaps: Vec<Remap>,
     /// Final table rows.
     pub rows: Vec<ServiceRow>,
     /// Total time.
@@ -48,7 +53,9 @@ pub struct UpReport {
 impl UpReport {
     /// True when nothing had to be created, recreated or started.
     pub fn nothing_changed(&self) -> bool {
-        self.actions.values().all(|a| *a == Action::Keep) && self.env == EnsureReport::default()
+        self.actions.values().all(|a| *a == Action::Keep)
+            && self.env == EnsureReport::default()
+            && self.remaps.is_empty()
     }
 }
 
@@ -78,14 +85,31 @@ pub async fn up(
     if env_report.ignored_in_git {
         progress.note("added .env to .gitignore: it holds secrets");
     }
-    let values = Values::resolve(stack, &env_file.values);
     let config = UserConfig::load()?;
     let services = plan::select_services(stack, &options.services, &options.profiles)
         .map_err(Diagnostic::new)?;
-    let specs = plan::specs(stack, &services, &values, &config);
 
     let engine = Engine::connect().await?;
     let observed = engine.observe(&stack.project.name).await?;
+    let running: HashSet<String> = observed
+        .iter()
+        .filter(|(_, o)| o.state == "running")
+        .map(|(service, _)| service.clone())
+        .collect();
+    let published = engine.published_ports().await?;
+    let (env_file, remaps) = preflight::settle_ports(
+        stack,
+        &services,
+        env_file,
+        &published,
+        &running,
+        options.remap,
+    )?;
+    for remap in &remaps {
+        progress.note(&remap.to_string());
+    }
+    let values = Values::resolve(stack, &env_file.values);
+    let specs = plan::specs(stack, &services, &values, &config);
     let actions: IndexMap<String, Action> = specs
         .iter()
         .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
@@ -210,6 +234,7 @@ pub async fn up(
         })
         .collect();
     Ok(UpReport {
+        remaps,
         env: env_report,
         actions,
         rows,

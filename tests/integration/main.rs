@@ -6,3 +6,4 @@ mod support;
 mod cli;
 mod engine;
 mod generate;
+mod ports_env;
