@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod database;
 pub mod dotenv;
 pub mod engine;
 pub mod envcheck;

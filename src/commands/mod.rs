@@ -1,13 +1,16 @@
 //! One module per subcommand: each turns parsed arguments into calls of the library and
 //! prints the result through `Ui`.
 
+mod db;
 mod down;
 mod env;
 mod generate;
 mod init;
 mod logs;
+mod migrate;
 mod restart;
 mod runtime;
+mod seed;
 mod status;
 mod up;
 
@@ -35,9 +38,9 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         Command::Doctor(_) => not_yet("doctor"),
         Command::Docs(_) => not_yet("docs"),
         Command::Env(command) => env::run(file, &command, ui),
-        Command::Migrate(_) => not_yet("migrate"),
-        Command::Seed(_) => not_yet("seed"),
-        Command::Db(_) => not_yet("db"),
+        Command::Migrate(args) => migrate::run(file, &args, ui),
+        Command::Seed(args) => seed::run(file, &args, ui),
+        Command::Db(command) => db::run(file, &command, ui),
         Command::Watch(_) => not_yet("watch"),
     }
 }

@@ -25,6 +25,8 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         json: args.json,
         remap: !args.no_remap && stack.project.remap_ports,
+        migrate: !args.no_migrate,
+        seed: !args.no_seed,
     };
     let progress = Progress::new(ui, args.json);
     let report = block_on(async { Ok(up(&stack, &options, ui, &progress).await?) });
@@ -41,6 +43,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
             "elapsed_ms": report.elapsed.as_millis() as u64,
             "changed": !report.nothing_changed(),
             "services": report.rows,
+            "database": report.database,
             "remapped": report.remaps.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         ui.out(value);

@@ -33,6 +33,10 @@ pub struct UpOptions {
     pub json: bool,
     /// Whether a taken host port may be replaced by a free one.
     pub remap: bool,
+    /// Apply migrations once the database is ready.
+    pub migrate: bool,
+    /// Run seeds once the database is migrated.
+    pub seed: bool,
 }
 
 /// What `up` did.
@@ -44,6 +48,8 @@ pub struct UpReport {
     pub actions: IndexMap<String, Action>,
     /// Host ports moved because something else held them.
     pub remaps: Vec<Remap>,
+    /// What the database steps did.
+    pub database: crate::database::Report,
     /// Final table rows.
     pub rows: Vec<ServiceRow>,
     /// Total time.
@@ -56,6 +62,7 @@ impl UpReport {
         self.actions.values().all(|a| *a == Action::Keep)
             && self.env == EnsureReport::default()
             && self.remaps.is_empty()
+            && self.database.lines().is_empty()
     }
 }
 
@@ -233,13 +240,66 @@ pub async fn up(
             }
         })
         .collect();
+    let database = migrate_and_seed(
+        stack,
+        &services,
+        &values,
+        &env_file.values,
+        options,
+        progress,
+    )
+    .await?;
     Ok(UpReport {
+        database,
         remaps,
         env: env_report,
         actions,
         rows,
         elapsed: progress.elapsed(),
     })
+}
+
+/// Applies migrations and seeds when the stack has a database among the started services.
+async fn migrate_and_seed(
+    stack: &Stack,
+    services: &[&Service],
+    values: &Values,
+    env: &IndexMap<String, String>,
+    options: &UpOptions,
+    progress: &Progress,
+) -> Result<crate::database::Report, Diagnostic> {
+    let Some(database) = &stack.database else {
+        return Ok(Default::default());
+    };
+    let started = database
+        .service
+        .as_ref()
+        .is_none_or(|s| services.iter().any(|x| &x.name == s));
+    if !started || !(options.migrate || options.seed) {
+        return Ok(Default::default());
+    }
+    let target = crate::database::Target::of(stack, values)?;
+    let steps = crate::database::Steps {
+        migrate: options.migrate,
+        seed: options.seed,
+        reseed: false,
+    };
+    progress.step("database", "migrating and seeding", "");
+    let result =
+        crate::database::run_steps(stack, &target, env, steps, &|note| progress.note(note)).await;
+    match &result {
+        Ok(report) => {
+            let lines = report.lines();
+            let summary = if lines.is_empty() {
+                "up to date".to_string()
+            } else {
+                lines.join("; ")
+            };
+            progress.done("database", &summary, "", true);
+        }
+        Err(_) => progress.done("database", "failed", "", false),
+    }
+    result
 }
 
 /// Makes sure every image that a created container needs is present, pulling missing ones in

@@ -3,7 +3,7 @@
 
 use super::interpolate;
 use super::model::*;
-use super::raw::{RawCatalogEntry, RawHealth, RawService, RawStack};
+use super::raw::{RawCatalogEntry, RawHealth, RawSeed, RawService, RawStack};
 use crate::catalog::Catalog;
 use crate::source::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
@@ -179,9 +179,17 @@ impl Loader<'_> {
         let database = match raw.database {
             None => None,
             Some(db) => {
+                let db_span = db.span();
                 let db = db.into_inner();
-                if !services.contains_key(db.service.get_ref()) {
-                    return Err(self.unknown_service(&db.service, services.keys()));
+                if let Some(service) = &db.service
+                    && !services.contains_key(service.get_ref())
+                {
+                    return Err(self.unknown_service(service, services.keys()));
+                }
+                if db.service.is_none() && db.url.is_none() {
+                    return Err(self
+                        .err(db_span, "[database] needs a `service` (and usually a `url`), or a `url` for SQLite")
+                        .with_help("e.g. `service = \"db\"` and `url = \"${DATABASE_URL}\"`, or `url = \"sqlite:data/dev.db\"`"));
                 }
                 if let Some(url) = &db.url {
                     checks.push(Interpolated {
@@ -194,16 +202,33 @@ impl Loader<'_> {
                     .as_ref()
                     .map(|p| self.project_path(p))
                     .transpose()?;
-                let seeds = db
-                    .seeds
-                    .iter()
-                    .flatten()
-                    .map(|p| self.project_path(p))
-                    .collect::<Result<_, _>>()?;
+                let migrate_command = match db.migrate {
+                    Some(command) if command.get_ref().command.is_empty() => {
+                        return Err(self.err(command.span(), "the migrate command is empty").with_help(
+                            "write the program and its arguments: `migrate = { command = [\"alembic\", \"upgrade\", \"head\"] }`",
+                        ));
+                    }
+                    Some(command) => Some(command.into_inner().command),
+                    None => None,
+                };
+                let mut seeds = Vec::new();
+                for seed in db.seeds.into_iter().flatten() {
+                    let span = seed.span();
+                    seeds.push(match seed.into_inner() {
+                        RawSeed::Path(path) => {
+                            Seed::Path(self.project_path(&Spanned::new(span, path))?)
+                        }
+                        RawSeed::Command(command) if command.command.is_empty() => {
+                            return Err(self.err(span, "the seed command is empty"));
+                        }
+                        RawSeed::Command(command) => Seed::Command(command.command),
+                    });
+                }
                 Some(Database {
-                    service: db.service.into_inner(),
+                    service: db.service.map(Spanned::into_inner),
                     url: db.url.map(Spanned::into_inner),
                     migrations,
+                    migrate_command,
                     seeds,
                 })
             }

@@ -227,12 +227,23 @@ impl Variable {
 /// `[database]`.
 #[derive(Debug, Clone)]
 pub struct Database {
-    /// Service running the database.
-    pub service: String,
+    /// Service running the database (`None` for SQLite).
+    pub service: Option<String>,
     /// URL template seen from the host.
     pub url: Option<String>,
     /// Migrations directory, relative to the root.
     pub migrations: Option<PathBuf>,
-    /// Seed files or directories, relative to the root.
-    pub seeds: Vec<PathBuf>,
+    /// A migration tool run instead of the SQL migrations.
+    pub migrate_command: Option<Vec<String>>,
+    /// Seeds, applied in order.
+    pub seeds: Vec<Seed>,
+}
+
+/// One seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seed {
+    /// A `.sql` file, or a directory of them applied in name order (relative to the root).
+    Path(PathBuf),
+    /// A command run on the host with the stack's environment.
+    Command(Vec<String>),
 }

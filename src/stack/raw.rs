@@ -101,14 +101,37 @@ pub struct RawEnvVar {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
-    /// Service that runs the database.
-    pub service: Spanned<String>,
+    /// Service that runs the database (none for SQLite).
+    pub service: Option<Spanned<String>>,
     /// Connection URL seen from the host.
     pub url: Option<Spanned<String>>,
-    /// Directory of migrations.
+    /// Directory of SQL migrations.
     pub migrations: Option<Spanned<String>>,
-    /// Seed files or directories.
-    pub seeds: Option<Vec<Spanned<String>>>,
+    /// A migration tool of the project's own, run instead of the SQL migrations.
+    pub migrate: Option<Spanned<RawCommand>>,
+    /// Seed files, directories, or commands.
+    pub seeds: Option<Vec<Spanned<RawSeed>>>,
+}
+
+/// `{ command = ["alembic", "upgrade", "head"] }`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommand {
+    /// Program and arguments, run on the host from the project directory.
+    pub command: Vec<String>,
+}
+
+/// A seed: a path (file or directory of `.sql` files) or a command.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(
+    untagged,
+    expecting = "a path (\"seeds\") or a command ({ command = [\"./seed.sh\"] })"
+)]
+pub enum RawSeed {
+    /// File or directory.
+    Path(String),
+    /// Command run on the host.
+    Command(RawCommand),
 }
 
 /// A catalog entry (`stacks/services/NAME.toml`).

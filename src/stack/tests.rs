@@ -74,7 +74,9 @@ fn the_shop_example_loads() {
         names,
         ["DB_PORT", "CACHE_PORT", "DB_PASSWORD", "DATABASE_URL"]
     );
-    assert_eq!(stack.database.as_ref().unwrap().service, "db");
+    let database = stack.database.as_ref().unwrap();
+    assert_eq!(database.service.as_deref(), Some("db"));
+    assert_eq!(database.seeds, [Seed::Path("seeds".into())]);
 }
 
 #[test]
@@ -318,4 +320,25 @@ fn every_catalog_entry_loads_as_a_service() {
         let stack = parse(&text).unwrap_or_else(|e| panic!("catalog entry {}: {e}", entry.name));
         assert!(stack.services["svc"].health.is_some());
     }
+}
+
+#[test]
+fn database_takes_a_migrate_command_and_seed_commands() {
+    let stack = parse(
+        "[project]\nname = \"x\"\n[database]\nurl = \"sqlite:dev.db\"\nmigrate = { command = [\"alembic\", \"upgrade\", \"head\"] }\nseeds = [\"seeds/a.sql\", { command = [\"./seed.sh\"] }]\n",
+    )
+    .unwrap();
+    let database = stack.database.unwrap();
+    assert_eq!(database.service, None);
+    assert_eq!(
+        database.migrate_command.unwrap(),
+        ["alembic", "upgrade", "head"]
+    );
+    assert_eq!(database.seeds[1], Seed::Command(vec!["./seed.sh".into()]));
+    let e = error("[project]\nname = \"x\"\n[database]\nmigrations = \"m\"\n");
+    assert!(e.message.contains("needs a `service`"), "{e}");
+    let e = error(
+        "[project]\nname = \"x\"\n[database]\nurl = \"sqlite:x\"\nmigrations = \"../elsewhere\"\n",
+    );
+    assert!(e.message.contains("outside the project"), "{e}");
 }

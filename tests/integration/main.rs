@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod database;
 mod engine;
 mod generate;
 mod ports_env;

@@ -1,0 +1,34 @@
+//! `devenv seed [--reseed]`.
+
+use super::migrate::database_context;
+use super::runtime::block_on;
+use crate::cli::SeedArgs;
+use crate::database::{self, Steps};
+use crate::error::Result;
+use crate::ui::{Style, Ui};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs `devenv seed`.
+pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
+    let (stack, env, target) = database_context(file)?;
+    let steps = Steps {
+        migrate: false,
+        seed: true,
+        reseed: args.reseed,
+    };
+    let report = block_on(async {
+        Ok(database::run_steps(&stack, &target, &env.values, steps, &|n| ui.info(n)).await?)
+    })?;
+    let lines = report.lines();
+    if lines.is_empty() {
+        ui.info(format!(
+            "{} every seed is already applied",
+            ui.paint(Style::Good, "✓")
+        ));
+    }
+    for line in lines {
+        ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
+    }
+    Ok(ExitCode::SUCCESS)
+}
