@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod database;
+pub mod doctor;
 pub mod dotenv;
 pub mod engine;
 pub mod envcheck;

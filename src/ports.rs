@@ -67,6 +67,9 @@ impl fmt::Display for Holder {
                 name,
                 project: None,
             } => write!(f, "container {name}"),
+            Holder::Process { pid, command } if command == "docker-proxy" => {
+                write!(f, "a container's published port (docker-proxy, pid {pid})")
+            }
             Holder::Process { pid, command } => write!(f, "{command} (pid {pid})"),
             Holder::Unknown => write!(
                 f,

@@ -2,6 +2,7 @@
 //! prints the result through `Ui`.
 
 mod db;
+mod doctor;
 mod down;
 mod env;
 mod generate;
@@ -35,7 +36,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         Command::Status(args) => status::run(file, &args, ui),
         Command::Logs(args) => logs::run(file, &args, ui),
         Command::Restart(args) => restart::run(file, &args, ui),
-        Command::Doctor(_) => not_yet("doctor"),
+        Command::Doctor(args) => doctor::run(file, &args, ui),
         Command::Docs(_) => not_yet("docs"),
         Command::Env(command) => env::run(file, &command, ui),
         Command::Migrate(args) => migrate::run(file, &args, ui),

@@ -47,6 +47,23 @@ pub struct ContainerState {
     pub health: Option<String>,
     /// Docker's error text, if any.
     pub error: String,
+    /// How often Docker restarted it.
+    pub restart_count: i64,
+}
+
+/// What `docker info` says that doctor needs.
+#[derive(Debug, Clone, Default)]
+pub struct EngineInfo {
+    /// Engine version.
+    pub server_version: String,
+    /// Where Docker keeps its data.
+    pub root_dir: String,
+    /// Memory available to containers (bytes).
+    pub mem_total: i64,
+    /// `Docker Desktop`, `Debian GNU/Linux 12`, ...
+    pub operating_system: String,
+    /// The engine's clock (RFC 3339).
+    pub system_time: String,
 }
 
 /// Progress of an image pull, for progress bars.
@@ -98,6 +115,31 @@ impl Engine {
     pub async fn connect_with_timeout(timeout: Duration) -> Result<Self, Diagnostic> {
         let (docker, endpoint) = connect::connect(timeout).await?;
         Ok(Self { docker, endpoint })
+    }
+
+    /// The engine facts doctor checks.
+    pub async fn info(&self) -> Result<EngineInfo, Diagnostic> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| api_error("reading the engine's info", &e))?;
+        Ok(EngineInfo {
+            server_version: info.server_version.unwrap_or_default(),
+            root_dir: info.docker_root_dir.unwrap_or_default(),
+            mem_total: info.mem_total.unwrap_or(0),
+            operating_system: info.operating_system.unwrap_or_default(),
+            system_time: info.system_time.unwrap_or_default(),
+        })
+    }
+
+    /// Whether a named volume exists.
+    pub async fn volume_exists(&self, name: &str) -> Result<bool, Diagnostic> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(api_error(&format!("inspecting volume {name}"), &e)),
+        }
     }
 
     /// The engine's version and API version.
@@ -464,6 +506,7 @@ impl Engine {
             )
             .await
             .map_err(|e| api_error(&format!("inspecting container {name}"), &e))?;
+        let restart_count = inspect.restart_count.unwrap_or(0);
         let state = inspect.state.unwrap_or_default();
         Ok(ContainerState {
             status: state.status.map(|s| s.to_string()).unwrap_or_default(),
@@ -473,6 +516,7 @@ impl Engine {
             oom_killed: state.oom_killed.unwrap_or(false),
             health: state.health.and_then(|h| h.status).map(|s| s.to_string()),
             error: state.error.unwrap_or_default(),
+            restart_count,
         })
     }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod database;
+mod doctor;
 mod engine;
 mod generate;
 mod ports_env;

@@ -1,0 +1,63 @@
+//! `devenv doctor [--json] [--fix]`.
+
+use super::runtime::block_on;
+use crate::cli::DoctorArgs;
+use crate::doctor::{self, Check, Status};
+use crate::error::Result;
+use crate::ui::{Style, Ui};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs `devenv doctor`.
+pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<ExitCode> {
+    let mut checks = block_on(async { Ok(doctor::run_all(file).await) })?;
+    if args.fix
+        && let Ok(stack) = crate::project::load(file)
+    {
+        let changed = block_on(async { Ok(doctor::apply_fixes(&stack, &checks).await) })?;
+        for line in &changed {
+            ui.info(format!("{} fixed: {line}", ui.paint(Style::Good, "✓")));
+        }
+        if changed.is_empty() {
+            ui.info("nothing doctor can fix safely by itself; the fixes below are yours");
+        }
+        checks = block_on(async { Ok(doctor::run_all(file).await) })?;
+    }
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    let warned = checks.iter().filter(|c| c.status == Status::Warn).count();
+    if args.json {
+        ui.out(serde_json::json!({ "checks": checks, "failed": failed, "warnings": warned }));
+    } else {
+        for check in &checks {
+            print_check(check, ui);
+        }
+        let summary = format!(
+            "{} checks: {} ok, {warned} warning(s), {failed} failure(s)",
+            checks.len(),
+            checks.len() - failed - warned
+        );
+        ui.out(if failed > 0 {
+            ui.paint(Style::Bad, summary)
+        } else {
+            ui.paint(Style::Good, summary)
+        });
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_check(check: &Check, ui: &Ui) {
+    let mark = match check.status {
+        Status::Ok => ui.paint(Style::Good, "✓"),
+        Status::Warn => ui.paint(Style::Warn, "!"),
+        Status::Fail => ui.paint(Style::Bad, "✗"),
+        Status::Skip => ui.paint(Style::Dim, "-"),
+    };
+    ui.out(format!("{mark} {}: {}", check.title, check.detail));
+    if let Some(fix) = &check.fix {
+        ui.out(format!("    fix: {fix}"));
+    }
+}

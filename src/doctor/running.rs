@@ -1,0 +1,230 @@
+//! Checks of the running stack: each service, volumes, the database, migrations and seeds.
+
+use super::Check;
+use crate::database::{self, Target, migrate, seed};
+use crate::engine::Engine;
+use crate::plan;
+use crate::stack::{Stack, Volume};
+use std::collections::HashSet;
+
+/// Services whose containers run now.
+pub async fn running_services(stack: &Stack, engine: Option<&Engine>) -> HashSet<String> {
+    let Some(engine) = engine else {
+        return HashSet::new();
+    };
+    engine
+        .observe(&stack.project.name)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, o)| o.state == "running")
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// Every running-stack check.
+pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
+    let Some(engine) = engine else {
+        return vec![Check::skip(
+            "services",
+            "services running and healthy",
+            "no engine to ask",
+        )];
+    };
+    let mut checks = Vec::new();
+    let mut any_container = false;
+    for service in stack.services.values() {
+        let id = format!("service:{}", service.name);
+        let title = format!("service `{}` running and healthy", service.name);
+        let container = plan::container_name(&stack.project.name, &service.name);
+        let Ok(state) = engine.state(&container).await else {
+            checks.push(Check::warn(
+                id,
+                title,
+                "not created",
+                "start the stack: `devenv up`",
+            ));
+            continue;
+        };
+        any_container = true;
+        let logs = || async {
+            engine
+                .log_tail(&container, 5)
+                .await
+                .trim_end()
+                .replace('\n', "\n      ")
+        };
+        checks.push(if state.oom_killed {
+            Check::fail(id, title, format!("killed for lack of memory (OOM), exit {}", state.exit_code), "give Docker more memory (Docker Desktop: Settings → Resources), then `devenv up`")
+        } else if state.restarting || state.restart_count > 3 {
+            Check::fail(
+                id,
+                title,
+                format!("restarting in a loop ({} restarts); last log lines:\n      {}", state.restart_count, logs().await),
+                format!("read the log (`devenv logs {}`), fix the cause, then `devenv up`", service.name),
+            )
+        } else if !state.running {
+            Check::fail(
+                id,
+                title,
+                format!("{} with exit code {}; last log lines:\n      {}", state.status, state.exit_code, logs().await),
+                format!("read the log (`devenv logs {}`), fix the cause, then `devenv up` (or `devenv doctor --fix` to start it)", service.name),
+            )
+        } else if state.health.as_deref() == Some("unhealthy") {
+            Check::fail(
+                id,
+                title,
+                format!("running but unhealthy; last log lines:\n      {}", logs().await),
+                format!("`devenv logs {}` shows why; `devenv restart {}` tries again", service.name, service.name),
+            )
+        } else {
+            Check::ok(id, title, format!("running{}", state.health.map(|h| format!(", {h}")).unwrap_or_default()))
+        });
+    }
+    if !any_container {
+        return checks;
+    }
+    let volumes: Vec<String> = stack
+        .services
+        .values()
+        .flat_map(|s| s.volumes.iter())
+        .filter_map(|v| match v {
+            Volume::Named { name, .. } => Some(plan::volume_name(&stack.project.name, name)),
+            Volume::Bind { .. } => None,
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for volume in &volumes {
+        if !engine.volume_exists(volume).await.unwrap_or(true) {
+            missing.push(volume.clone());
+        }
+    }
+    checks.push(if missing.is_empty() {
+        Check::ok(
+            "volumes",
+            "named volumes present",
+            format!("{} volume(s)", volumes.len()),
+        )
+    } else {
+        Check::warn(
+            "volumes",
+            "named volumes present",
+            format!("missing: {}", missing.join(", ")),
+            "`devenv up` creates them (empty: the data they held is gone)",
+        )
+    });
+    checks.extend(database_checks(stack).await);
+    checks
+}
+
+async fn database_checks(stack: &Stack) -> Vec<Check> {
+    let Some(database) = &stack.database else {
+        return Vec::new();
+    };
+    let env = crate::dotenv::read(&crate::envfile::path(stack))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let values = crate::variables::Values::resolve(stack, &env.values);
+    let title = "database reachable from this machine";
+    let target = match Target::of(stack, &values) {
+        Ok(t) => t,
+        Err(e) => {
+            return vec![Check::fail(
+                "database",
+                title,
+                e.message.clone(),
+                e.help.clone().unwrap_or_default(),
+            )];
+        }
+    };
+    let mut conn =
+        match tokio::time::timeout(std::time::Duration::from_secs(5), target.connect()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return vec![Check::fail(
+                    "database",
+                    title,
+                    e.message.clone(),
+                    e.help.clone().unwrap_or_default(),
+                )];
+            }
+            Err(_) => {
+                return vec![Check::fail(
+                    "database",
+                    title,
+                    format!("no answer from {} within 5 s", target.shown),
+                    "check `devenv status` and the port in .env",
+                )];
+            }
+        };
+    let mut checks = vec![Check::ok("database", title, target.shown.clone())];
+    if let (Some(dir), None) = (&database.migrations, &database.migrate_command) {
+        let title = "migrations applied, unedited";
+        checks.push(match migrate::Migrations::load(&stack.root, dir).await {
+            Err(e) => Check::fail("migrations", title, e.message, "fix the migrations directory"),
+            Ok(migrations) => match migrate::status(&mut conn, &migrations, target.kind).await {
+                Err(e) => Check::fail("migrations", title, e.message.clone(), e.help.unwrap_or_default()),
+                Ok(rows) => {
+                    let bad: Vec<String> = rows.iter().filter(|r| r.state != "applied" && r.state != "pending").map(|r| format!("{} {}", r.file, r.state)).collect();
+                    let pending: Vec<String> = rows.iter().filter(|r| r.state == "pending").map(|r| r.file.clone()).collect();
+                    if !bad.is_empty() {
+                        Check::fail("migrations", title, bad.join("; "), "an applied migration was edited or removed: revert that change (or `devenv db reset` in development); `devenv migrate status` shows each")
+                    } else if !pending.is_empty() {
+                        Check::warn("migrations", title, format!("pending: {}", pending.join(", ")), "apply them: `devenv migrate`")
+                    } else {
+                        Check::ok("migrations", title, format!("{} applied", rows.len()))
+                    }
+                }
+            },
+        });
+    }
+    if !database.seeds.is_empty() {
+        checks.push(seed_check(stack, &mut conn, target.kind).await);
+    }
+    let _ = sqlx::Connection::close(conn).await;
+    checks
+}
+
+async fn seed_check(stack: &Stack, conn: &mut sqlx::AnyConnection, kind: database::Kind) -> Check {
+    let title = "seeds unchanged since applied";
+    let Some(db) = &stack.database else {
+        return Check::ok("seeds", title, "no seeds");
+    };
+    let Ok(items) = seed::items(&stack.root, &db.seeds) else {
+        return Check::ok("seeds", title, "no seeds");
+    };
+    let recorded: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT name, checksum FROM {}",
+        seed::TABLE
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    let _ = kind;
+    let changed: Vec<String> = items
+        .iter()
+        .filter_map(|item| {
+            let seed::Item::File(path) = item else {
+                return None;
+            };
+            let text = std::fs::read_to_string(stack.root.join(path)).ok()?;
+            let sum = crate::generate::header::hash(&text);
+            recorded
+                .iter()
+                .find(|(n, _)| n == path)
+                .filter(|(_, s)| *s != sum)
+                .map(|_| path.clone())
+        })
+        .collect();
+    if changed.is_empty() {
+        Check::ok("seeds", title, format!("{} seed(s)", items.len()))
+    } else {
+        Check::warn(
+            "seeds",
+            title,
+            format!("changed since applied: {}", changed.join(", ")),
+            "re-run them: `devenv seed --reseed` (or start clean: `devenv db reset`)",
+        )
+    }
+}
