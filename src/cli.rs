@@ -183,9 +183,12 @@ pub struct DocsArgs {
     /// Exit 1 when the guide differs from what would be generated.
     #[arg(long)]
     pub check: bool,
-    /// Where to write the guide.
+    /// Where to write the guide [default: docs/local-development.md].
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// Overwrite the guide even when edited outside its custom sections.
+    #[arg(long, conflicts_with = "check")]
+    pub force: bool,
 }
 
 /// `devenv env ...`.

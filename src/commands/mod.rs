@@ -2,6 +2,7 @@
 //! prints the result through `Ui`.
 
 mod db;
+mod docs;
 mod doctor;
 mod down;
 mod env;
@@ -14,6 +15,7 @@ mod runtime;
 mod seed;
 mod status;
 mod up;
+mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -37,18 +39,14 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         Command::Logs(args) => logs::run(file, &args, ui),
         Command::Restart(args) => restart::run(file, &args, ui),
         Command::Doctor(args) => doctor::run(file, &args, ui),
-        Command::Docs(_) => not_yet("docs"),
+        Command::Docs(args) => docs::run(file, &args, ui),
         Command::Env(command) => env::run(file, &command, ui),
         Command::Migrate(args) => migrate::run(file, &args, ui),
         Command::Seed(args) => seed::run(file, &args, ui),
         Command::Db(command) => db::run(file, &command, ui),
-        Command::Watch(_) => not_yet("watch"),
+        Command::Watch(args) => {
+            let stack = crate::project::load(file)?;
+            watch::run(file, up::default_options(&stack), args.down_on_exit, ui)
+        }
     }
-}
-
-/// Commands that exist in the interface but are not built yet say so and exit 2.
-fn not_yet(command: &str) -> Result<ExitCode> {
-    Err(Error::usage(format!(
-        "`devenv {command}` is not implemented yet in this version; `devenv generate` writes a docker-compose.yml that `docker compose` can run meanwhile"
-    )))
 }

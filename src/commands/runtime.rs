@@ -23,3 +23,18 @@ pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
         }
     })
 }
+
+/// Runs `future` on a fresh runtime without the Ctrl-C mapping: for operations that handle
+/// Ctrl-C themselves (watch ends cleanly on it).
+pub fn block_on_uninterrupted<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::failure(crate::source::Diagnostic::new(format!(
+                "cannot start the async runtime: {e}"
+            )))
+        })?;
+    runtime.block_on(future)
+}

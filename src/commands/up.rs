@@ -2,7 +2,7 @@
 
 use super::runtime::block_on;
 use crate::cli::UpArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::report::table;
 use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
@@ -13,11 +13,6 @@ use std::time::Duration;
 
 /// Runs `devenv up`.
 pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
-    if args.watch {
-        return Err(Error::usage(
-            "`devenv up --watch` is not implemented yet in this version",
-        ));
-    }
     let stack = crate::project::load(file)?;
     let options = UpOptions {
         services: args.services.clone(),
@@ -28,8 +23,30 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         migrate: !args.no_migrate,
         seed: !args.no_seed,
     };
-    let progress = Progress::new(ui, args.json);
-    let report = block_on(async { Ok(up(&stack, &options, ui, &progress).await?) });
+    if args.watch {
+        return super::watch::run(file, options, false, ui);
+    }
+    print_up(&stack, &options, ui)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Options of a plain `devenv up` for a stack (what `devenv watch` starts with).
+pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
+    UpOptions {
+        services: Vec::new(),
+        profiles: Vec::new(),
+        timeout: Duration::from_secs(120),
+        json: false,
+        remap: stack.project.remap_ports,
+        migrate: true,
+        seed: true,
+    }
+}
+
+/// Brings the stack up and prints the outcome (table, or JSON with `options.json`).
+pub fn print_up(stack: &crate::stack::Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
+    let progress = Progress::new(ui, options.json);
+    let report = block_on(async { Ok(up(stack, options, ui, &progress).await?) });
     let report = match report {
         Ok(report) => report,
         Err(e) => {
@@ -37,7 +54,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
             return Err(e);
         }
     };
-    if args.json {
+    if options.json {
         let value = serde_json::json!({
             "event": "ready",
             "elapsed_ms": report.elapsed.as_millis() as u64,
@@ -47,7 +64,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
             "remapped": report.remaps.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         ui.out(value);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let seconds = report.elapsed.as_secs_f64();
     if report.nothing_changed() {
@@ -67,5 +84,5 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
     for remap in &report.remaps {
         ui.warn(remap);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -127,13 +127,3 @@ fn dash_c_and_file_choose_the_project() {
         "{err}"
     );
 }
-
-#[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
-    let project = TestProject::new(SHOP);
-    for command in ["docs", "watch"] {
-        let (code, _, err) = output(&mut project.devenv(&[command]));
-        assert_eq!(code, 2, "{command}: {err}");
-        assert!(err.contains("not implemented yet"), "{command}: {err}");
-    }
-}

@@ -176,4 +176,10 @@ fn the_bundled_example_has_up_to_date_generated_files() {
             .args(["generate", "--check"]),
     );
     assert_eq!(code, 0, "run `devenv generate` in examples/shop: {err}");
+    let (code, _, err) = output(
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_devenv"))
+            .current_dir(&example)
+            .args(["docs", "--check"]),
+    );
+    assert_eq!(code, 0, "run `devenv docs` in examples/shop: {err}");
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod database;
+mod docs_watch;
 mod doctor;
 mod engine;
 mod generate;

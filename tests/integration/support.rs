@@ -109,7 +109,12 @@ impl TestProject {
 
     /// `devenv ARGS` run in the project, with a private user config and no colour.
     pub fn devenv(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("devenv").unwrap();
+        Command::from_std(self.devenv_process(args))
+    }
+
+    /// The same as a plain process, for commands that run in the background (watch).
+    pub fn devenv_process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_devenv"));
         cmd.current_dir(self.root())
             .args(args)
             .env("XDG_CONFIG_HOME", self.config_home.path())

@@ -1,0 +1,338 @@
+//! `devenv docs`: the onboarding guide (`docs/local-development.md`) rendered from the stack and
+//! `templates/`, so it cannot drift from what `devenv up` does. Text inside
+//! `<!-- devenv:custom NAME -->` ... `<!-- devenv:end -->` is the team's and survives regeneration.
+
+use crate::generate::header::{self, HeaderState};
+use crate::lifecycle::report::connection_url;
+use crate::plan;
+use crate::source::Diagnostic;
+use crate::stack::{HealthCheck, HostPort, Seed, Stack, Volume, var_prefix};
+use crate::variables::Values;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Where the guide goes unless told otherwise.
+pub const DEFAULT_OUTPUT: &str = "docs/local-development.md";
+const CUSTOM_START: &str = "<!-- devenv:custom ";
+const CUSTOM_END: &str = "<!-- devenv:end -->";
+
+#[derive(Serialize)]
+struct ServiceDoc {
+    name: String,
+    node: String,
+    image: String,
+    purpose: String,
+    host_ports: String,
+    container_ports: String,
+    volumes: String,
+    health: String,
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct VarDoc {
+    name: String,
+    description: String,
+    default: String,
+    secret: &'static str,
+}
+
+/// The guide's body (no header) for a stack, with default custom sections.
+pub fn render(stack: &Stack) -> String {
+    // Variables shown as `${NAME}` so no secret or local port lands in the docs.
+    let placeholders = Values(
+        stack
+            .variables
+            .keys()
+            .map(|k| (k.clone(), format!("${{{k}}}")))
+            .collect(),
+    );
+    let services: Vec<ServiceDoc> = stack
+        .services
+        .values()
+        .map(|s| {
+            let spec = plan::container_spec(stack, s, &placeholders, &Default::default());
+            let host_ports = s
+                .ports
+                .iter()
+                .map(|p| match &p.host {
+                    HostPort::Variable { name, default } => format!("{default} (`{name}`)"),
+                    HostPort::Fixed(port) => format!("{port} (fixed)"),
+                })
+                .collect::<Vec<_>>();
+            let url = connection_url(s, &spec).map(|u| {
+                let first_var = s.ports.first().and_then(|p| match &p.host {
+                    HostPort::Variable { name, default } => Some((name.clone(), *default)),
+                    HostPort::Fixed(_) => None,
+                });
+                match first_var {
+                    Some((name, default)) => {
+                        u.replace(&format!(":{default}"), &format!(":${{{name}}}"))
+                    }
+                    None => u,
+                }
+            });
+            ServiceDoc {
+                name: s.name.clone(),
+                node: var_prefix(&s.name).to_ascii_lowercase(),
+                image: s.image.clone(),
+                purpose: s.description.clone().unwrap_or_else(|| "-".into()),
+                host_ports: or_dash(host_ports.join(", ")),
+                container_ports: or_dash(
+                    s.ports
+                        .iter()
+                        .map(|p| format!("{}/{}", p.container, p.protocol))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                volumes: or_dash(
+                    s.volumes
+                        .iter()
+                        .map(|v| match v {
+                            Volume::Named { name, target, .. } => format!(
+                                "`{}` → `{target}`",
+                                plan::volume_name(&stack.project.name, name)
+                            ),
+                            Volume::Bind { source, target, .. } => {
+                                format!("`{source}` → `{target}`")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("<br/>"),
+                ),
+                health: match s.health.as_ref().map(|h| &h.check) {
+                    Some(HealthCheck::Command(cmd)) => {
+                        let shown: Vec<String> =
+                            cmd.iter().map(|c| placeholders.expand(c)).collect();
+                        format!("`{}`", shown.join(" ").replace('|', "\\|"))
+                    }
+                    Some(HealthCheck::Tcp(port)) => format!("TCP {port}"),
+                    Some(HealthCheck::Http { path, port }) => format!("HTTP GET {path} on {port}"),
+                    None => "-".into(),
+                },
+                url,
+            }
+        })
+        .collect();
+    let edges: Vec<serde_json::Value> = stack
+        .services
+        .values()
+        .flat_map(|s| {
+            s.depends_on.iter().map(move |d| {
+                serde_json::json!({ "from": var_prefix(&s.name).to_ascii_lowercase(), "to": var_prefix(d).to_ascii_lowercase() })
+            })
+        })
+        .collect();
+    let variables: Vec<VarDoc> = stack
+        .variables
+        .values()
+        .map(|v| VarDoc {
+            name: v.name.clone(),
+            description: v.description.replace('|', "\\|").replace('\n', " "),
+            default: if v.secret {
+                "generated".into()
+            } else {
+                v.value
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |d| format!("`{d}`"))
+            },
+            secret: if v.secret { "yes" } else { "no" },
+        })
+        .collect();
+    let database = stack.database.as_ref().map(|d| {
+        serde_json::json!({
+            "service": d.service.clone().unwrap_or_else(|| "SQLite".into()),
+            "url": d.url.clone().unwrap_or_default(),
+            "migrations": d.migrations.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "migrations".into()),
+            "migrate_command": d.migrate_command.as_ref().map(|c| c.join(" ")),
+            "seeds": d.seeds.iter().map(|s| match s {
+                Seed::Path(p) => format!("`{}`", p.display()),
+                Seed::Command(c) => format!("`{}`", c.join(" ")),
+            }).collect::<Vec<_>>().join(", "),
+        })
+    });
+    let memory_gb = (stack.services.len() as u64).div_ceil(2).max(2) * 2;
+    crate::templates::render(
+        "local-development.md.j2",
+        minijinja::context! {
+            project => stack.project.name.clone(),
+            description => stack.project.description.clone(),
+            services => minijinja::Value::from(minijinja::value::Serde(&services)),
+            edges => minijinja::Value::from(minijinja::value::Serde(&edges)),
+            variables => minijinja::Value::from(minijinja::value::Serde(&variables)),
+            database => minijinja::Value::from(minijinja::value::Serde(&database)),
+            first_service => stack.services.keys().next().cloned().unwrap_or_else(|| "SERVICE".into()),
+            memory_gb => memory_gb,
+        },
+    )
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() { "-".into() } else { text }
+}
+
+/// Custom sections of a text: (name, content between the markers).
+fn custom_sections(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(CUSTOM_START) {
+        let after = &rest[start + CUSTOM_START.len()..];
+        let Some(close) = after.find("-->") else {
+            break;
+        };
+        let name = after[..close].trim().to_string();
+        let content_start = after[close + 3..]
+            .strip_prefix('\n')
+            .map_or(close + 3, |_| close + 4);
+        let body = &after[content_start..];
+        let Some(end) = body.find(CUSTOM_END) else {
+            break;
+        };
+        out.push((name, body[..end].to_string()));
+        rest = &body[end + CUSTOM_END.len()..];
+    }
+    out
+}
+
+/// The text with every custom section emptied: what the hash covers.
+fn without_custom(text: &str) -> String {
+    let mut out = text.to_string();
+    for (name, content) in custom_sections(text) {
+        let marker = format!("{CUSTOM_START}{name} -->\n{content}{CUSTOM_END}");
+        out = out.replacen(
+            &marker,
+            &format!("{CUSTOM_START}{name} -->\n{CUSTOM_END}"),
+            1,
+        );
+    }
+    out
+}
+
+/// The full file: fresh body with the existing file's custom sections put back.
+pub fn content(stack: &Stack, existing: Option<&str>) -> String {
+    let mut body = render(stack);
+    if let Some(existing) = existing {
+        let kept = custom_sections(existing);
+        for (name, default) in custom_sections(&body.clone()) {
+            if let Some((_, mine)) = kept.iter().find(|(n, _)| *n == name) {
+                let from = format!("{CUSTOM_START}{name} -->\n{default}{CUSTOM_END}");
+                let to = format!("{CUSTOM_START}{name} -->\n{mine}{CUSTOM_END}");
+                body = body.replacen(&from, &to, 1);
+            }
+        }
+    }
+    header::with_markdown_header(&body, &without_custom)
+}
+
+/// Outcome of writing or checking the guide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocsOutcome {
+    /// Written (created or updated).
+    Written(PathBuf),
+    /// Already current.
+    Unchanged(PathBuf),
+}
+
+/// Writes the guide, refusing to lose edits outside the custom sections unless `force`.
+pub fn write(stack: &Stack, output: &Path, force: bool) -> Result<DocsOutcome, Diagnostic> {
+    let path = stack.root.join(output);
+    let existing = std::fs::read_to_string(&path).ok();
+    let fresh = content(stack, existing.as_deref());
+    if existing.as_deref() == Some(fresh.as_str()) {
+        return Ok(DocsOutcome::Unchanged(output.to_path_buf()));
+    }
+    if let Some(existing) = &existing
+        && !force
+        && header::inspect_normalized(existing, &without_custom) != HeaderState::Intact
+    {
+        return Err(Diagnostic::new(format!("{} was edited outside its devenv:custom sections", output.display())).with_help(
+            "move those edits into a `<!-- devenv:custom NAME -->` section (or the templates), then `devenv docs --force`",
+        ));
+    }
+    crate::fsutil::write_atomic(&path, fresh.as_bytes(), None)
+        .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", path.display())))?;
+    Ok(DocsOutcome::Written(output.to_path_buf()))
+}
+
+/// A short line diff between the file on disk and what would be generated (empty when equal).
+pub fn check(stack: &Stack, output: &Path) -> Vec<String> {
+    let existing = std::fs::read_to_string(stack.root.join(output)).unwrap_or_default();
+    let fresh = content(stack, Some(&existing));
+    if existing == fresh {
+        return Vec::new();
+    }
+    let old: Vec<&str> = existing.lines().collect();
+    let new: Vec<&str> = fresh.lines().collect();
+    let mut diff: Vec<String> = old
+        .iter()
+        .filter(|l| !new.contains(l))
+        .map(|l| format!("- {l}"))
+        .collect();
+    diff.extend(
+        new.iter()
+            .filter(|l| !old.contains(l))
+            .map(|l| format!("+ {l}")),
+    );
+    if diff.is_empty() {
+        diff.push("(lines moved)".into());
+    }
+    diff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn shop() -> Stack {
+        let text = crate::stack::tests_support::SHOP;
+        crate::stack::load_source(
+            &SourceFile::new("devenv.toml", text),
+            Path::new("."),
+            Path::new("devenv.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_guide_covers_services_variables_and_troubleshooting() {
+        let text = content(&shop(), None);
+        for needle in [
+            "| `db` | `postgres:16` |",
+            "5432 (`DB_PORT`)",
+            "| `DB_PASSWORD` |",
+            "| `DATABASE_URL` |",
+            "## 7. Troubleshooting",
+            "```mermaid",
+            "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop",
+            "devenv migrate new",
+        ] {
+            assert!(text.contains(needle), "missing `{needle}` in\n{text}");
+        }
+        assert_eq!(
+            header::inspect_normalized(&text, &without_custom),
+            HeaderState::Intact
+        );
+    }
+
+    #[test]
+    fn custom_sections_survive_and_do_not_count_as_edits() {
+        let first = content(&shop(), None);
+        let mine = first.replace(
+            "_Team-specific troubleshooting goes here; `devenv docs` keeps this section._",
+            "Ask Ana about the VPN.",
+        );
+        assert_eq!(
+            header::inspect_normalized(&mine, &without_custom),
+            HeaderState::Intact
+        );
+        let again = content(&shop(), Some(&mine));
+        assert!(again.contains("Ask Ana about the VPN."));
+        assert_eq!(again, mine);
+        let edited = mine.replace("## 6. Daily workflow", "## 6. Daily work");
+        assert_eq!(
+            header::inspect_normalized(&edited, &without_custom),
+            HeaderState::Edited
+        );
+    }
+}
