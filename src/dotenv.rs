@@ -119,7 +119,21 @@ pub fn read(path: &std::path::Path) -> Result<Option<EnvFile>, crate::source::Di
 /// Parses `.env` text; `path` names it in errors.
 pub fn parse(path: &std::path::Path, text: String) -> Result<EnvFile, crate::source::Diagnostic> {
     let mut values = indexmap::IndexMap::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
+    // A byte-order mark (editors on Windows add one) is not part of the first key.
+    let content = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Some((line, column)) = unsupported_default(content) {
+        let source = crate::source::SourceFile::new(path.to_path_buf(), content.to_string());
+        let start: usize = content
+            .lines()
+            .take(line - 1)
+            .map(|l| l.len() + 1)
+            .sum::<usize>()
+            + column;
+        return Err(source
+            .diagnostic(start..start + 2, format!("{} line {line}: `${{VAR:-default}}` is not supported in .env", path.display()))
+            .with_help("dotenv readers expand only `${VAR}`: write the value itself, or put the default in devenv.toml"));
+    }
+    for item in dotenvy::from_read_iter(content.as_bytes()) {
         match item {
             Ok((key, value)) => {
                 values.insert(key, value);
@@ -150,6 +164,37 @@ pub fn parse(path: &std::path::Path, text: String) -> Result<EnvFile, crate::sou
         }
     }
     Ok(EnvFile { text, values })
+}
+
+/// The first `${NAME:-x}` / `${NAME-x}` outside single quotes and comments: (1-based line, byte column).
+fn unsupported_default(text: &str) -> Option<(usize, usize)> {
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let (mut in_single, mut in_double) = (false, false);
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if !in_single => i += 1,
+                b'\'' if !in_double => in_single = !in_single,
+                b'"' if !in_single => in_double = !in_double,
+                b'#' if !in_single && !in_double && i > 0 && bytes[i - 1] == b' ' => break,
+                b'$' if !in_single && bytes.get(i + 1) == Some(&b'{') => {
+                    let body = &line[i + 2..];
+                    let end = body.find('}').unwrap_or(body.len());
+                    if body[..end].contains('-') {
+                        return Some((index + 1, i));
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Today's date as `YYYY-MM-DD` (UTC), for the comment above keys devenv appends.
@@ -192,6 +237,62 @@ mod file_tests {
         assert_eq!(file.values["A"], "1");
         assert_eq!(file.values["B"], "x y");
         assert_eq!(file.values["C"], "1-2");
+    }
+
+    /// Case 19: the `.env` corpus, each with its documented value or an error naming the line.
+    #[test]
+    fn case_19_env_corpus() {
+        let value = |text: &str| {
+            parse(Path::new(".env"), text.to_string()).map(|f| f.values.get("A").cloned())
+        };
+        assert_eq!(value("\u{feff}A=1\n").unwrap().as_deref(), Some("1"), "BOM");
+        assert_eq!(
+            value("A=1\r\nB=2\r\n").unwrap().as_deref(),
+            Some("1"),
+            "CRLF"
+        );
+        assert_eq!(
+            value("export A=1\n").unwrap().as_deref(),
+            Some("1"),
+            "export prefix"
+        );
+        assert_eq!(
+            value("A='x # y $B'\n").unwrap().as_deref(),
+            Some("x # y $B"),
+            "single quotes are literal"
+        );
+        assert_eq!(
+            value("B=b\nA=\"x ${B}\"\n").unwrap().as_deref(),
+            Some("x b"),
+            "double quotes expand"
+        );
+        assert_eq!(
+            value("A=x # comment\n").unwrap().as_deref(),
+            Some("x"),
+            "inline comment"
+        );
+        assert_eq!(
+            value("A=\"l1\nl2\"\n").unwrap().as_deref(),
+            Some("l1\nl2"),
+            "multiline quoted"
+        );
+        assert_eq!(
+            value("A=${DEVENV_SURELY_UNDEFINED}\n").unwrap().as_deref(),
+            Some(""),
+            "undefined expands to empty"
+        );
+        let err = value("B=1\nA=${B:-b}\n").unwrap_err();
+        assert!(
+            err.message.contains(".env line 2") && err.message.contains("not supported"),
+            "{err}"
+        );
+        assert_eq!(
+            value("A='${B:-b}'\n").unwrap().as_deref(),
+            Some("${B:-b}"),
+            "literal in single quotes"
+        );
+        let err = value("A=1\nB=\"open\n").unwrap_err();
+        assert!(err.message.contains("line 2"), "{err}");
     }
 
     #[test]

@@ -67,8 +67,10 @@ pub struct ContainerSpec {
     pub mounts: Vec<MountSpec>,
     /// Docker health check.
     pub health: Option<DockerHealth>,
-    /// Project network (`shop_default`).
+    /// Project network (`shop_default`), or `host`.
     pub network: String,
+    /// Run privileged (explicitly allowed in devenv.toml).
+    pub privileged: bool,
 }
 
 impl ContainerSpec {
@@ -109,7 +111,7 @@ pub fn container_spec(
     config: &UserConfig,
 ) -> ContainerSpec {
     let project = &stack.project.name;
-    let mounts = service
+    let mounts: Vec<MountSpec> = service
         .volumes
         .iter()
         .map(|volume| match volume {
@@ -170,9 +172,25 @@ pub fn container_spec(
                 host_port: values.host_port(p),
             })
             .collect(),
-        mounts,
+        mounts: {
+            let mut mounts: Vec<MountSpec> = mounts;
+            if service.host_access.docker_socket {
+                mounts.push(MountSpec {
+                    kind: "bind",
+                    source: "/var/run/docker.sock".into(),
+                    target: "/var/run/docker.sock".into(),
+                    read_only: false,
+                });
+            }
+            mounts
+        },
         health,
-        network: network_name(project),
+        network: if service.host_access.host_network {
+            "host".into()
+        } else {
+            network_name(project)
+        },
+        privileged: service.host_access.privileged,
     }
 }
 

@@ -24,7 +24,10 @@ impl SourceFile {
 
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -185,6 +188,13 @@ mod tests {
             text,
             "expected a list\n --> devenv.toml:2:9\n  |\n2 | ports = 5432\n  |         ^^^^\n  help: write [\"5432\"]"
         );
+    }
+
+    #[test]
+    fn offsets_inside_a_character_do_not_panic() {
+        let src = SourceFile::new("devenv.toml", "a = \"䰉\"\n");
+        assert_eq!(src.line_col(6), (1, 6));
+        let _ = src.diagnostic(5..7, "x").to_string();
     }
 
     #[test]

@@ -163,6 +163,26 @@ async fn apply_locked(
                     Ok(elapsed) => elapsed,
                     Err(MigrateError::Execute(inner))
                     | Err(MigrateError::ExecuteMigration(inner, _)) => {
+                        if kind != Kind::Mysql && migration.no_tx {
+                            // Outside a transaction part of it may have run: record it as
+                            // failed, so the next run refuses with recovery steps instead of
+                            // running it over a half-changed schema.
+                            let sql = if kind == Kind::Postgres {
+                                format!(
+                                    "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES ($1, $2, FALSE, $3, -1)"
+                                )
+                            } else {
+                                format!(
+                                    "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES (?, ?, FALSE, ?, -1)"
+                                )
+                            };
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                                .bind(migration.version)
+                                .bind(migration.description.to_string())
+                                .bind(migration.checksum.to_vec())
+                                .execute(&mut *conn)
+                                .await;
+                        }
                         if kind == Kind::Mysql && !migration.no_tx {
                             // MySQL has no transactional DDL, so sqlx records the attempt as a
                             // failed row. Nothing is marked applied that was not: drop the row so

@@ -17,27 +17,35 @@ pub struct Endpoint {
 
 /// Resolves the endpoint without connecting.
 pub fn resolve() -> Endpoint {
-    if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
+    resolve_from(
+        &|name| std::env::var(name).ok().filter(|v| !v.is_empty()),
+        Path::new("/var/run/docker.sock"),
+    )
+}
+
+/// Resolution with the environment and the default socket given (so it can be tested):
+/// DOCKER_HOST, the current context, then the default, Docker Desktop's and rootless sockets.
+pub fn resolve_from(env: &dyn Fn(&str) -> Option<String>, default_socket: &Path) -> Endpoint {
+    if let Some(host) = env("DOCKER_HOST") {
         return Endpoint {
             host,
             source: "DOCKER_HOST".into(),
         };
     }
-    if let Some((name, host)) = current_context() {
+    if let Some((name, host)) = current_context(env) {
         return Endpoint {
             host,
             source: format!("docker context `{name}`"),
         };
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut candidates = vec![(PathBuf::from("/var/run/docker.sock"), "the default socket")];
-    if let Some(home) = &home {
+    let mut candidates = vec![(default_socket.to_path_buf(), "the default socket")];
+    if let Some(home) = env("HOME") {
         candidates.push((
-            home.join(".docker/run/docker.sock"),
+            PathBuf::from(home).join(".docker/run/docker.sock"),
             "Docker Desktop's socket",
         ));
     }
-    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
+    if let Some(runtime) = env("XDG_RUNTIME_DIR") {
         candidates.push((
             PathBuf::from(runtime).join("docker.sock"),
             "rootless Docker's socket",
@@ -53,20 +61,12 @@ pub fn resolve() -> Endpoint {
     }
 }
 
-/// The docker CLI config directory (`$DOCKER_CONFIG` or `~/.docker`).
-fn docker_config_dir() -> Option<PathBuf> {
-    std::env::var_os("DOCKER_CONFIG")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
-}
-
 /// The current docker context's endpoint, unless it is `default`.
-fn current_context() -> Option<(String, String)> {
-    let dir = docker_config_dir()?;
-    let name = match std::env::var("DOCKER_CONTEXT")
-        .ok()
-        .filter(|n| !n.is_empty())
-    {
+fn current_context(env: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
+    let dir = env("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".docker")))?;
+    let name = match env("DOCKER_CONTEXT") {
         Some(name) => name,
         None => {
             let config: serde_json::Value =
@@ -194,6 +194,55 @@ mod tests {
         assert!(
             d.message.contains("nothing is listening")
                 && d.message.contains("/var/run/docker.sock")
+        );
+    }
+
+    /// Case 10: without /var/run/docker.sock, Docker Desktop's socket and the current context
+    /// are found.
+    #[test]
+    fn case_10_desktop_socket_and_context_are_found_without_the_default_socket() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".docker/run")).unwrap();
+        let desktop = home.path().join(".docker/run/docker.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&desktop).unwrap();
+        let missing_default = home.path().join("no-default.sock");
+        let home_str = home.path().display().to_string();
+        let env = |name: &str| (name == "HOME").then(|| home_str.clone());
+        let found = resolve_from(&env, &missing_default);
+        assert_eq!(found.host, format!("unix://{}", desktop.display()));
+        assert_eq!(found.source, "Docker Desktop's socket");
+
+        let meta = home
+            .path()
+            .join(".docker/contexts/meta")
+            .join(crate::generate::header::hash("colima"));
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"colima","Endpoints":{"docker":{"Host":"unix:///x/colima.sock"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            home.path().join(".docker/config.json"),
+            r#"{"currentContext":"colima"}"#,
+        )
+        .unwrap();
+        let found = resolve_from(&env, &missing_default);
+        assert_eq!(
+            found,
+            Endpoint {
+                host: "unix:///x/colima.sock".into(),
+                source: "docker context `colima`".into()
+            }
+        );
+        let with_host = |name: &str| match name {
+            "DOCKER_HOST" => Some("tcp://10.0.0.1:2376".to_string()),
+            other => env(other),
+        };
+        assert_eq!(
+            resolve_from(&with_host, &missing_default).source,
+            "DOCKER_HOST",
+            "DOCKER_HOST wins"
         );
     }
 

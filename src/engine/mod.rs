@@ -387,12 +387,13 @@ impl Engine {
                 ..Default::default()
             }),
             host_config: Some(HostConfig {
-                port_bindings: Some(port_bindings),
+                port_bindings: (spec.network != "host").then_some(port_bindings),
                 mounts: Some(mounts),
                 network_mode: Some(spec.network.clone()),
+                privileged: Some(spec.privileged),
                 ..Default::default()
             }),
-            networking_config: Some(NetworkingConfig {
+            networking_config: (spec.network != "host").then(|| NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(
                     spec.network.clone(),
                     EndpointSettings {

@@ -30,6 +30,10 @@ struct ComposeService<'a> {
     healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     profiles: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_mode: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -73,7 +77,7 @@ pub fn render(stack: &Stack) -> String {
                     format!("{}:{host}:{}{proto}", service.host_ip, port.container)
                 })
                 .collect();
-            let mounts = service
+            let mut mounts: Vec<String> = service
                 .volumes
                 .iter()
                 .map(|volume| match volume {
@@ -92,6 +96,9 @@ pub fn render(stack: &Stack) -> String {
                     } => mount(source, target, *read_only),
                 })
                 .collect();
+            if service.host_access.docker_socket {
+                mounts.push("/var/run/docker.sock:/var/run/docker.sock".into());
+            }
             let depends_on = service
                 .depends_on
                 .iter()
@@ -118,6 +125,8 @@ pub fn render(stack: &Stack) -> String {
                 depends_on,
                 healthcheck: docker_health(service),
                 profiles: &service.profiles,
+                privileged: service.host_access.privileged,
+                network_mode: service.host_access.host_network.then_some("host"),
             };
             (service.name.as_str(), compose)
         })

@@ -80,3 +80,63 @@ fn a_changed_stack_makes_the_file_stale_not_edited() {
         WriteOutcome::Updated
     );
 }
+
+/// Case 18: values with newlines, `${X}`, `$(...)`, `#`, quotes, `: ` and unicode come back
+/// unchanged from docker-compose.yml (parsed again), `.env` and `.env.example`.
+#[test]
+fn case_18_hostile_values_round_trip() {
+    let hostile = [
+        "line one\nline two",
+        "${NOT_A_VAR}",
+        "$(rm -rf /)",
+        "a # not a comment",
+        "it's \"quoted\"",
+        "key: value",
+        "ünïcødé ✓ 日本",
+        "back\\slash\\n",
+        "trailing space ",
+        "- looks: [like, yaml]",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut toml_text = String::from(
+        "[project]\nname = \"x\"\n[services.app]\nimage = \"a\"\n[services.app.env]\n",
+    );
+    for (i, value) in hostile.iter().enumerate() {
+        let literal = crate::stack::interpolate::escape(value);
+        toml_text.push_str(&format!(
+            "V{i} = {}\n",
+            toml::Value::String(literal.clone())
+        ));
+    }
+    for (i, value) in hostile.iter().enumerate() {
+        let literal = crate::stack::interpolate::escape(value);
+        toml_text.push_str(&format!(
+            "[env.E{i}]\nvalue = {}\n",
+            toml::Value::String(literal)
+        ));
+    }
+    let stack = crate::stack::load_source(
+        &SourceFile::new("devenv.toml", toml_text),
+        dir.path(),
+        &dir.path().join("devenv.toml"),
+    )
+    .unwrap();
+    let files = files(&stack);
+    let compose: serde_norway::Value = serde_norway::from_str(&files[0].content).unwrap();
+    let example =
+        crate::dotenv::parse(Path::new(".env.example"), files[1].content.clone()).unwrap();
+    let (env, _) = crate::envfile::ensure(&stack).unwrap();
+    for (i, value) in hostile.iter().enumerate() {
+        let in_yaml = compose["services"]["app"]["environment"][format!("V{i}").as_str()]
+            .as_str()
+            .unwrap();
+        let decoded = crate::stack::interpolate::expand(in_yaml, &|_| None).unwrap();
+        assert_eq!(decoded, *value, "compose V{i}");
+        assert_eq!(env.values[&format!("E{i}")], *value, ".env E{i}");
+        assert_eq!(
+            example.values[&format!("E{i}")],
+            *value,
+            ".env.example E{i}"
+        );
+    }
+}

@@ -44,6 +44,7 @@ pub fn load_source(src: &SourceFile, root: &Path, file: &Path) -> Result<Stack, 
     Loader {
         src,
         catalog: Catalog::get(),
+        root,
     }
     .build(raw, root, file)
 }
@@ -81,6 +82,7 @@ fn toml_error(src: &SourceFile, error: &toml::de::Error) -> Diagnostic {
 struct Loader<'a> {
     src: &'a SourceFile,
     catalog: &'static Catalog,
+    root: &'a Path,
 }
 
 /// A string to check for variable references, with where it was written.
@@ -274,6 +276,7 @@ impl Loader<'_> {
         checks: &mut Vec<Interpolated>,
         port_spans: &mut HashMap<(String, usize), Range<usize>>,
     ) -> Result<Service, Diagnostic> {
+        let host_access = self.host_access(name, &raw)?;
         let entry = match &raw.use_ {
             None => None,
             Some(use_) => Some(self.catalog.service(use_.get_ref()).ok_or_else(|| {
@@ -444,7 +447,66 @@ impl Loader<'_> {
             url: cat.and_then(|c| c.url.clone()),
             profiles,
             host_ip,
+            host_access,
         })
+    }
+
+    /// `privileged`, `network_mode = "host"` and `docker_socket` give a container power over
+    /// the machine: each needs `allow_host_access = true` in the same service.
+    fn host_access(&self, service: &str, raw: &RawService) -> Result<HostAccess, Diagnostic> {
+        let mut access = HostAccess::default();
+        let mut asked: Vec<(Range<usize>, &str, &str)> = Vec::new();
+        if let Some(p) = &raw.privileged
+            && *p.get_ref()
+        {
+            access.privileged = true;
+            asked.push((
+                p.span(),
+                "privileged = true",
+                "gives the container full control of this machine",
+            ));
+        }
+        if let Some(mode) = &raw.network_mode {
+            match mode.get_ref().as_str() {
+                "host" => {
+                    access.host_network = true;
+                    asked.push((
+                        mode.span(),
+                        "network_mode = \"host\"",
+                        "puts the container on this machine's network, bypassing port publishing",
+                    ));
+                }
+                "bridge" => {}
+                other => {
+                    return Err(self
+                        .err(mode.span(), format!("unsupported network_mode `{other}`"))
+                        .with_help("leave it out (the project network), or `\"host\"` with `allow_host_access = true`"));
+                }
+            }
+        }
+        if let Some(d) = &raw.docker_socket
+            && *d.get_ref()
+        {
+            access.docker_socket = true;
+            asked.push((
+                d.span(),
+                "docker_socket = true",
+                "lets the container control Docker, and through it this machine",
+            ));
+        }
+        if !raw.allow_host_access
+            && let Some((span, key, why)) = asked.first()
+        {
+            return Err(self
+                .err(
+                    span.clone(),
+                    format!("service `{service}` asks for `{key}`, which {why}"),
+                )
+                .with_help(format!(
+                    "if that is intended, add `allow_host_access = true` to [services.{service}]"
+                )));
+        }
+        Ok(access)
     }
 
     /// `"5432"`, `"5432/udp"` (host port from a variable) or `"15432:5432"` (fixed).
@@ -612,12 +674,27 @@ impl Loader<'_> {
                 break;
             }
         }
+        let help = "use a path inside the project, relative to devenv.toml (e.g. `./init`)";
         if depth < 0 || path.starts_with('~') {
             return Err(self
                 .err(span, format!("`{path}` is outside the project directory"))
-                .with_help(
-                    "use a path inside the project, relative to devenv.toml (e.g. `./init`)",
-                ));
+                .with_help(help));
+        }
+        // A path that exists must also stay inside once symlinks are followed
+        // (component-wise prefix: the root plus a separator, never a sibling `root-other`).
+        let full = self.root.join(path);
+        if let (Ok(real), Ok(real_root)) = (full.canonicalize(), self.root.canonicalize())
+            && !real.starts_with(&real_root)
+        {
+            return Err(self
+                .err(
+                    span,
+                    format!(
+                        "`{path}` leads outside the project directory (through a symlink, to {})",
+                        real.display()
+                    ),
+                )
+                .with_help(help));
         }
         Ok(())
     }

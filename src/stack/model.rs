@@ -63,6 +63,19 @@ pub struct Service {
     pub profiles: Vec<String>,
     /// Host address ports are published on.
     pub host_ip: String,
+    /// Access to the host the service was explicitly allowed.
+    pub host_access: HostAccess,
+}
+
+/// Powers over the host a service asked for (each needs `allow_host_access = true`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostAccess {
+    /// `privileged = true`.
+    pub privileged: bool,
+    /// `network_mode = "host"`.
+    pub host_network: bool,
+    /// `docker_socket = true`.
+    pub docker_socket: bool,
 }
 
 impl Service {

@@ -60,6 +60,15 @@ pub struct RawService {
     pub profiles: Option<Vec<Spanned<String>>>,
     /// Host address ports are published on (`127.0.0.1` unless set; `0.0.0.0` opts into all).
     pub host_ip: Option<Spanned<String>>,
+    /// Run privileged (needs `allow_host_access = true`).
+    pub privileged: Option<Spanned<bool>>,
+    /// `"host"` shares the host's network (needs `allow_host_access = true`).
+    pub network_mode: Option<Spanned<String>>,
+    /// Mount the Docker socket (needs `allow_host_access = true`).
+    pub docker_socket: Option<Spanned<bool>>,
+    /// The explicit opt-in for the three keys above.
+    #[serde(default)]
+    pub allow_host_access: bool,
 }
 
 /// `health = { ... }`.

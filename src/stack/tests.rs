@@ -342,3 +342,61 @@ fn database_takes_a_migrate_command_and_seed_commands() {
     );
     assert!(e.message.contains("outside the project"), "{e}");
 }
+
+/// Case 20: `..`, absolute paths and symlinks leading outside are rejected before anything is written.
+#[test]
+fn case_20_paths_outside_the_project_are_rejected() {
+    let outside = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    // A sibling whose name extends the project's must not pass a string-prefix check.
+    let sibling = format!("{}-other", project.path().display());
+    std::fs::create_dir_all(&sibling).unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path().join("link")).unwrap();
+    std::os::unix::fs::symlink(&sibling, project.path().join("sib")).unwrap();
+    std::fs::create_dir(project.path().join("inside")).unwrap();
+    let load = |body: &str| {
+        let text = format!("[project]\nname = \"x\"\n{body}");
+        load_source(
+            &SourceFile::new("devenv.toml", text),
+            project.path(),
+            &project.path().join("devenv.toml"),
+        )
+    };
+    for body in [
+        "[services.a]\nimage = \"a\"\nvolumes = [\"../x:/x\"]\n",
+        "[services.a]\nimage = \"a\"\nvolumes = [\"/etc:/x\"]\n",
+        "[services.a]\nimage = \"a\"\nvolumes = [\"./link:/x\"]\n",
+        "[services.a]\nimage = \"a\"\nvolumes = [\"./sib:/x\"]\n",
+        "[database]\nurl = \"sqlite:x\"\nmigrations = \"link\"\n",
+        "[database]\nurl = \"sqlite:x\"\nseeds = [\"inside/../../x\"]\n",
+    ] {
+        let e = load(body).expect_err(body);
+        assert!(e.message.contains("outside the project"), "{body}: {e}");
+    }
+    assert!(load("[services.a]\nimage = \"a\"\nvolumes = [\"./inside:/x\"]\n").is_ok());
+    std::fs::remove_dir_all(&sibling).unwrap();
+}
+
+/// Case 21: privileged, host networking and the Docker socket need an explicit opt-in.
+#[test]
+fn case_21_host_access_needs_an_opt_in() {
+    for (key, words) in [
+        ("privileged = true", "full control"),
+        ("network_mode = \"host\"", "network"),
+        ("docker_socket = true", "control Docker"),
+    ] {
+        let text = format!("[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\n{key}\n");
+        let e = error(&text);
+        assert!(
+            e.message.contains(words) && e.location.as_ref().unwrap().line == 5,
+            "{key}: {e}"
+        );
+        assert!(e.help.unwrap().contains("allow_host_access = true"));
+        let allowed = parse(&format!("{text}allow_host_access = true\n")).unwrap();
+        assert_ne!(allowed.services["a"].host_access, HostAccess::default());
+    }
+    let e = error(
+        "[project]\nname = \"x\"\n[services.a]\nimage = \"a\"\nvolumes = [\"/var/run/docker.sock:/var/run/docker.sock\"]\n",
+    );
+    assert!(e.message.contains("outside the project"), "{e}");
+}

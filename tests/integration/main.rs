@@ -10,3 +10,4 @@ mod doctor;
 mod engine;
 mod generate;
 mod ports_env;
+mod properties;

@@ -1,0 +1,134 @@
+//! Case 24: property-based tests (proptest) for the stack parser, interpolation and the `.env`
+//! reader/writer (no panic on any input; render → parse round-trips values), and the corpus in
+//! `fuzz/corpus/` replayed.
+
+use devenv::source::SourceFile;
+use devenv::stack::interpolate;
+use proptest::prelude::*;
+use std::path::Path;
+
+fn load(text: &str) {
+    let _ = devenv::stack::load_source(
+        &SourceFile::new("devenv.toml", text),
+        Path::new("/nonexistent"),
+        Path::new("/nonexistent/devenv.toml"),
+    );
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A devenv.toml built from pieces, so most inputs get past the TOML parser.
+fn stack_text() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        "[a-z0-9:./_-]{0,12}",
+        "\\$\\{[A-Z_]{0,6}(:-[a-z]{0,3})?\\}?",
+        ".{0,10}",
+    ];
+    (
+        "[a-zA-Z0-9._-]{0,10}",
+        proptest::collection::vec(
+            (
+                "[a-z][a-z0-9-]{0,6}",
+                value.clone(),
+                "[0-9:/a-z]{0,11}",
+                proptest::option::of("[a-z]{0,9}"),
+            ),
+            0..4,
+        ),
+        proptest::collection::vec(("[A-Z_]{1,8}", value, any::<bool>()), 0..4),
+    )
+        .prop_map(|(project, services, env)| {
+            let mut text = format!("[project]\nname = {}\n", toml::Value::String(project));
+            for (name, image, port, uses) in services {
+                text.push_str(&format!(
+                    "[services.{name}]\nimage = {}\nports = [{}]\n",
+                    toml::Value::String(image),
+                    toml::Value::String(port)
+                ));
+                if let Some(uses) = uses {
+                    text.push_str(&format!(
+                        "use = {}\ndepends_on = [{}]\n",
+                        toml::Value::String(uses.clone()),
+                        toml::Value::String(uses)
+                    ));
+                }
+            }
+            for (name, value, secret) in env {
+                text.push_str(&format!(
+                    "[env.{name}]\nvalue = {}\nsecret = {secret}\n",
+                    toml::Value::String(value)
+                ));
+            }
+            text
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_stack_parser_never_panics_on_any_text(text in ".{0,300}") {
+        load(&text);
+    }
+
+    #[test]
+    fn the_stack_parser_never_panics_on_near_valid_stacks(text in stack_text()) {
+        load(&text);
+    }
+
+    #[test]
+    fn interpolation_never_panics_and_escape_round_trips(text in ".{0,80}") {
+        let _ = interpolate::parse(&text);
+        let _ = interpolate::references(&text);
+        let _ = interpolate::expand(&text, &|name| (name.len() % 2 == 0).then(|| name.to_string()));
+        let escaped = interpolate::escape(&text);
+        prop_assert_eq!(interpolate::expand(&escaped, &|_| None).unwrap(), text);
+    }
+
+    #[test]
+    fn the_env_reader_never_panics(text in "(.|\n){0,200}") {
+        let _ = devenv::dotenv::parse(Path::new(".env"), text);
+    }
+
+    #[test]
+    fn env_values_written_by_devenv_read_back_unchanged(value in "[^\r\u{0}]{0,60}", key in "[A-Z][A-Z0-9_]{0,8}") {
+        let text = format!("{key}={}\n", devenv::dotenv::quote(&value));
+        let file = devenv::dotenv::parse(Path::new(".env"), text).unwrap();
+        prop_assert_eq!(&file.values[&key], &value);
+    }
+
+    #[test]
+    fn stack_values_rendered_into_env_read_back_expanded(literal in "[^\r\u{0}]{0,40}") {
+        let template = format!("{}${{A}}", interpolate::escape(&literal));
+        let text = format!("A=a\nX={}\n", devenv::dotenv::render_template(&template));
+        let file = devenv::dotenv::parse(Path::new(".env"), text).unwrap();
+        prop_assert_eq!(&file.values["X"], &format!("{literal}a"));
+    }
+}
+
+#[test]
+fn the_corpus_replays_without_panics() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut count = 0;
+    for (dir, run) in [
+        ("stack", &(|t: &str| load(t)) as &dyn Fn(&str)),
+        ("dotenv", &|t: &str| {
+            let _ = devenv::dotenv::parse(Path::new(".env"), t.to_string());
+        }),
+        ("interpolate", &|t: &str| {
+            let _ = interpolate::expand(t, &|_| None);
+        }),
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            run(&String::from_utf8_lossy(&bytes));
+            count += 1;
+        }
+    }
+    assert!(count >= 8, "the corpus is there: {count} files");
+}
