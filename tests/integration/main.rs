@@ -11,3 +11,4 @@ mod engine;
 mod generate;
 mod ports_env;
 mod properties;
+mod reliability;
