@@ -282,16 +282,9 @@ pub fn check(stack: &Stack, output: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
 
     fn shop() -> Stack {
-        let text = crate::stack::tests_support::SHOP;
-        crate::stack::load_source(
-            &SourceFile::new("devenv.toml", text),
-            Path::new("."),
-            Path::new("devenv.toml"),
-        )
-        .unwrap()
+        crate::stack::tests_support::shop_at(Path::new("."))
     }
 
     #[test]

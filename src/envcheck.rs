@@ -93,17 +93,10 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
     use std::path::Path;
 
     fn shop() -> Stack {
-        let text = crate::stack::tests_support::SHOP;
-        crate::stack::load_source(
-            &SourceFile::new("devenv.toml", text),
-            Path::new("."),
-            Path::new("devenv.toml"),
-        )
-        .unwrap()
+        crate::stack::tests_support::shop_at(Path::new("."))
     }
 
     fn file(text: &str) -> EnvFile {

@@ -239,16 +239,9 @@ fn ignore_in_git(root: &Path) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
 
     fn shop_in(dir: &Path) -> Stack {
-        let text = crate::stack::tests_support::SHOP;
-        crate::stack::load_source(
-            &SourceFile::new("devenv.toml", text),
-            dir,
-            &dir.join("devenv.toml"),
-        )
-        .unwrap()
+        crate::stack::tests_support::shop_at(dir)
     }
 
     #[test]

@@ -302,13 +302,7 @@ mod tests {
     use std::path::Path;
 
     fn shop() -> Stack {
-        let text = crate::stack::tests_support::SHOP;
-        crate::stack::load_source(
-            &SourceFile::new("devenv.toml", text),
-            Path::new("/p"),
-            Path::new("/p/devenv.toml"),
-        )
-        .unwrap()
+        crate::stack::tests_support::shop_at(Path::new("/p"))
     }
 
     fn values(stack: &Stack) -> Values {

@@ -107,6 +107,40 @@ impl Ui {
         eprintln!("{} {line}", self.paint(Style::Warn, "warning:"));
     }
 
+    /// Asks a yes/no question on the terminal before something destructive. With no terminal
+    /// to ask on it refuses, saying what `--yes` would do.
+    pub fn confirm(
+        &self,
+        question: &str,
+        refusal: &str,
+        consequence: &str,
+    ) -> Result<(), crate::source::Diagnostic> {
+        use std::io::{BufRead, Write};
+        let no_terminal = || {
+            crate::source::Diagnostic::new(format!(
+                "{refusal} without confirmation: no terminal to ask on"
+            ))
+            .with_help(format!("{consequence}; pass `--yes` to go ahead anyway"))
+        };
+        if !std::io::stdin().is_terminal() {
+            return Err(no_terminal());
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| crate::source::Diagnostic::new(format!("reading the answer: {e}")))?;
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            Ok(())
+        } else {
+            Err(crate::source::Diagnostic::new(
+                "nothing changed: not confirmed",
+            ))
+        }
+    }
+
     /// An error on stderr.
     pub fn error(&self, error: &crate::source::Diagnostic) {
         let text = error.to_string();

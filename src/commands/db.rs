@@ -4,11 +4,11 @@ use super::migrate::database_context;
 use super::runtime::block_on;
 use crate::cli::DbCommand;
 use crate::database::{self, Kind, Steps, reset};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan;
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,7 +18,14 @@ pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<ExitCode
     match command {
         DbCommand::Reset { yes } => {
             if !yes {
-                confirm(&target.shown)?;
+                ui.confirm(
+                    &format!(
+                        "Drop and recreate the database at {}? Every row in it is lost.",
+                        target.shown
+                    ),
+                    &format!("refusing to reset the database at {}", target.shown),
+                    "every row in it is lost",
+                )?;
             }
             let steps = Steps {
                 migrate: true,
@@ -113,25 +120,4 @@ fn credentials(url: &str) -> (String, String, String) {
         password.to_string(),
         database::database_name(url).unwrap_or_default(),
     )
-}
-
-fn confirm(what: &str) -> Result<()> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::failure(
-            Diagnostic::new(format!("refusing to reset the database at {what} without confirmation: no terminal to ask on"))
-                .with_help("every row in it is lost; pass `--yes` to reset anyway"),
-        ));
-    }
-    eprint!("Drop and recreate the database at {what}? Every row in it is lost. [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Diagnostic::new(format!("reading the answer: {e}")))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(Diagnostic::new("nothing reset: not confirmed").into())
-    }
 }

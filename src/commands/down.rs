@@ -3,11 +3,9 @@
 use super::runtime::block_on;
 use crate::cli::DownArgs;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::down::{down, volumes_to_remove};
-use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -22,7 +20,12 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
             Vec::new()
         };
         if !volumes.is_empty() && !args.yes {
-            confirm(&volumes, ui)?;
+            let list = volumes.join(", ");
+            ui.confirm(
+                &format!("Remove volumes {list}? Their data is lost for good."),
+                &format!("refusing to remove volumes {list}"),
+                "their data is lost for good",
+            )?;
         }
         let report = down(&engine, &stack, &volumes, ui).await?;
         let mark = ui.paint(Style::Good, "✓");
@@ -58,31 +61,4 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Asks before deleting data; with no terminal to ask on, refuses.
-fn confirm(volumes: &[String], ui: &Ui) -> Result<()> {
-    let list = volumes.join(", ");
-    if !(std::io::stdin().is_terminal() && ui.interactive) {
-        return Err(Error::failure(
-            Diagnostic::new(format!(
-                "refusing to remove volumes {list} without confirmation: no terminal to ask on"
-            ))
-            .with_help("their data is lost for good; pass `--yes` to remove them anyway"),
-        ));
-    }
-    eprint!("Remove volumes {list}? Their data is lost for good. [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Diagnostic::new(format!("reading the answer: {e}")))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(Error::failure(Diagnostic::new(
-            "nothing removed: not confirmed",
-        )))
-    }
 }

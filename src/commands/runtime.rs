@@ -7,16 +7,7 @@ use std::future::Future;
 /// Containers are labelled when created, so an interrupted `up` leaves nothing the next run
 /// cannot adopt.
 pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::failure(crate::source::Diagnostic::new(format!(
-                "cannot start the async runtime: {e}"
-            )))
-        })?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         tokio::select! {
             result = future => result,
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
@@ -27,7 +18,12 @@ pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
 /// Runs `future` on a fresh runtime without the Ctrl-C mapping: for operations that handle
 /// Ctrl-C themselves (watch ends cleanly on it).
 pub fn block_on_uninterrupted<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(future)
+}
+
+/// A two-worker runtime (the machines devenv targets have few cores to spare).
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
@@ -35,6 +31,5 @@ pub fn block_on_uninterrupted<T>(future: impl Future<Output = Result<T>>) -> Res
             Error::failure(crate::source::Diagnostic::new(format!(
                 "cannot start the async runtime: {e}"
             )))
-        })?;
-    runtime.block_on(future)
+        })
 }

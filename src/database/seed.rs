@@ -157,40 +157,35 @@ async fn apply_one(
             "its changes were rolled back; fix {name}, then run `devenv seed`"
         ))
     };
-    let now = crate::dotenv::today();
-    if let (Item::File(_), Some(sql)) = (item, text) {
-        let mut tx = conn.begin().await.map_err(failed)?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-        sqlx::query(sqlx::AssertSqlSafe(delete))
-            .bind(name.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-        sqlx::query(sqlx::AssertSqlSafe(insert))
-            .bind(name.to_string())
-            .bind(sum.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-        tx.commit().await.map_err(failed)?;
-    } else if let Item::Command(argv) = item {
-        super::command::run(argv, root, env, "seed")?;
+    let record = async |conn: &mut AnyConnection| -> Result<(), sqlx::Error> {
         sqlx::query(sqlx::AssertSqlSafe(delete))
             .bind(name.to_string())
             .execute(&mut *conn)
-            .await
-            .map_err(failed)?;
+            .await?;
         sqlx::query(sqlx::AssertSqlSafe(insert))
             .bind(name.to_string())
             .bind(sum.to_string())
-            .bind(now)
+            .bind(crate::dotenv::today())
             .execute(&mut *conn)
-            .await
-            .map_err(failed)?;
+            .await?;
+        Ok(())
+    };
+    match (item, text) {
+        (Item::File(_), Some(sql)) => {
+            // The seed and its record commit together, or neither does.
+            let mut tx = conn.begin().await.map_err(failed)?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut *tx)
+                .await
+                .map_err(failed)?;
+            record(&mut tx).await.map_err(failed)?;
+            tx.commit().await.map_err(failed)?;
+        }
+        (Item::Command(argv), _) => {
+            super::command::run(argv, root, env, "seed")?;
+            record(conn).await.map_err(failed)?;
+        }
+        (Item::File(_), None) => {}
     }
     Ok(())
 }

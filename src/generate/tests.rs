@@ -2,13 +2,7 @@ use super::*;
 use crate::source::SourceFile;
 
 fn shop() -> Stack {
-    let text = crate::stack::tests_support::SHOP;
-    crate::stack::load_source(
-        &SourceFile::new("devenv.toml", text),
-        Path::new("."),
-        Path::new("devenv.toml"),
-    )
-    .unwrap()
+    crate::stack::tests_support::shop_at(Path::new("."))
 }
 
 #[test]
