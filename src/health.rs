@@ -45,6 +45,7 @@ pub async fn wait_ready(
     let start = Instant::now();
     let mut delay = FIRST_DELAY;
     let mut last_error = String::from("no probe ran yet");
+    let mut refused_logins = 0;
     loop {
         let state = engine.state(&spec.name).await?;
         if !state.running || state.restarting {
@@ -77,7 +78,18 @@ pub async fn wait_ready(
                     }
                     continue;
                 }
-                Ok(Err(e)) => last_error = e,
+                Ok(Err(e)) => {
+                    // The server is up and says no: waiting will not change its mind.
+                    refused_logins = if is_login_refused(&e) {
+                        refused_logins + 1
+                    } else {
+                        0
+                    };
+                    if refused_logins >= LOGIN_REFUSALS {
+                        return Err(login_refused(spec, service, &e));
+                    }
+                    last_error = e;
+                }
                 Err(_) => {
                     last_error =
                         format!("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())
@@ -101,6 +113,29 @@ pub async fn wait_ready(
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(MAX_DELAY);
     }
+}
+
+/// Consecutive refused logins (about a second of them) that end the wait.
+const LOGIN_REFUSALS: u32 = 12;
+
+/// A definite "wrong credentials" from the database (not "still starting").
+fn is_login_refused(error: &str) -> bool {
+    error.contains("password authentication failed") || error.contains("Access denied for user")
+}
+
+/// The usual cause of a refused login on a fresh `.env`: the data volume was initialised
+/// earlier with other credentials, and database images set them on first start only.
+fn login_refused(spec: &ContainerSpec, service: &Service, error: &str) -> Diagnostic {
+    let volumes: Vec<&str> = spec.volume_names().collect();
+    let volume = if volumes.is_empty() {
+        "its data volume".to_string()
+    } else {
+        format!("volume {}", volumes.join(", "))
+    };
+    Diagnostic::new(format!("service `{}` is up but refuses the credentials in .env: {error}", service.name)).with_help(format!(
+        "{volume} keeps the user and password it was first created with (the image sets them on first start only). \
+         Either put the old password back in .env, or start the data over: `devenv down --volumes` (deletes its data), then `devenv up`"
+    ))
 }
 
 /// Whether the service has anything to probe besides "the container runs".

@@ -520,3 +520,30 @@ fn case_22_and_23_env_is_private_from_the_first_byte_under_umask_002_with_fresh_
     }
     assert_ne!(secrets[0], secrets[1]);
 }
+
+#[test]
+fn a_volume_initialised_with_another_password_fails_fast_with_the_cause() {
+    let Some(project) = migrations_project(0) else {
+        return;
+    };
+    output(&mut project.devenv(&["down"]));
+    let env = project.read(".env");
+    let old = project.env_value("DB_PASSWORD");
+    project.write(
+        ".env",
+        &env.replace(&old, "a-different-password-than-the-volume-has"),
+    );
+    let started = Instant::now();
+    let (code, _, err) = output(&mut project.devenv(&["up", "--timeout", "60"]));
+    assert_eq!(code, 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "failed fast: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains("refuses the credentials in .env") && err.contains("devenv down --volumes"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{}_db-data", project.name)), "{err}");
+}
