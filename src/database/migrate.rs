@@ -127,13 +127,7 @@ async fn apply_locked(
     {
         return Err(explain(migrations, kind, MigrateError::Dirty(version)));
     }
-    let applied: HashMap<i64, Vec<u8>> = conn
-        .list_applied_migrations(TABLE)
-        .await
-        .map_err(|e| explain(migrations, kind, e))?
-        .into_iter()
-        .map(|m| (m.version, m.checksum.into_owned()))
-        .collect();
+    let applied = applied_checksums(conn, migrations, kind).await?;
     let mut missing: Vec<i64> = applied
         .keys()
         .copied()
@@ -213,6 +207,21 @@ async fn apply_locked(
     Ok(done)
 }
 
+/// Version → checksum of every migration the database has recorded.
+async fn applied_checksums(
+    conn: &mut AnyConnection,
+    migrations: &Migrations,
+    kind: Kind,
+) -> Result<HashMap<i64, Vec<u8>>, Diagnostic> {
+    Ok(conn
+        .list_applied_migrations(TABLE)
+        .await
+        .map_err(|e| explain(migrations, kind, e))?
+        .into_iter()
+        .map(|m| (m.version, m.checksum.into_owned()))
+        .collect())
+}
+
 /// One row of `devenv migrate status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
@@ -239,13 +248,7 @@ pub async fn status(
         .dirty_version(TABLE)
         .await
         .map_err(|e| explain(migrations, kind, e))?;
-    let applied: HashMap<i64, Vec<u8>> = conn
-        .list_applied_migrations(TABLE)
-        .await
-        .map_err(|e| explain(migrations, kind, e))?
-        .into_iter()
-        .map(|m| (m.version, m.checksum.into_owned()))
-        .collect();
+    let applied = applied_checksums(conn, migrations, kind).await?;
     let mut rows: Vec<StatusRow> = migrations
         .up_migrations()
         .map(|m| StatusRow {

@@ -2,33 +2,8 @@ use super::*;
 use crate::source::SourceFile;
 use std::path::Path;
 
-/// The example from the README and the foundation issue.
-pub const SHOP: &str = r#"[project]
-name = "shop"
-
-[services.db]
-use = "postgres"
-image = "postgres:16"
-env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "${DB_PASSWORD}", POSTGRES_DB = "shop" }
-
-[services.cache]
-use = "redis"
-image = "redis:7"
-
-[env.DB_PASSWORD]
-secret = true
-description = "Password of the shop database user"
-
-[env.DATABASE_URL]
-value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
-description = "Connection string the app uses"
-
-[database]
-service = "db"
-url = "${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-"#;
+/// The example from the README and the foundation issue (the bundled example).
+pub const SHOP: &str = include_str!("../../examples/shop/devenv.toml");
 
 fn parse(text: &str) -> Result<Stack, crate::source::Diagnostic> {
     load_source(

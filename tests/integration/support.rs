@@ -6,33 +6,8 @@ use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The stack of the foundation issue, with a project name to fill in.
-pub const SHOP: &str = r#"[project]
-name = "{name}"
-
-[services.db]
-use = "postgres"
-image = "postgres:16"
-env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "${DB_PASSWORD}", POSTGRES_DB = "shop" }
-
-[services.cache]
-use = "redis"
-image = "redis:7"
-
-[env.DB_PASSWORD]
-secret = true
-description = "Password of the shop database user"
-
-[env.DATABASE_URL]
-value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
-description = "Connection string the app uses"
-
-[database]
-service = "db"
-url = "${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-"#;
+/// The stack of the foundation issue (the bundled example), with a project name to fill in.
+pub const SHOP: &str = include_str!("../../examples/shop/devenv.toml");
 
 /// True when running under CI, where skipping is not allowed.
 pub fn in_ci() -> bool {
@@ -71,7 +46,10 @@ impl TestProject {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         let project = Self::empty(name);
-        project.write("devenv.toml", &stack.replace("{name}", &project.name));
+        let text = stack
+            .replace("{name}", &project.name)
+            .replace("name = \"shop\"", &format!("name = \"{}\"", project.name));
+        project.write("devenv.toml", &text);
         project
     }
 
