@@ -41,15 +41,25 @@ pub struct Check {
 }
 
 impl Check {
-    /// A passing check.
-    pub fn ok(id: impl Into<String>, title: impl Into<String>, detail: impl Into<String>) -> Self {
+    fn new(
+        status: Status,
+        id: impl Into<String>,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+        fix: Option<String>,
+    ) -> Self {
         Self {
             id: id.into(),
             title: title.into(),
-            status: Status::Ok,
+            status,
             detail: detail.into(),
-            fix: None,
+            fix,
         }
+    }
+
+    /// A passing check.
+    pub fn ok(id: impl Into<String>, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(Status::Ok, id, title, detail, None)
     }
 
     /// A warning with its fix.
@@ -59,13 +69,7 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            id: id.into(),
-            title: title.into(),
-            status: Status::Warn,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+        Self::new(Status::Warn, id, title, detail, Some(fix.into()))
     }
 
     /// A failure with its fix.
@@ -75,13 +79,7 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            id: id.into(),
-            title: title.into(),
-            status: Status::Fail,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+        Self::new(Status::Fail, id, title, detail, Some(fix.into()))
     }
 
     /// A check that could not run.
@@ -90,13 +88,7 @@ impl Check {
         title: impl Into<String>,
         detail: impl Into<String>,
     ) -> Self {
-        Self {
-            id: id.into(),
-            title: title.into(),
-            status: Status::Skip,
-            detail: detail.into(),
-            fix: None,
-        }
+        Self::new(Status::Skip, id, title, detail, None)
     }
 }
 
