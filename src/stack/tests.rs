@@ -375,3 +375,9 @@ fn case_21_host_access_needs_an_opt_in() {
     );
     assert!(e.message.contains("outside the project"), "{e}");
 }
+
+#[test]
+fn durations_too_large_are_refused_not_wrapped() {
+    assert_eq!(parse_duration("18446744073709551615s1s"), None);
+    assert_eq!(parse_duration("999999999999999999h"), None);
+}

@@ -12,3 +12,4 @@ mod generate;
 mod ports_env;
 mod properties;
 mod reliability;
+mod stack;
