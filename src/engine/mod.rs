@@ -654,19 +654,20 @@ impl<'a> ImageRef<'a> {
     }
 }
 
-/// `repo:tag` → repository and tag (a `:` in a registry port is not a tag).
+/// `repo[:tag][@digest]` → repository, tag and digest (a `:` in a registry port is not a tag).
 pub fn split_image(image: &str) -> ImageRef<'_> {
-    match image.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => ImageRef {
-            repository: repo,
-            tag: Some(tag),
-            digest: None,
-        },
-        _ => ImageRef {
-            repository: image,
-            tag: None,
-            digest: None,
-        },
+    let (name, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (image, None),
+    };
+    let (repository, tag) = match name.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag)),
+        _ => (name, None),
+    };
+    ImageRef {
+        repository,
+        tag,
+        digest,
     }
 }
 
@@ -692,7 +693,10 @@ mod tests {
     fn plain_and_tagged_references_split_into_repository_and_tag() {
         assert_eq!(split_image("redis"), image("redis", None, None));
         assert_eq!(split_image("redis").pull_tag(), "latest");
-        assert_eq!(split_image("postgres:16"), image("postgres", Some("16"), None));
+        assert_eq!(
+            split_image("postgres:16"),
+            image("postgres", Some("16"), None)
+        );
         assert_eq!(split_image("postgres:16").pull_tag(), "16");
     }
 

@@ -27,7 +27,11 @@ fn the_largest_duration_is_accepted() {
     let project = TestProject::new(&health_with_interval("2562047h"));
     let (code, _, err) = output(&mut project.devenv(&["generate"]));
     assert_eq!(code, 0, "{err}");
-    assert!(project.read("docker-compose.yml").contains("interval: 9223369200s"));
+    assert!(
+        project
+            .read("docker-compose.yml")
+            .contains("interval: 9223369200s")
+    );
 }
 
 /// A reference pinned by digest is pulled by that digest: the engine is asked for a valid
