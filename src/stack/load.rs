@@ -106,6 +106,8 @@ impl Loader<'_> {
         }
         let project = Project {
             name: name.get_ref().clone(),
+            declared_name: name.get_ref().clone(),
+            origin: Default::default(),
             description: project_raw.description,
             remap_ports: project_raw.remap_ports.unwrap_or(true),
         };
