@@ -22,7 +22,11 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         remap: !args.no_remap && stack.project.remap_ports,
         migrate: !args.no_migrate,
         seed: !args.no_seed,
+        adopt: args.adopt,
     };
+    if let Some(note) = crate::project::name_note(&stack) {
+        ui.info(note);
+    }
     if args.watch {
         return super::watch::run(file, options, false, ui);
     }
@@ -40,6 +44,7 @@ pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
         remap: stack.project.remap_ports,
         migrate: true,
         seed: true,
+        adopt: false,
     }
 }
 

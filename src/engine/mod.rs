@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod labels;
+pub mod owners;
 
 use crate::plan::{ContainerSpec, Observed};
 use crate::source::Diagnostic;
@@ -280,7 +281,12 @@ impl Engine {
     }
 
     /// Creates the project network unless it exists.
-    pub async fn ensure_network(&self, project: &str, name: &str) -> Result<bool, Diagnostic> {
+    pub async fn ensure_network(
+        &self,
+        project: &str,
+        name: &str,
+        owner: &std::path::Path,
+    ) -> Result<bool, Diagnostic> {
         match self
             .docker
             .inspect_network(
@@ -293,7 +299,7 @@ impl Engine {
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(api_error(&format!("inspecting network {name}"), &e)),
         }
-        let mut net_labels = labels::project_labels(project);
+        let mut net_labels = labels::owned_labels(project, owner);
         net_labels.insert(labels::NETWORK.into(), "default".into());
         let request = NetworkCreateRequest {
             name: name.to_string(),
@@ -309,9 +315,14 @@ impl Engine {
     }
 
     /// Creates a project volume unless it exists (creating is idempotent in Docker).
-    pub async fn ensure_volume(&self, project: &str, name: &str) -> Result<(), Diagnostic> {
+    pub async fn ensure_volume(
+        &self,
+        project: &str,
+        name: &str,
+        owner: &std::path::Path,
+    ) -> Result<(), Diagnostic> {
         let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
-        let mut vol_labels = labels::project_labels(project);
+        let mut vol_labels = labels::owned_labels(project, owner);
         vol_labels.insert(labels::VOLUME.into(), short.to_string());
         let request = VolumeCreateRequest {
             name: Some(name.to_string()),

@@ -151,8 +151,11 @@ impl Loader<'_> {
 
     fn project(&self, raw: RawProject) -> Result<Project, Diagnostic> {
         self.name(NameKind::Project, &raw.name)?;
+        let name = raw.name.into_inner();
         Ok(Project {
-            name: raw.name.into_inner(),
+            declared_name: name.clone(),
+            name,
+            origin: Default::default(),
             description: raw.description,
             remap_ports: raw.remap_ports.unwrap_or(true),
         })
