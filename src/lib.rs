@@ -14,6 +14,7 @@ pub mod envfile;
 pub mod error;
 pub mod fsutil;
 pub mod generate;
+pub mod hash;
 pub mod health;
 pub mod lifecycle;
 pub mod plan;
