@@ -8,6 +8,7 @@ pub mod database;
 pub mod docs;
 pub mod doctor;
 pub mod dotenv;
+pub mod endpoint;
 pub mod engine;
 pub mod envcheck;
 pub mod envfile;

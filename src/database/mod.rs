@@ -55,7 +55,7 @@ impl Target {
                     .map(|s| crate::plan::container_spec(stack, s, values, &Default::default()));
                 service
                     .zip(spec.as_ref())
-                    .and_then(|(service, spec)| crate::lifecycle::report::connection_url(service, spec))
+                    .and_then(|(service, spec)| crate::endpoint::connection_url(service, spec))
                     .ok_or_else(|| {
                         Diagnostic::new("[database] has no `url`, and its service offers none")
                             .with_help("add `url = \"${DATABASE_URL}\"` (declared under [env.DATABASE_URL]) to [database]")
