@@ -5,7 +5,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod database;
-pub mod docs;
 pub mod doctor;
 pub mod dotenv;
 pub mod endpoint;

@@ -1,8 +1,8 @@
 //! `devenv docs [--check] [--output PATH] [--force]`.
 
 use crate::cli::DocsArgs;
-use crate::docs::{self, DocsOutcome};
 use crate::error::{Error, Result};
+use crate::generate::docs::{self, DocsOutcome};
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //! `templates/`, so it cannot drift from what `devenv up` does. Text inside
 //! `<!-- devenv:custom NAME -->` ... `<!-- devenv:end -->` is the team's and survives regeneration.
 
+use super::header::{self, HeaderState};
 use crate::endpoint::connection_url;
-use crate::generate::header::{self, HeaderState};
 use crate::plan;
 use crate::source::Diagnostic;
 use crate::stack::{HealthCheck, HostPort, Seed, Stack, Volume, var_prefix};
