@@ -42,10 +42,46 @@ fn docs_cover_the_stack_and_check_detects_drift() {
     let (code, out, err) = output(&mut project.devenv(&["docs", "--check"]));
     assert_eq!(code, 1);
     assert!(
-        out.contains("+ | `cache` | `redis:7.2` |") && out.contains("- | `cache` | `redis:7` |"),
-        "a short diff: {out}"
+        out.contains("\n-| `cache` | `redis:7` |") && out.contains("\n+| `cache` | `redis:7.2` |"),
+        "a unified diff: {out}"
     );
     assert!(err.contains("run `devenv docs`"), "{err}");
+}
+
+#[test]
+fn docs_check_shows_a_unified_diff_of_an_edited_line() {
+    let project = TestProject::new(SHOP);
+    let (code, _, err) = output(&mut project.devenv(&["docs"]));
+    assert_eq!(code, 0, "{err}");
+    let guide = project.read("docs/local-development.md");
+    project.write(
+        "docs/local-development.md",
+        &guide.replace("## 6. Daily workflow", "## 6. Our workflow"),
+    );
+    let (code, out, err) = output(&mut project.devenv(&["docs", "--check"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("-## 6. Our workflow\n+## 6. Daily workflow\n"),
+        "the edited line, then what devenv would write: {out}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let hunk = lines
+        .iter()
+        .position(|l| l.starts_with("@@ "))
+        .unwrap_or_else(|| panic!("a hunk header: {out}"));
+    let removed = lines
+        .iter()
+        .position(|l| *l == "-## 6. Our workflow")
+        .unwrap();
+    assert!(
+        lines[hunk + 1..removed].iter().all(|l| l.starts_with(' ')),
+        "context before the change: {out}"
+    );
+    assert!(lines.len() <= 20, "a short diff: {out}");
+    assert!(
+        err.contains("differs from what devenv.toml generates"),
+        "{err}"
+    );
 }
 
 #[test]
