@@ -131,9 +131,13 @@ struct Watcher {
 
 impl Watcher {
     fn start(project: &TestProject) -> Self {
+        Self::start_with(project, &["watch"])
+    }
+
+    fn start_with(project: &TestProject, args: &[&str]) -> Self {
         let log = project.path("watch.log");
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = project.devenv_process(&["watch"]);
+        let mut cmd = project.devenv_process(args);
         let child = cmd
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -224,4 +228,43 @@ fn watch_applies_migrations_recreates_one_service_and_survives_bad_edits() {
         db,
         "the stack keeps running after the watch"
     );
+}
+
+#[test]
+fn up_watch_follows_stack_edits_and_watch_down_on_exit_stops_the_stack() {
+    if !docker_ready() {
+        return;
+    }
+    let stack =
+        "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n";
+    let project = TestProject::engine(stack, &["CACHE_PORT"]);
+    let watcher = Watcher::start_with(&project, &["up", "--watch"]);
+    let cache = project.container_id("cache");
+    project.write(
+        "devenv.toml",
+        &project.read("devenv.toml").replace(
+            "image = \"redis:7\"",
+            "image = \"redis:7\"\nenv = { MARK = \"1\" }",
+        ),
+    );
+    watcher.wait_for(
+        "devenv.toml changed: recreate cache",
+        Duration::from_secs(60),
+    );
+    assert_ne!(project.container_id("cache"), cache, "cache recreated");
+    let (code, text) = watcher.stop();
+    assert_eq!(code, 0, "Ctrl-C ends `up --watch` cleanly:\n{text}");
+    assert!(text.contains("keeps running"), "{text}");
+
+    let watcher = Watcher::start_with(&project, &["watch", "--down-on-exit"]);
+    let (code, text) = watcher.stop();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("(volumes kept)"), "{text}");
+    let left = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", project.name),
+    ]);
+    assert!(left.is_empty(), "--down-on-exit stops the stack: {left}");
 }
