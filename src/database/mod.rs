@@ -6,6 +6,7 @@ pub mod command;
 pub mod migrate;
 pub mod reset;
 pub mod seed;
+pub mod shell;
 
 use crate::source::Diagnostic;
 use crate::stack::Stack;

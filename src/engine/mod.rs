@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod labels;
+pub mod shell;
 
 use crate::plan::{ContainerSpec, Observed};
 use crate::source::Diagnostic;
