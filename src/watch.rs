@@ -1,8 +1,8 @@
-//! `devenv watch`: after `up`, follow edits (debounced) and keep the running stack in step.
-//! devenv.toml: validate, then reconcile (only changed services are recreated) and regenerate
-//! the generated files; an invalid edit is reported and the stack left as it is. `.env`:
-//! recreate the services whose environment changed. New migrations: apply them. Changed seeds:
-//! report them. One summary line per reaction.
+//! `devenv up --watch` (alias `devenv watch`): after `up`, follow edits (debounced) and keep the
+//! running stack in step. devenv.toml: validate, then reconcile (only changed services are
+//! recreated) and regenerate the generated files; an invalid edit is reported and the stack
+//! left as it is. `.env`: recreate the services whose environment changed. New migrations:
+//! apply them. Changed seeds: report them. One summary line per reaction.
 
 use crate::database::{self, Steps, Target};
 use crate::lifecycle::up::{UpOptions, up};
