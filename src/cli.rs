@@ -125,6 +125,9 @@ pub struct UpArgs {
     /// Keep running and follow changes (as `devenv watch`).
     #[arg(long)]
     pub watch: bool,
+    /// Write generated secrets even into a .env that git tracks.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 /// `devenv down`.

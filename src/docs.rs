@@ -2,12 +2,12 @@
 //! `templates/`, so it cannot drift from what `devenv up` does. Text inside
 //! `<!-- devenv:custom NAME -->` ... `<!-- devenv:end -->` is the team's and survives regeneration.
 
+use crate::env::Values;
 use crate::generate::header::{self, HeaderState};
 use crate::lifecycle::report::connection_url;
 use crate::plan;
 use crate::source::Diagnostic;
 use crate::stack::{HealthCheck, HostPort, Seed, Stack, Volume, var_prefix};
-use crate::variables::Values;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

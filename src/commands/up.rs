@@ -22,6 +22,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         remap: !args.no_remap && stack.project.remap_ports,
         migrate: !args.no_migrate,
         seed: !args.no_seed,
+        secrets_into_tracked_env: args.yes,
     };
     if args.watch {
         return super::watch::run(file, options, false, ui);
@@ -40,6 +41,7 @@ pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
         remap: stack.project.remap_ports,
         migrate: true,
         seed: true,
+        secrets_into_tracked_env: false,
     }
 }
 

@@ -7,9 +7,9 @@ pub mod migrate;
 pub mod reset;
 pub mod seed;
 
+use crate::env::Values;
 use crate::source::Diagnostic;
 use crate::stack::Stack;
-use crate::variables::Values;
 use sqlx::AnyConnection;
 use sqlx::Connection;
 use std::path::Path;
