@@ -91,8 +91,13 @@ proptest! {
     }
 
     #[test]
-    fn the_env_reader_never_panics(text in "(.|\n){0,200}") {
-        let _ = devenv::env::dotenv::parse(Path::new(".env"), text);
+    fn the_env_reader_never_panics_and_every_error_names_a_line(text in "(.|\r?\n|[ '\"#=$\\\\{}]){0,200}") {
+        if let Err(e) = devenv::env::dotenv::parse(Path::new(".env"), text.clone()) {
+            let location = e.location.as_ref();
+            prop_assert!(location.is_some(), "{text:?}: {e}");
+            let line = location.map_or(0, |l| l.line);
+            prop_assert!(line >= 1 && line <= text.split('\n').count(), "{text:?}: {e}");
+        }
     }
 
     #[test]
