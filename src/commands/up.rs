@@ -22,8 +22,12 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         remap: !args.no_remap && stack.project.remap_ports,
         migrate: !args.no_migrate,
         seed: !args.no_seed,
+        adopt: args.adopt,
         secrets_into_tracked_env: args.yes,
     };
+    if let Some(note) = crate::project::name_note(&stack) {
+        ui.info(note);
+    }
     if args.watch {
         return super::watch::run(file, options, false, ui);
     }
@@ -41,6 +45,7 @@ pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
         remap: stack.project.remap_ports,
         migrate: true,
         seed: true,
+        adopt: false,
         secrets_into_tracked_env: false,
     }
 }

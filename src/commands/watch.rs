@@ -15,7 +15,7 @@ pub fn run(
     ui: &Ui,
 ) -> Result<ExitCode> {
     let path = crate::project::locate(file)?;
-    let stack = crate::stack::load(&path)?;
+    let stack = crate::project::load_path(&path)?;
     super::up::print_up(&stack, &options, ui)?;
     block_on_uninterrupted(async {
         Ok(crate::watch::watch(&path, &options, ui, down_on_exit).await?)

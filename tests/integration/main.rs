@@ -10,6 +10,8 @@ mod doctor;
 mod engine;
 mod generate;
 mod git_env;
+mod isolation;
 mod ports_env;
 mod properties;
 mod reliability;
+mod stack;
