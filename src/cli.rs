@@ -137,6 +137,9 @@ pub struct UpArgs {
     /// no longer exists created (asked on a terminal otherwise).
     #[arg(long)]
     pub adopt: bool,
+    /// Write generated secrets even into a .env that git tracks.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 /// `devenv down`.
