@@ -41,37 +41,68 @@ pub async fn acquire(
     .await?;
     let lock = conn.lock();
     tokio::pin!(lock);
+    let mut watcher = Watcher {
+        target,
+        waiting: backend,
+        conn: None,
+        announced: Vec::new(),
+        ended: Vec::new(),
+    };
     let mut delay = FIRST_LOOK;
-    let mut watcher: Option<AnyConnection> = None;
-    let mut announced = Vec::new();
-    loop {
+    let result = loop {
         tokio::select! {
-            result = &mut lock => return result,
+            result = &mut lock => break result,
             _ = tokio::time::sleep(delay) => {}
         }
         delay = LOOK_AGAIN;
-        if watcher.is_none() {
-            // A second connection: the first is busy waiting for the lock.
-            watcher = target.connect().await.ok();
+        watcher.look(on_note).await;
+    };
+    if let Some(conn) = watcher.conn {
+        let _ = sqlx::Connection::close(conn).await;
+    }
+    result
+}
+
+/// Looks, on a second connection (the first one is busy waiting), at who holds the lock.
+struct Watcher<'a> {
+    target: &'a Target,
+    /// The backend waiting for the lock.
+    waiting: i32,
+    conn: Option<AnyConnection>,
+    /// Live holders already named.
+    announced: Vec<i32>,
+    /// Stale holders whose backend was ended.
+    ended: Vec<i32>,
+}
+
+impl Watcher<'_> {
+    /// Ends a stale holder's backend, or names a live one (once).
+    async fn look(&mut self, on_note: &(dyn Fn(&str) + Sync)) {
+        if self.conn.is_none() {
+            self.conn = self.target.connect().await.ok();
         }
-        let Some(watcher) = watcher.as_mut() else {
-            continue;
+        let Some(conn) = self.conn.as_mut() else {
+            return;
         };
-        for holder in holders(watcher, backend).await.unwrap_or_default() {
+        for holder in holders(conn, self.waiting).await.unwrap_or_default() {
+            if self.ended.contains(&holder.pid) {
+                continue; // ending takes a moment
+            }
             if holder.is_stale() {
                 let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
                     .bind(holder.pid)
-                    .fetch_one(&mut *watcher)
+                    .fetch_one(&mut *conn)
                     .await
                     .unwrap_or(false);
                 if ended {
+                    self.ended.push(holder.pid);
                     on_note(&format!(
                         "cleared a stale migration lock: {}; that run's process no longer exists, so its backend was ended",
                         holder.describe()
                     ));
                 }
-            } else if !announced.contains(&holder.pid) {
-                announced.push(holder.pid);
+            } else if !self.announced.contains(&holder.pid) {
+                self.announced.push(holder.pid);
                 on_note(&format!(
                     "waiting for another migration run to finish: {}",
                     holder.describe()
