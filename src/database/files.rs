@@ -176,7 +176,8 @@ fn refuse_foreign_format(shown: &Path, name: &str, text: &str) -> Result<(), Dia
             source.diagnostic(
                 start..start + width,
                 format!(
-                    "this file is in {tool} format, which devenv does not apply yet: its down section would run right after its up section"
+                    "{} is in {tool} format, which devenv does not apply yet: its down section would run right after its up section",
+                    shown.display()
                 ),
             )
             .with_help(format!(
