@@ -445,3 +445,25 @@ fn mariadb_failing_seed_says_what_ddl_committed() {
     );
     assert_eq!(query("select count(*) from _devenv_seeds"), "0");
 }
+
+#[test]
+fn mariadb_volume_with_another_password_fails_fast_naming_the_volume() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(MARIADB, &["DB_PORT"]);
+    run_ok(&project, &["up", "--no-migrate", "--no-seed"]);
+    run_ok(&project, &["down"]);
+    let old = project.env_value("DB_PASSWORD");
+    let env = project
+        .read(".env")
+        .replace(&old, "not-the-password-the-volume-has");
+    project.write(".env", &env);
+    let (code, _, err) = output(&mut project.devenv(&["up", "--timeout", "60"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refuses the credentials in .env") && err.contains("devenv down --volumes"),
+        "refused by MySQL error 1045: {err}"
+    );
+    assert!(err.contains(&format!("volume {}_", project.name)), "{err}");
+}
