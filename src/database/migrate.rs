@@ -7,7 +7,7 @@ use crate::source::Diagnostic;
 use serde::Serialize;
 use sqlx::AnyConnection;
 use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,7 +20,8 @@ pub struct Migrations {
     pub migrator: Migrator,
     /// The directory (relative to the project, for messages).
     pub dir: PathBuf,
-    files: HashMap<i64, String>,
+    /// Version → the file that applies it.
+    files: BTreeMap<i64, String>,
 }
 
 impl Migrations {
@@ -33,7 +34,7 @@ impl Migrations {
             return Ok(Self {
                 migrator: Migrator::with_migrations(Vec::new()),
                 dir: dir.to_path_buf(),
-                files: HashMap::new(),
+                files: files.up,
             });
         }
         let migrator = Migrator::new(full).await.map_err(|e| {
@@ -45,7 +46,7 @@ impl Migrations {
         Ok(Self {
             migrator,
             dir: dir.to_path_buf(),
-            files: files.up.into_iter().collect(),
+            files: files.up,
         })
     }
 

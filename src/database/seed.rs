@@ -132,10 +132,10 @@ pub async fn run(
                 (Item::File(_), Some(sql)) => apply_sql(conn, kind, &record, &done, &sql).await?,
                 (Item::Command(argv), _) => {
                     super::command::run(argv, root, env, "seed")?;
-                    record
-                        .write(conn, &done)
-                        .await
-                        .map_err(|e| failed(&name, &e, None))?;
+                    record.write(conn, &done).await.map_err(|e| {
+                        Diagnostic::new(format!("seed {name} ran, but recording it in {TABLE} failed: {e}"))
+                            .with_help("what the command did stays; check the database user's rights on the seed record table, then run `devenv seed` (the command runs again)")
+                    })?;
                 }
                 (Item::File(_), None) => {}
             }
