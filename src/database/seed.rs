@@ -246,6 +246,8 @@ async fn apply_sql(
 /// before it, of which those that commit on their own (DDL).
 struct Partial {
     failed_line: Option<usize>,
+    /// The failing statement's verb, when it is DDL itself.
+    failed_ddl: Option<String>,
     ran: Vec<usize>,
     ddl: Vec<(String, usize)>,
 }
@@ -256,6 +258,10 @@ impl Partial {
         let ran = &statements[..succeeded.min(statements.len())];
         Self {
             failed_line: statements.get(succeeded).map(|s| s.line),
+            failed_ddl: statements
+                .get(succeeded)
+                .filter(|s| s.commits_implicitly())
+                .map(|s| s.verb()),
             ran: ran.iter().map(|s| s.line).collect(),
             ddl: ran
                 .iter()
@@ -267,15 +273,19 @@ impl Partial {
 
     /// What stays, when a DDL statement ran; `None` when the rollback undid everything.
     fn explain(&self) -> Option<String> {
+        let ran: Vec<String> = self.ran.iter().map(usize::to_string).collect();
         if self.ddl.is_empty() {
-            return None;
+            let verb = self.failed_ddl.as_ref().filter(|_| !ran.is_empty())?;
+            return Some(format!(
+                "The failing {verb} is DDL, and MySQL commits what ran before a DDL statement as it starts it: unless the {verb} failed to parse, the statements on lines {} stay.",
+                ran.join(", ")
+            ));
         }
         let ddl: Vec<String> = self
             .ddl
             .iter()
             .map(|(verb, line)| format!("the {verb} on line {line}"))
             .collect();
-        let ran: Vec<String> = self.ran.iter().map(usize::to_string).collect();
         Some(format!(
             "MySQL commits DDL at once: {} committed and ended the seed's transaction, so every statement that ran before the failing one stays (lines {}); nothing was rolled back.",
             ddl.join(" and "),
@@ -382,6 +392,46 @@ mod tests {
             rows,
             [("a".to_string(),), ("b".to_string(),)],
             "the failed seed left no partial rows"
+        );
+    }
+
+    #[test]
+    fn a_mysql_seed_failure_says_what_ddl_committed_and_only_then() {
+        let sql = "INSERT INTO t VALUES (1);\nCREATE TABLE x (id INT);\nINSERT INTO t VALUES (2);\nINSERT INTO nowhere VALUES (3);\n";
+        let error = sqlx::Error::Protocol("no such table".into());
+        let after_ddl = failed("s.sql", &error, Some(&Partial::of(sql, 3)));
+        assert!(
+            after_ddl.message.starts_with("seed s.sql failed at line 4"),
+            "{after_ddl}"
+        );
+        assert!(
+            after_ddl.help.as_deref().unwrap().starts_with(
+                "MySQL commits DDL at once: the CREATE TABLE on line 2 committed and ended the seed's transaction, so every statement that ran before the failing one stays (lines 1, 2, 3); nothing was rolled back."
+            ),
+            "{after_ddl}"
+        );
+        let at_ddl = failed("s.sql", &error, Some(&Partial::of(sql, 1)));
+        assert!(
+            at_ddl.help.as_deref().unwrap().starts_with(
+                "The failing CREATE TABLE is DDL, and MySQL commits what ran before a DDL statement as it starts it: unless the CREATE TABLE failed to parse, the statements on lines 1 stay."
+            ),
+            "{at_ddl}"
+        );
+        let sql = "INSERT INTO t VALUES (1);\nINSERT INTO nowhere VALUES (3);\nCREATE TABLE x (id INT);\n";
+        let before_ddl = failed("s.sql", &error, Some(&Partial::of(sql, 1)));
+        assert!(
+            before_ddl
+                .message
+                .starts_with("seed s.sql failed at line 2"),
+            "{before_ddl}"
+        );
+        assert!(
+            before_ddl
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("its changes were rolled back"),
+            "{before_ddl}"
         );
     }
 }
