@@ -31,10 +31,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                 let mut conn = target.connect().await?;
                 Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
             })?;
-            let problems = rows
-                .iter()
-                .filter(|r| r.state != "applied" && r.state != "pending")
-                .count();
+            let problems = rows.iter().filter(|r| r.state.is_problem()).count();
             if *json {
                 ui.out(serde_json::json!({ "database": target.shown, "migrations": rows }));
             } else if rows.is_empty() {
