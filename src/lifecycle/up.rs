@@ -75,7 +75,13 @@ pub async fn up(
     ui: &Ui,
     progress: &Progress,
 ) -> Result<UpReport, Diagnostic> {
-    let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
+    let _lock = super::lock::acquire(
+        &stack.root,
+        &stack.project.name,
+        ui,
+        Duration::from_secs(600),
+    )
+    .await?;
     let (env_file, env_report) = envfile::ensure(stack)?;
     if env_report.created {
         progress.note(&format!(

@@ -299,3 +299,92 @@ fn up_with_a_service_starts_only_it_and_its_dependencies() {
     ]);
     assert!(!names.contains("other"), "{names}");
 }
+
+/// The names of the volumes mounted into a container.
+fn mounted_volumes(container: &str) -> Vec<String> {
+    docker(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}",
+        container,
+    ])
+    .split_whitespace()
+    .map(str::to_string)
+    .collect()
+}
+
+#[test]
+fn recreate_and_down_remove_anonymous_volumes_and_keep_named_ones() {
+    if !docker_ready() {
+        return;
+    }
+    // `scratch` mounts nothing: the image's `VOLUME /data` becomes an anonymous volume.
+    let stack = "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n[services.scratch]\nimage = \"redis:7\"\n";
+    let project = TestProject::engine(stack, &["CACHE_PORT"]);
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let named = format!("{}_cache-data", project.name);
+    let scratch = format!("{}-scratch-1", project.name);
+    let first = mounted_volumes(&scratch);
+    assert_eq!(first.len(), 1, "one anonymous volume: {first:?}");
+    project.write(
+        "devenv.toml",
+        &format!("{}env = {{ MARK = \"1\" }}\n", project.read("devenv.toml")),
+    );
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let second = mounted_volumes(&scratch);
+    assert_ne!(second, first, "recreated with a new anonymous volume");
+    assert!(
+        !has_program("docker", &["volume", "inspect", &first[0]]),
+        "recreating removed the old container's anonymous volume"
+    );
+    let (code, _, err) = output(&mut project.devenv(&["down"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !has_program("docker", &["volume", "inspect", &second[0]]),
+        "down removed the anonymous volume"
+    );
+    assert!(
+        has_program("docker", &["volume", "inspect", &named]),
+        "down keeps the named volume"
+    );
+}
+
+#[test]
+fn the_project_lock_lives_in_a_git_ignored_devenv_directory() {
+    if !docker_ready() || !require("git", has_program("git", &["--version"])) {
+        return;
+    }
+    let project = TestProject::engine(
+        "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n",
+        &["CACHE_PORT"],
+    );
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(project.root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = output(&mut project.devenv(&["down"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        project.path(".devenv/lock").exists(),
+        "the lock is in .devenv/"
+    );
+    assert_eq!(project.read(".devenv/.gitignore"), "*\n");
+    let untracked = git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(!untracked.contains(".devenv"), "{untracked}");
+    assert!(
+        !std::env::temp_dir()
+            .join(format!("devenv-{}.lock", project.name))
+            .exists(),
+        "nothing in the shared temporary directory"
+    );
+}
