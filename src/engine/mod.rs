@@ -481,11 +481,12 @@ impl Engine {
         }
     }
 
-    /// Removes a container (its anonymous volumes too, never named ones).
+    /// Removes a container and its anonymous volumes (an image's `VOLUME` without a mount);
+    /// the engine never removes named volumes this way.
     pub async fn remove(&self, name: &str) -> Result<(), Diagnostic> {
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
-            .v(false)
+            .v(true)
             .build();
         match self.docker.remove_container(name, Some(options)).await {
             Ok(()) => Ok(()),

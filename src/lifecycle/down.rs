@@ -32,7 +32,13 @@ pub async fn down(
     volumes: &[String],
     ui: &Ui,
 ) -> Result<DownReport, Diagnostic> {
-    let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
+    let _lock = super::lock::acquire(
+        &stack.root,
+        &stack.project.name,
+        ui,
+        Duration::from_secs(600),
+    )
+    .await?;
     let containers = engine.project_containers(&stack.project.name).await?;
     let names: Vec<String> = containers
         .iter()

@@ -79,7 +79,13 @@ pub async fn up(
     ui: &Ui,
     progress: &Progress,
 ) -> Result<UpReport, Diagnostic> {
-    let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
+    let _lock = super::lock::acquire(
+        &stack.root,
+        &stack.project.name,
+        ui,
+        Duration::from_secs(600),
+    )
+    .await?;
     // `.env` is settled before the engine is contacted: a refusal needs no Docker.
     let warn = |warning: &str| ui.warn(warning);
     let if_tracked = if options.secrets_into_tracked_env {

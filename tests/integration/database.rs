@@ -39,18 +39,17 @@ fn with_schema(project: &TestProject) {
     );
 }
 
-fn run_ok(project: &TestProject, args: &[&str]) -> (String, String) {
-    let (code, out, err) = output(&mut project.devenv(args));
-    assert_eq!(code, 0, "devenv {args:?} failed:\n{out}\n{err}");
-    (out, err)
+fn postgres_project() -> Option<TestProject> {
+    let project = shop()?;
+    with_schema(&project);
+    Some(project)
 }
 
-fn postgres_project() -> Option<TestProject> {
-    docker_ready().then(|| {
-        let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
-        with_schema(&project);
-        project
-    })
+/// `postgres_project`, up, migrated and seeded.
+fn postgres_project_up() -> Option<TestProject> {
+    let project = postgres_project()?;
+    project.up_ok(&[]);
+    Some(project)
 }
 
 #[test]
@@ -58,10 +57,10 @@ fn postgres_up_migrates_and_seeds_once() {
     let Some(project) = postgres_project() else {
         return;
     };
-    let (_, err) = run_ok(&project, &["up"]);
-    assert!(
-        err.contains("applied 2 migration(s)") && err.contains("seeded seeds/01_products.sql"),
-        "{err}"
+    let (_, err) = project.run_ok(&["up"]);
+    assert_mentions(
+        &err,
+        &["applied 2 migration(s)", "seeded seeds/01_products.sql"],
     );
     assert_eq!(project.psql("select count(*) from products"), "2");
     assert_eq!(
@@ -69,7 +68,7 @@ fn postgres_up_migrates_and_seeds_once() {
             .psql("select string_agg(version::text, ',' order by version) from _sqlx_migrations"),
         "1,2"
     );
-    let (_, err) = run_ok(&project, &["up"]);
+    let (_, err) = project.run_ok(&["up"]);
     assert!(
         err.contains("nothing to change"),
         "second up applies and seeds nothing: {err}"
@@ -81,19 +80,16 @@ fn postgres_up_migrates_and_seeds_once() {
     );
 
     // A new migration through `devenv migrate`.
-    let (out, _) = run_ok(&project, &["migrate", "new", "add stock"]);
+    let (out, _) = project.run_ok(&["migrate", "new", "add stock"]);
     assert_eq!(out.trim(), "migrations/0003_add_stock.sql");
     project.write(
         "migrations/0003_add_stock.sql",
         "ALTER TABLE products ADD COLUMN stock INT NOT NULL DEFAULT 10;\n",
     );
-    let (_, err) = run_ok(&project, &["migrate"]);
-    assert!(
-        err.contains("applied migrations/0003_add_stock.sql"),
-        "{err}"
-    );
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["applied migrations/0003_add_stock.sql"]);
     assert_eq!(project.psql("select sum(stock) from products"), "20");
-    let (out, _) = run_ok(&project, &["migrate", "status", "--json"]);
+    let (out, _) = project.run_ok(&["migrate", "status", "--json"]);
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     let states: Vec<&str> = status["migrations"]
         .as_array()
@@ -106,21 +102,21 @@ fn postgres_up_migrates_and_seeds_once() {
 
 #[test]
 fn postgres_broken_migration_names_the_file_and_keeps_earlier_work() {
-    let Some(project) = postgres_project() else {
+    let Some(project) = postgres_project_up() else {
         return;
     };
-    run_ok(&project, &["up"]);
     project.write(
         "migrations/0003_broken.sql",
         "ALTER TABLE products ADD COLUMN ok INT;\nALTER TABLE products ADD COLUM x INT;\n",
     );
-    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("migration migrations/0003_broken.sql failed (line 2, column 34)"),
-        "{err}"
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "migration migrations/0003_broken.sql failed (line 2, column 34)",
+            "syntax error at or near \"INT\"",
+        ],
     );
-    assert!(err.contains("syntax error at or near \"INT\""), "{err}");
     assert_eq!(
         project.psql("select count(*) from products"),
         "2",
@@ -145,57 +141,53 @@ fn postgres_broken_migration_names_the_file_and_keeps_earlier_work() {
         "migrations/0003_broken.sql",
         "ALTER TABLE products ADD COLUMN ok INT;\n",
     );
-    run_ok(&project, &["migrate"]);
+    project.run_ok(&["migrate"]);
 }
 
 #[test]
 fn postgres_edited_migration_is_a_checksum_error_with_the_fix() {
-    let Some(project) = postgres_project() else {
+    let Some(project) = postgres_project_up() else {
         return;
     };
-    run_ok(&project, &["up"]);
     project.write(
         "migrations/0001_products.sql",
         "CREATE TABLE products (id INT PRIMARY KEY, name TEXT);\n",
     );
-    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("migrations/0001_products.sql was edited after it was applied"),
-        "{err}"
-    );
-    assert!(
-        err.contains("devenv db reset") && err.contains("devenv migrate new"),
-        "{err}"
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "migrations/0001_products.sql was edited after it was applied",
+            "devenv db reset",
+            "devenv migrate new",
+        ],
     );
     let (code, out, _) = output(&mut project.devenv(&["migrate", "status"]));
     assert_eq!(code, 1);
-    assert!(out.contains("modified"), "{out}");
+    assert_mentions(&out, &["modified"]);
 }
 
 #[test]
 fn postgres_reseed_and_reset() {
-    let Some(project) = postgres_project() else {
+    let Some(project) = postgres_project_up() else {
         return;
     };
-    run_ok(&project, &["up"]);
     project.write(
         "seeds/01_products.sql",
         "INSERT INTO products (id, name) VALUES (3, 'scone');\n",
     );
-    let (_, err) = run_ok(&project, &["seed"]);
-    assert!(err.contains("changed since it ran; not re-run"), "{err}");
+    let (_, err) = project.run_ok(&["seed"]);
+    assert_mentions(&err, &["changed since it ran; not re-run"]);
     assert_eq!(project.psql("select count(*) from products"), "2");
-    let (_, err) = run_ok(&project, &["seed", "--reseed"]);
-    assert!(err.contains("re-seeded seeds/01_products.sql"), "{err}");
+    let (_, err) = project.run_ok(&["seed", "--reseed"]);
+    assert_mentions(&err, &["re-seeded seeds/01_products.sql"]);
     assert_eq!(project.psql("select count(*) from products"), "3");
 
-    let (code, _, err) = output(&mut project.devenv(&["db", "reset"]));
-    assert_eq!(code, 1, "no terminal, no --yes: refuse");
-    assert!(err.contains("--yes"), "{err}");
+    let err = project.fails(&["db", "reset"]); // no terminal, no --yes: refuse
+    assert_mentions(&err, &["--yes"]);
     project.psql("insert into products (id, name) values (99, 'gone after reset')");
-    let (_, err) = run_ok(&project, &["db", "reset", "--yes"]);
-    assert!(err.contains("applied 2 migration(s)"), "{err}");
+    let (_, err) = project.run_ok(&["db", "reset", "--yes"]);
+    assert_mentions(&err, &["applied 2 migration(s)"]);
     assert_eq!(
         project.psql("select string_agg(name, ',' order by id) from products"),
         "scone"
@@ -221,7 +213,7 @@ fn an_external_migration_command_gets_database_url() {
     if !require("psql", has_program("psql", &["--version"])) {
         return;
     }
-    let (_, err) = run_ok(&project, &["up", "--no-seed"]);
+    let (_, err) = project.run_ok(&["up", "--no-seed"]);
     assert!(
         err.contains("migrate | tool ran with up"),
         "output streamed with a prefix: {err}"
@@ -229,35 +221,35 @@ fn an_external_migration_command_gets_database_url() {
     assert_eq!(project.read("url.txt"), project.env_value("DATABASE_URL"));
     assert_eq!(project.psql("select count(*) from from_tool"), "0");
     project.write("migrate.sh", "#!/bin/sh\necho 'tool says no' >&2\nexit 4\n");
-    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("the migrate command `./migrate.sh up` failed")
-            && err.contains("tool says no"),
-        "{err}"
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "the migrate command `./migrate.sh up` failed",
+            "tool says no",
+        ],
     );
 }
 
 #[test]
 fn mariadb_up_migrates_and_seeds_once_and_names_a_broken_file() {
-    if !docker_ready() {
+    let Some(project) = engine_project(MARIADB, &["DB_PORT"]) else {
         return;
-    }
-    let project = TestProject::engine(MARIADB, &["DB_PORT"]);
+    };
     with_schema(&project);
-    let (_, err) = run_ok(&project, &["up"]);
-    assert!(
-        err.contains("applied 2 migration(s)") && err.contains("seeded seeds/01_products.sql"),
-        "{err}"
+    let (_, err) = project.run_ok(&["up"]);
+    assert_mentions(
+        &err,
+        &["applied 2 migration(s)", "seeded seeds/01_products.sql"],
     );
-    let (_, err) = run_ok(&project, &["up"]);
-    assert!(err.contains("nothing to change"), "{err}");
+    let (_, err) = project.run_ok(&["up"]);
+    assert_mentions(&err, &["nothing to change"]);
     let query = |sql: &str| {
         docker(&[
             "exec",
             "-e",
             &format!("MYSQL_PWD={}", project.env_value("DB_PASSWORD")),
-            &format!("{}-db-1", project.name),
+            &project.container("db"),
             "mariadb",
             "-ushop",
             "-N",
@@ -271,11 +263,10 @@ fn mariadb_up_migrates_and_seeds_once_and_names_a_broken_file() {
         "migrations/0003_broken.sql",
         "ALTER TABLE nowhere ADD COLUMN x INT;\n",
     );
-    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("migration migrations/0003_broken.sql failed") && err.contains("nowhere"),
-        "{err}"
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &["migration migrations/0003_broken.sql failed", "nowhere"],
     );
     assert_eq!(
         query("select count(*) from _sqlx_migrations where version = 3"),
@@ -290,18 +281,15 @@ fn sqlite_needs_no_container() {
         "[project]\nname = \"{name}\"\n[database]\nurl = \"sqlite:data/dev.db\"\nmigrations = \"migrations\"\nseeds = [\"seeds\"]\n",
     );
     with_schema(&project);
-    let (_, err) = run_ok(&project, &["migrate"]);
-    assert!(err.contains("applied migrations/0002_price.sql"), "{err}");
-    let (_, err) = run_ok(&project, &["seed"]);
-    assert!(err.contains("seeded seeds/01_products.sql"), "{err}");
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["applied migrations/0002_price.sql"]);
+    let (_, err) = project.run_ok(&["seed"]);
+    assert_mentions(&err, &["seeded seeds/01_products.sql"]);
     assert!(project.path("data/dev.db").exists());
-    let (_, err) = run_ok(&project, &["db", "reset", "--yes"]);
-    assert!(
-        err.contains("applied 2 migration(s)") && err.contains("seeded"),
-        "{err}"
-    );
-    let (out, _) = run_ok(&project, &["migrate", "status"]);
-    assert!(out.contains("0001_products.sql  applied"), "{out}");
+    let (_, err) = project.run_ok(&["db", "reset", "--yes"]);
+    assert_mentions(&err, &["applied 2 migration(s)", "seeded"]);
+    let (out, _) = project.run_ok(&["migrate", "status"]);
+    assert_mentions(&out, &["0001_products.sql  applied"]);
 }
 
 /// A project whose database password needs percent-encoding in the URL (`@`, `%`, `/`).
@@ -327,7 +315,7 @@ fn db_shell_logs_in_with_a_percent_encoded_password_on_mariadb() {
     let project = TestProject::engine(MARIADB, &["DB_PORT"]);
     with_awkward_password(&project, "mysql");
     with_schema(&project);
-    run_ok(&project, &["up"]);
+    project.run_ok(&["up"]);
     let (code, out, err) = db_shell(&project, "SELECT count(*) AS n FROM products;\n");
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(
@@ -348,7 +336,7 @@ fn db_shell_runs_sql_from_stdin_on_postgres_with_a_percent_encoded_password() {
     }
     let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
     with_awkward_password(&project, "postgres");
-    run_ok(&project, &["up"]);
+    project.run_ok(&["up"]);
     let (code, out, err) = db_shell(&project, "SELECT 1 AS one;\n");
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
@@ -361,7 +349,7 @@ fn db_shell_runs_sql_from_stdin_on_postgres_with_a_percent_encoded_password() {
 fn postgres_up_without_migrations() -> Option<TestProject> {
     docker_ready().then(|| {
         let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
-        run_ok(&project, &["up", "--no-migrate", "--no-seed"]);
+        project.run_ok(&["up", "--no-migrate", "--no-seed"]);
         project
     })
 }
@@ -410,7 +398,7 @@ fn goose_and_dbmate_files_are_refused_before_anything_runs() {
         "migrations/0001_products.down.sql",
         "DROP TABLE products;\n",
     );
-    run_ok(&project, &["migrate"]);
+    project.run_ok(&["migrate"]);
     assert_eq!(project.psql("select count(*) from products"), "0");
 }
 
@@ -446,7 +434,7 @@ fn two_migration_files_with_one_version_are_refused_naming_both() {
         "{err}"
     );
     std::fs::remove_file(project.path("migrations/1_b.sql")).unwrap();
-    run_ok(&project, &["migrate"]);
+    project.run_ok(&["migrate"]);
 }
 
 #[test]
@@ -505,8 +493,8 @@ fn mariadb_volume_with_another_password_fails_fast_naming_the_volume() {
         return;
     }
     let project = TestProject::engine(MARIADB, &["DB_PORT"]);
-    run_ok(&project, &["up", "--no-migrate", "--no-seed"]);
-    run_ok(&project, &["down"]);
+    project.run_ok(&["up", "--no-migrate", "--no-seed"]);
+    project.run_ok(&["down"]);
     let old = project.env_value("DB_PASSWORD");
     let env = project
         .read(".env")

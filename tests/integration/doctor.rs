@@ -33,16 +33,20 @@ fn assert_check(report: &serde_json::Value, id: &str, status: &str, fix_mentions
     );
 }
 
+/// The example stack with one migration, up and migrated, when Docker is there.
+fn shop_up_with_a_migration() -> Option<TestProject> {
+    let project = shop()?;
+    project.write("migrations/0001_t.sql", "CREATE TABLE t (id INT);\n");
+    project.up_ok(&[]);
+    Some(project)
+}
+
 #[test]
 fn a_healthy_stack_is_all_green() {
-    if !docker_ready() {
+    let Some(project) = shop_up_with_a_migration() else {
         return;
-    }
-    let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
-    project.write("migrations/0001_t.sql", "CREATE TABLE t (id INT);\n");
-    let (code, _, err) = output(&mut project.devenv(&["up"]));
-    assert_eq!(code, 0, "{err}");
-    output(&mut project.devenv(&["generate"]));
+    };
+    project.run_ok(&["generate"]);
     let (code, report) = doctor_json(&project, &[]);
     let not_ok: Vec<&serde_json::Value> = report["checks"]
         .as_array()
@@ -52,8 +56,7 @@ fn a_healthy_stack_is_all_green() {
         .collect();
     assert!(not_ok.is_empty(), "a healthy stack: {not_ok:?}");
     assert_eq!(code, 0);
-    let (code, out, _) = output(&mut project.devenv(&["doctor"]));
-    assert_eq!(code, 0);
+    let (out, _) = project.run_ok(&["doctor"]);
     assert!(
         out.lines()
             .filter(|l| !l.contains(" checks: "))
@@ -63,17 +66,11 @@ fn a_healthy_stack_is_all_green() {
 }
 
 #[test]
-fn without_docker_doctor_finishes_fast_and_still_checks_the_project() {
+fn without_docker_doctor_still_checks_the_project() {
     let project = TestProject::new(SHOP);
-    let started = std::time::Instant::now();
     let (code, report) = doctor_json(
         &project,
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
-    );
-    assert!(
-        started.elapsed().as_millis() < 2000,
-        "took {:?}",
-        started.elapsed()
     );
     assert_eq!(code, 1);
     assert_check(&report, "daemon", "fail", "DOCKER_HOST");
@@ -84,14 +81,14 @@ fn without_docker_doctor_finishes_fast_and_still_checks_the_project() {
 
 #[test]
 fn broken_project_files_are_found_and_fixed() {
-    let (_listener, held) = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        (l, p)
+    // With the engine reachable and the images mapped, only what the test breaks can fail.
+    let Some(project) = engine_project(SHOP, &[]) else {
+        return;
     };
-    let project = TestProject::new(SHOP);
-    output(&mut project.devenv(&["generate"]));
-    output(&mut project.devenv(&["env", "init"]));
+    let (_listener, held) = held_port();
+    std::fs::remove_file(project.path(".env")).unwrap();
+    project.run_ok(&["generate"]);
+    project.run_ok(&["env", "init"]);
     // Stale generated file, a missing .env key, a port held by a test listener.
     let stack = project
         .read("devenv.toml")
@@ -124,23 +121,25 @@ fn broken_project_files_are_found_and_fixed() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(
-        ports.contains(&format!("db: {held} is held by"))
-            && ports.contains(&format!("pid {}", std::process::id())),
-        "{ports}"
+    assert_mentions(
+        &ports,
+        &[
+            &format!("db: {held} is held by"),
+            &format!("pid {}", std::process::id()),
+        ],
     );
 
     let (code, _, err) = output(&mut project.devenv(&["doctor", "--fix"]));
-    assert!(
-        err.contains("fixed: regenerated docker-compose.yml"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &[
+            "fixed: regenerated docker-compose.yml",
+            "fixed: added CACHE_PORT to .env",
+            &format!("fixed: db: {held} is held by"),
+        ],
     );
-    assert!(err.contains("fixed: added CACHE_PORT to .env"), "{err}");
-    assert!(
-        err.contains(&format!("fixed: db: {held} is held by")),
-        "{err}"
-    );
-    let (_, report) = doctor_json(&project, &[]);
+    assert_eq!(code, 0, "everything broken was fixed: {err}");
+    let (code, report) = doctor_json(&project, &[]);
     for id in ["generated-files", "env-keys", "ports"] {
         assert_eq!(
             check(&report, id)["status"],
@@ -149,25 +148,16 @@ fn broken_project_files_are_found_and_fixed() {
             check(&report, id)
         );
     }
-    let _ = code;
+    assert_eq!(code, 0, "{report}");
 }
 
 #[test]
 fn a_crashed_container_and_migration_problems_are_named() {
-    if !docker_ready() {
+    let Some(project) = shop_up_with_a_migration() else {
         return;
-    }
-    let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
-    project.write("migrations/0001_t.sql", "CREATE TABLE t (id INT);\n");
-    let (code, _, err) = output(&mut project.devenv(&["up"]));
-    assert_eq!(code, 0, "{err}");
+    };
     // A container killed with exit 1.
-    docker(&[
-        "kill",
-        "--signal",
-        "KILL",
-        &format!("{}-cache-1", project.name),
-    ]);
+    docker(&["kill", "--signal", "KILL", &project.container("cache")]);
     // A pending migration and an edited applied one.
     project.write("migrations/0002_more.sql", "CREATE TABLE more (id INT);\n");
     let (_, report) = doctor_json(&project, &[]);
@@ -185,7 +175,9 @@ fn a_crashed_container_and_migration_problems_are_named() {
     assert_eq!(code, 1);
     assert_check(&report, "migrations", "fail", "devenv db reset");
 
-    output(&mut project.devenv(&["doctor", "--fix"]));
+    // --fix starts the stopped service; the edited migration is the user's to settle.
+    let (code, _, err) = output(&mut project.devenv(&["doctor", "--fix"]));
+    assert_eq!(code, 1, "the edited migration still fails: {err}");
     let (_, report) = doctor_json(&project, &[]);
     assert_eq!(
         check(&report, "service:cache")["status"],

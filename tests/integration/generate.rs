@@ -88,7 +88,7 @@ fn no_port_is_published_on_all_interfaces() {
         .collect();
     assert_eq!(ports.len(), 2, "{compose}");
     for port in ports {
-        assert!(port.contains("127.0.0.1:"), "{port}");
+        assert_mentions(port, &["127.0.0.1:"]);
     }
     assert!(!compose.contains("0.0.0.0"));
 }
@@ -142,10 +142,7 @@ fn a_hand_edited_file_is_kept_unless_forced() {
     project.write("docker-compose.yml", &edited);
     let (code, _, err) = output(&mut project.devenv(&["generate"]));
     assert_eq!(code, 1);
-    assert!(
-        err.contains("edited by hand") && err.contains("--force"),
-        "{err}"
-    );
+    assert_mentions(&err, &["edited by hand", "--force"]);
     assert_eq!(project.read("docker-compose.yml"), edited);
     let (code, _, _) = output(&mut project.devenv(&["generate", "--check"]));
     assert_eq!(code, 1);
@@ -163,7 +160,7 @@ fn check_fails_after_a_stack_change() {
     project.write("devenv.toml", &stack);
     let (code, _, err) = output(&mut project.devenv(&["generate", "--check"]));
     assert_eq!(code, 1);
-    assert!(err.contains("docker-compose.yml is out of date"), "{err}");
+    assert_mentions(&err, &["docker-compose.yml is out of date"]);
 }
 
 #[test]

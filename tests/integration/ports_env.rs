@@ -3,39 +3,25 @@
 
 use crate::support::*;
 
-const CACHE_ONLY: &str =
-    "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n";
-
-fn held_port() -> (std::net::TcpListener, u16) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    (listener, port)
-}
-
 #[test]
 fn a_port_held_by_a_process_is_remapped_and_the_stack_answers_there() {
-    if !docker_ready() {
+    let Some(project) = engine_project(SHOP, &["CACHE_PORT"]) else {
         return;
-    }
+    };
     let (_listener, port) = held_port();
-    let project = TestProject::engine(SHOP, &["CACHE_PORT"]);
     let user_lines = format!("# my own notes\nexport APP_MODE=dev   # keep me\nDB_PORT={port}\n");
     let existing = project.read(".env");
     project.write(".env", &format!("{user_lines}{existing}"));
-    let (code, out, err) = output(&mut project.devenv(&["up"]));
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (out, err) = project.up_ok(&[]);
     let pid = std::process::id();
-    assert!(
-        err.contains(&format!("db: {port} is held by")) && err.contains(&format!("(pid {pid})")),
-        "{err}"
+    assert_mentions(
+        &err,
+        &[&format!("db: {port} is held by"), &format!("(pid {pid})")],
     );
     let new_port = project.env_value("DB_PORT");
     assert_ne!(new_port, port.to_string());
-    assert!(
-        err.contains(&format!("using {new_port} (DB_PORT in .env)")),
-        "{err}"
-    );
-    assert!(out.contains(&format!("127.0.0.1:{new_port}")), "{out}");
+    assert_mentions(&err, &[&format!("using {new_port} (DB_PORT in .env)")]);
+    assert_mentions(&out, &[&format!("127.0.0.1:{new_port}")]);
     // The derived value follows in the same write, and user lines survive byte for byte.
     assert!(
         project
@@ -74,99 +60,75 @@ fn a_port_held_by_a_process_is_remapped_and_the_stack_answers_there() {
 
 #[test]
 fn no_remap_fails_naming_the_port_and_the_holders_pid() {
-    if !docker_ready() {
+    let Some(project) = engine_project(CACHE_ONLY, &[]) else {
         return;
-    }
+    };
     let (_listener, port) = held_port();
-    let project = TestProject::engine(CACHE_ONLY, &[]);
     project.write(".env", &format!("CACHE_PORT={port}\n"));
-    let (code, _, err) = output(&mut project.devenv(&["up", "--no-remap"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(&format!(
-            "cache: host port {port} (from CACHE_PORT) is held by"
-        )),
-        "{err}"
+    let err = project.fails(&["up", "--no-remap"]);
+    assert_mentions(
+        &err,
+        &[
+            &format!("cache: host port {port} (from CACHE_PORT) is held by"),
+            &format!("(pid {})", std::process::id()),
+            "two ways out",
+        ],
     );
-    assert!(
-        err.contains(&format!("(pid {})", std::process::id())),
-        "{err}"
-    );
-    assert!(err.contains("two ways out"), "{err}");
     assert_eq!(
         project.env_value("CACHE_PORT"),
         port.to_string(),
         ".env is not touched"
     );
-    let containers = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=com.docker.compose.project={}", project.name),
-    ]);
-    assert_eq!(containers, "", "nothing was started");
+    let started = project.containers();
+    assert!(started.is_empty(), "nothing was started: {started:?}");
 }
 
 #[test]
 fn a_port_published_by_another_projects_container_is_named() {
-    if !docker_ready() {
+    let Some(first) = engine_project(CACHE_ONLY, &["CACHE_PORT"]) else {
         return;
-    }
-    let first = TestProject::engine(CACHE_ONLY, &["CACHE_PORT"]);
-    let (code, _, err) = output(&mut first.devenv(&["up"]));
-    assert_eq!(code, 0, "{err}");
+    };
+    first.up_ok(&[]);
     let port = first.env_value("CACHE_PORT");
     let second = TestProject::engine(CACHE_ONLY, &[]);
     second.write(".env", &format!("CACHE_PORT={port}\n"));
-    let (code, _, err) = output(&mut second.devenv(&["up", "--no-remap"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(&format!(
+    let err = second.fails(&["up", "--no-remap"]);
+    assert_mentions(
+        &err,
+        &[&format!(
             "container {}-cache-1 (project `{}`)",
             first.name, first.name
-        )),
-        "{err}"
+        )],
     );
     // By default the second project moves aside instead.
-    let (code, _, err) = output(&mut second.devenv(&["up"]));
-    assert_eq!(code, 0, "{err}");
+    second.up_ok(&[]);
     assert_ne!(second.env_value("CACHE_PORT"), port);
 }
 
 #[test]
 fn a_conflict_on_a_fixed_port_is_an_error() {
-    if !docker_ready() {
-        return;
-    }
     let (_listener, port) = held_port();
     let stack = format!(
         "[project]\nname = \"{{name}}\"\n[services.cache]\nuse = \"redis\"\nports = [\"{port}:6379\"]\n"
     );
-    let project = TestProject::engine(&stack, &[]);
-    let (code, _, err) = output(&mut project.devenv(&["up"]));
-    assert_eq!(code, 1, "fixed ports are never remapped");
-    assert!(
-        err.contains(&format!("host port {port} (fixed in devenv.toml)")),
-        "{err}"
-    );
-    assert!(
-        err.contains("change the fixed port in devenv.toml"),
-        "{err}"
+    let Some(project) = engine_project(&stack, &[]) else {
+        return;
+    };
+    let err = project.fails(&["up"]); // fixed ports are never remapped
+    assert_mentions(
+        &err,
+        &[
+            &format!("host port {port} (fixed in devenv.toml)"),
+            "change the fixed port in devenv.toml",
+        ],
     );
 }
 
 #[test]
 fn env_init_creates_a_private_env_with_secrets() {
     let project = TestProject::new(SHOP);
-    let (code, _, err) = output(&mut project.devenv(&["env", "init"]));
-    assert_eq!(code, 0, "{err}");
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(project.path(".env"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
+    project.run_ok(&["env", "init"]);
+    assert_eq!(file_mode(&project.path(".env")), 0o600);
     let password = project.env_value("DB_PASSWORD");
     assert!(
         password.len() >= 32 && password.chars().all(|c| c.is_ascii_alphanumeric()),
@@ -222,10 +184,7 @@ fn env_check_lists_findings_with_fixes_and_exit_codes() {
     let project = TestProject::new(SHOP);
     let (code, out, _) = output(&mut project.devenv(&["env", "check"]));
     assert_eq!(code, 1);
-    assert!(
-        out.contains("there is no .env") && out.contains("devenv env init"),
-        "{out}"
-    );
+    assert_mentions(&out, &["there is no .env", "devenv env init"]);
     project.write(
         ".env",
         "DB_PORT=5432\nDB_PASSWORD=<REPLACE_ME>\nDATABASE_URL=postgres://stale\nLEFTOVER=1\n",

@@ -1,30 +1,36 @@
-//! The `TestProject` builder and the checks that decide whether Docker-backed tests run.
+//! What the integration tests share: the `TestProject` builder, running `devenv` and checking
+//! its outcome, Docker helpers, and waiting on observed state. `prerequisites` decides what a
+//! missing Docker Engine or tool means (a failure, or a listed skip); `cleanup` removes what
+//! tests make, passing or failing.
 
 #![allow(dead_code)]
+
+mod cleanup;
+mod prerequisites;
+
+pub use cleanup::{Cleanup, KillOnDrop};
+pub use prerequisites::{FIXTURES, docker_ready, has_program, require};
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// The stack of the foundation issue (the bundled example), with a project name to fill in.
 pub const SHOP: &str = include_str!("../../examples/shop/devenv.toml");
 
-/// True when running under CI, where skipping is not allowed.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
+/// A one-service stack: Redis with its named volume.
+pub const CACHE_ONLY: &str =
+    "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n";
 
-/// Whether a prerequisite is there; under CI a missing one fails the test loudly, locally the
-/// test is skipped with a visible message.
-pub fn require(what: &str, available: bool) -> bool {
-    if available {
-        return true;
-    }
-    if in_ci() {
-        panic!("{what} is required under CI=true but is not available");
-    }
-    eprintln!("SKIPPED: {what} is not available (set CI=true to make this a failure)");
-    false
+/// A suffix no other test of any concurrent run uses: the process id and a counter.
+pub fn unique_suffix() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A temporary project directory with a devenv.toml and its own user config directory.
@@ -35,17 +41,10 @@ pub struct TestProject {
     pub name: String,
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 impl TestProject {
     /// A project whose devenv.toml is `stack` with `{name}` replaced by a unique project name.
     pub fn new(stack: &str) -> Self {
-        let name = format!(
-            "devenvtest{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let project = Self::empty(name);
+        let project = Self::empty(format!("devenvtest{}", unique_suffix()));
         let text = stack
             .replace("{name}", &project.name)
             .replace("name = \"shop\"", &format!("name = \"{}\"", project.name));
@@ -60,6 +59,25 @@ impl TestProject {
             config_home: tempfile::tempdir().unwrap(),
             name,
         }
+    }
+
+    /// A project for engine tests: image rewrites onto the fixtures, and a `.env` with free
+    /// host ports for `port_vars` so tests can run in parallel.
+    pub fn engine(stack: &str, port_vars: &[&str]) -> Self {
+        let project = Self::new(stack);
+        let rewrites: String = FIXTURES
+            .iter()
+            .map(|(from, to)| format!("\"{from}\" = \"{to}\"\n"))
+            .collect();
+        let config = project.config_home.path().join("devenv");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("config.toml"), format!("[images]\n{rewrites}")).unwrap();
+        let env: String = port_vars
+            .iter()
+            .map(|v| format!("{v}={}\n", free_port()))
+            .collect();
+        project.write(".env", &env);
+        project
     }
 
     /// The project directory.
@@ -100,6 +118,89 @@ impl TestProject {
             .env_remove("DEVENV_FILE");
         cmd
     }
+
+    /// Runs `devenv ARGS`, asserts it succeeded, and returns (stdout, stderr).
+    pub fn run_ok(&self, args: &[&str]) -> (String, String) {
+        let (code, out, err) = output(&mut self.devenv(args));
+        assert_eq!(code, 0, "devenv {args:?} failed:\n{out}\n{err}");
+        (out, err)
+    }
+
+    /// Runs `devenv up ARGS`, asserts it succeeded, and returns (stdout, stderr).
+    pub fn up_ok(&self, args: &[&str]) -> (String, String) {
+        self.run_ok(&[&["up"], args].concat())
+    }
+
+    /// Runs `devenv ARGS`, asserts it failed with exit code 1, and returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let (code, out, err) = output(&mut self.devenv(args));
+        assert_eq!(code, 1, "devenv {args:?} should fail with 1:\n{out}\n{err}");
+        err
+    }
+
+    /// A value from the project's `.env`.
+    pub fn env_value(&self, key: &str) -> String {
+        self.read(".env")
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .unwrap_or_else(|| panic!("{key} not in .env"))
+    }
+
+    /// The id of a service's container.
+    pub fn container_id(&self, service: &str) -> String {
+        docker(&["inspect", "-f", "{{.Id}}", &self.container(service)])
+    }
+
+    /// The name of a service's container.
+    pub fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+
+    /// The names of the project's containers, stopped ones included.
+    pub fn containers(&self) -> Vec<String> {
+        self.container_names(&["-a"])
+    }
+
+    /// The names of the project's running containers.
+    pub fn running_containers(&self) -> Vec<String> {
+        self.container_names(&[])
+    }
+
+    fn container_names(&self, extra: &[&str]) -> Vec<String> {
+        let filter = format!("label=com.docker.compose.project={}", self.name);
+        let args = [
+            &["ps", "--format", "{{.Names}}", "--filter", &filter],
+            extra,
+        ]
+        .concat();
+        docker(&args).lines().map(str::to_string).collect()
+    }
+
+    /// Runs SQL through psql inside the db container.
+    pub fn psql(&self, sql: &str) -> String {
+        let container = self.container("db");
+        docker(&[
+            "exec", &container, "psql", "-U", "shop", "-d", "shop", "-tAc", sql,
+        ])
+    }
+}
+
+impl Drop for TestProject {
+    fn drop(&mut self) {
+        if self.name != "none" {
+            cleanup::remove_project_objects(&self.name);
+        }
+    }
+}
+
+/// The example stack as an engine project with free ports, when Docker is there.
+pub fn shop() -> Option<TestProject> {
+    engine_project(SHOP, &["DB_PORT", "CACHE_PORT"])
+}
+
+/// `TestProject::engine`, when Docker and the fixture images are there.
+pub fn engine_project(stack: &str, port_vars: &[&str]) -> Option<TestProject> {
+    docker_ready().then(|| TestProject::engine(stack, port_vars))
 }
 
 /// Runs a command and returns (exit code, stdout, stderr).
@@ -112,44 +213,41 @@ pub fn output(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
-/// Whether a program runs (`program --version` exits 0).
-pub fn has_program(program: &str, args: &[&str]) -> bool {
-    std::process::Command::new(program)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+/// Asserts that `text` contains every one of `needles`, showing the text when not.
+#[track_caller]
+pub fn assert_mentions(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "`{needle}` is missing in:\n{text}");
+    }
 }
 
-/// The fixture images the engine tests map official names onto.
-pub const FIXTURES: [(&str, &str); 3] = [
-    ("postgres:16", "devenv-fixture/postgres:16"),
-    ("redis:7", "devenv-fixture/redis:7"),
-    ("mariadb:11", "devenv-fixture/mariadb:11"),
-];
-
-/// Whether the Docker Engine answers and the fixture images exist; under CI both are required.
-pub fn docker_ready() -> bool {
-    if !require(
-        "a Docker Engine (docker info)",
-        has_program("docker", &["info"]),
-    ) {
-        return false;
+/// Polls `done` every 50 ms until it holds; fails naming `what` after `limit`. The limit only
+/// bounds a hang: tests wait on what they observe, never on a fixed sleep.
+#[track_caller]
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "{what}: not seen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let images = FIXTURES
-        .iter()
-        .all(|(_, fixture)| has_program("docker", &["image", "inspect", fixture]));
-    require("the fixture images (run tests/images/build.sh)", images)
 }
 
 /// A free TCP port on 127.0.0.1 (the OS picks it).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    held_port().1
+}
+
+/// A listener on a free port of 127.0.0.1, held by this process until dropped.
+pub fn held_port() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+/// The permission bits of a file.
+pub fn file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 /// `docker ARGS`, returning stdout; panics with stderr on failure.
@@ -166,85 +264,7 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-impl TestProject {
-    /// A project for engine tests: image rewrites onto the fixtures, and a `.env` with free
-    /// host ports for `port_vars` so tests can run in parallel.
-    pub fn engine(stack: &str, port_vars: &[&str]) -> Self {
-        let project = Self::new(stack);
-        let rewrites: String = FIXTURES
-            .iter()
-            .map(|(from, to)| format!("\"{from}\" = \"{to}\"\n"))
-            .collect();
-        let config = project.config_home.path().join("devenv");
-        std::fs::create_dir_all(&config).unwrap();
-        std::fs::write(config.join("config.toml"), format!("[images]\n{rewrites}")).unwrap();
-        let env: String = port_vars
-            .iter()
-            .map(|v| format!("{v}={}\n", free_port()))
-            .collect();
-        project.write(".env", &env);
-        project
-    }
-
-    /// A value from the project's `.env`.
-    pub fn env_value(&self, key: &str) -> String {
-        self.read(".env")
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
-            .unwrap_or_else(|| panic!("{key} not in .env"))
-    }
-
-    /// The id of a service's container.
-    pub fn container_id(&self, service: &str) -> String {
-        docker(&[
-            "inspect",
-            "-f",
-            "{{.Id}}",
-            &format!("{}-{service}-1", self.name),
-        ])
-    }
-
-    /// Runs SQL through psql inside the db container.
-    pub fn psql(&self, sql: &str) -> String {
-        docker(&[
-            "exec",
-            &format!("{}-db-1", self.name),
-            "psql",
-            "-U",
-            "shop",
-            "-d",
-            "shop",
-            "-tAc",
-            sql,
-        ])
-    }
-}
-
-impl Drop for TestProject {
-    fn drop(&mut self) {
-        if self.name == "none" || !has_program("docker", &["version"]) {
-            return;
-        }
-        let filter = format!("label=com.docker.compose.project={}", self.name);
-        let quiet = |args: &[&str]| {
-            let _ = std::process::Command::new("docker").args(args).output();
-        };
-        if let Ok(out) = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        {
-            for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                quiet(&["rm", "-f", "-v", id]);
-            }
-        }
-        quiet(&["network", "rm", &format!("{}_default", self.name)]);
-        if let Ok(out) = std::process::Command::new("docker")
-            .args(["volume", "ls", "-q", "--filter", &filter])
-            .output()
-        {
-            for volume in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                quiet(&["volume", "rm", volume]);
-            }
-        }
-    }
+/// Whether a Docker object (container, volume, image) exists.
+pub fn docker_has(kind: &str, name: &str) -> bool {
+    has_program("docker", &[kind, "inspect", name])
 }
