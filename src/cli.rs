@@ -31,9 +31,33 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub color: ColorChoice,
 
+    /// Show secrets in output instead of `***` (they are masked everywhere by default).
+    #[arg(long, global = true)]
+    pub reveal: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Whether the command was asked for JSON output (errors are then JSON on stdout too).
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Up(args) => args.json,
+            Command::Down(args) => args.json,
+            Command::Status(args) => args.json,
+            Command::Restart(args) => args.json,
+            Command::Doctor(args) => args.json,
+            Command::Env(EnvCommand::Check { json }) => *json,
+            Command::Migrate(args) => {
+                args.json || matches!(args.action, Some(MigrateAction::Status { json: true }))
+            }
+            Command::Seed(args) => args.json,
+            Command::Db(DbCommand::Reset { json, .. }) => *json,
+            _ => false,
+        }
+    }
 }
 
 /// The subcommands.
@@ -136,6 +160,9 @@ pub struct DownArgs {
     /// Do not ask for confirmation.
     #[arg(long, short)]
     pub yes: bool,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv status`.
@@ -164,6 +191,9 @@ pub struct LogsArgs {
 pub struct RestartArgs {
     /// Only these services [default: all].
     pub services: Vec<String>,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv doctor`.
@@ -197,7 +227,16 @@ pub enum EnvCommand {
     /// Create .env from the stack (ports, values, generated secrets).
     Init,
     /// Compare .env with the stack.
-    Check,
+    Check {
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one variable's value, unmasked (the environment, then .env, then the stack).
+    Get {
+        /// The variable (`DB_PASSWORD`).
+        name: String,
+    },
 }
 
 /// `devenv migrate`.
@@ -206,6 +245,9 @@ pub struct MigrateArgs {
     /// `status` or `new NAME`; nothing applies pending migrations.
     #[command(subcommand)]
     pub action: Option<MigrateAction>,
+    /// JSON on stdout (what was applied).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv migrate ...`.
@@ -230,6 +272,9 @@ pub struct SeedArgs {
     /// Run seeds again even when already applied.
     #[arg(long)]
     pub reseed: bool,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv db ...`.
@@ -240,6 +285,9 @@ pub enum DbCommand {
         /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Open psql or mysql inside the database container.
     Shell,

@@ -163,6 +163,7 @@ pub fn parse(path: &std::path::Path, text: String) -> Result<EnvFile, crate::sou
             }
         }
     }
+    crate::redact::register_named(&values);
     Ok(EnvFile { text, values })
 }
 

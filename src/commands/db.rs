@@ -16,7 +16,7 @@ use std::process::ExitCode;
 pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<ExitCode> {
     let (stack, env, target) = database_context(file)?;
     match command {
-        DbCommand::Reset { yes } => {
+        DbCommand::Reset { yes, json } => {
             if !yes {
                 ui.confirm(
                     &format!(
@@ -39,6 +39,10 @@ pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<ExitCode
                         .await?,
                 )
             })?;
+            if *json {
+                ui.json(&super::migrate::StepsDocument::new(&target, &report));
+                return Ok(ExitCode::SUCCESS);
+            }
             ui.info(format!(
                 "{} recreated the database at {}",
                 ui.paint(Style::Good, "✓"),

@@ -8,6 +8,7 @@ use crate::lifecycle::preflight;
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use crate::{dotenv, envcheck, envfile};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,9 +17,33 @@ use std::process::ExitCode;
 pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCode> {
     let stack = crate::project::load(file)?;
     match command {
-        EnvCommand::Check => {
+        EnvCommand::Get { name } => {
+            let env = dotenv::read(&envfile::path(&stack))?.unwrap_or_default();
+            let values = crate::variables::Values::resolve(&stack, &env.values);
+            let value = values
+                .get(name)
+                .or_else(|| env.values.get(name).map(String::as_str))
+                .ok_or_else(|| {
+                    Diagnostic::new(format!("no variable named `{name}` in devenv.toml or .env"))
+                        .with_help("`devenv env check` lists what .env lacks; devenv.toml's [env] declares variables")
+                })?;
+            ui.out_revealed(value);
+            Ok(ExitCode::SUCCESS)
+        }
+        EnvCommand::Check { json } => {
             let env = dotenv::read(&envfile::path(&stack))?;
             let findings = envcheck::check(&stack, env.as_ref());
+            if *json {
+                ui.json(&CheckDocument {
+                    ok: findings.is_empty(),
+                    findings: &findings,
+                });
+                return Ok(if findings.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
             if findings.is_empty() {
                 ui.out(format!(
                     "{} .env has every key devenv.toml uses, all set",
@@ -104,4 +129,13 @@ pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `devenv env check --json`.
+#[derive(Debug, Serialize)]
+struct CheckDocument<'a> {
+    /// Whether `.env` has every key, all set.
+    ok: bool,
+    /// Each problem with its fix.
+    findings: &'a [envcheck::Finding],
 }

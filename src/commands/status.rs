@@ -3,9 +3,10 @@
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
 use crate::error::Result;
-use crate::lifecycle::report::table;
+use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::status::{all_healthy, status};
 use crate::ui::Ui;
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -15,7 +16,11 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> 
     let rows = block_on(async { Ok(status(&stack).await?) })?;
     let healthy = all_healthy(&rows);
     if args.json {
-        ui.out(serde_json::json!({ "project": stack.project.name, "healthy": healthy, "services": rows }));
+        ui.json(&StatusDocument {
+            project: &stack.project.name,
+            healthy,
+            services: &rows,
+        });
     } else {
         ui.out(table(&rows, true));
     }
@@ -24,4 +29,15 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> 
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `devenv status --json`.
+#[derive(Debug, Serialize)]
+struct StatusDocument<'a> {
+    /// Project name.
+    project: &'a str,
+    /// Whether every service runs and none is unhealthy or starting.
+    healthy: bool,
+    /// One row per service.
+    services: &'a [ServiceRow],
 }

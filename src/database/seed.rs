@@ -93,6 +93,7 @@ pub async fn run(
     items: &[Item],
     reseed: bool,
     env: &[(String, String)],
+    on_line: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Outcome>, Diagnostic> {
     let db_error = |doing: &str, e: sqlx::Error| Diagnostic::new(format!("{doing}: {e}"));
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -120,7 +121,18 @@ pub async fn run(
             None => "applied",
         };
         if matches!(state, "applied" | "reapplied") {
-            apply_one(conn, kind, root, item, &name, &sum, text.as_deref(), env).await?;
+            apply_one(
+                conn,
+                kind,
+                root,
+                item,
+                &name,
+                &sum,
+                text.as_deref(),
+                env,
+                on_line,
+            )
+            .await?;
         }
         outcomes.push(Outcome { name, state });
     }
@@ -137,6 +149,7 @@ async fn apply_one(
     sum: &str,
     text: Option<&str>,
     env: &[(String, String)],
+    on_line: &(dyn Fn(&str) + Sync),
 ) -> Result<(), Diagnostic> {
     let (delete, insert) = match kind {
         Kind::Postgres => (
@@ -182,7 +195,7 @@ async fn apply_one(
             tx.commit().await.map_err(failed)?;
         }
         (Item::Command(argv), _) => {
-            super::command::run(argv, root, env, "seed")?;
+            super::command::run(argv, root, env, "seed", on_line).await?;
             record(conn).await.map_err(failed)?;
         }
         (Item::File(_), None) => {}
@@ -213,17 +226,33 @@ mod tests {
         let states = |o: Vec<Outcome>| o.into_iter().map(|o| o.state).collect::<Vec<_>>();
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    false,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             ["applied"]
         );
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    false,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             ["unchanged"]
         );
@@ -234,17 +263,33 @@ mod tests {
         .unwrap();
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    false,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             ["changed"]
         );
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, true, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    true,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             ["reapplied"]
         );
@@ -254,9 +299,17 @@ mod tests {
         )
         .unwrap();
         let list = items(dir.path(), &[Seed::Path("seeds".into())]).unwrap();
-        let err = run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-            .await
-            .unwrap_err();
+        let err = run(
+            &mut conn,
+            Kind::Sqlite,
+            dir.path(),
+            &list,
+            false,
+            &[],
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
         assert!(
             err.message.starts_with("seed seeds/02_bad.sql failed"),
             "{err}"

@@ -9,6 +9,7 @@ mod docs_watch;
 mod doctor;
 mod engine;
 mod generate;
+mod output;
 mod ports_env;
 mod properties;
 mod reliability;

@@ -1,8 +1,11 @@
 //! Progress of long operations: a spinner line per service on a terminal, plain timestamped
-//! lines otherwise (CI logs), newline-delimited JSON events with `--json`.
+//! lines otherwise (CI logs), newline-delimited JSON events ([`Event`]) with `--json`. Every
+//! line goes out through the [`Ui`], redacted; while spinners run, other stderr lines suspend
+//! them instead of tearing through them.
 
 use crate::ui::{Style, Ui, Verbosity};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,6 +15,23 @@ enum Mode {
     Lines,
     Json,
     Silent,
+}
+
+/// One `up --json` progress event (an NDJSON line, versioned like every document).
+#[derive(Debug, Serialize)]
+pub struct Event<'a> {
+    /// Milliseconds since the operation started.
+    pub elapsed_ms: u64,
+    /// A service, an image, `database` or `devenv`.
+    pub subject: &'a str,
+    /// What happens (`creating`, `waiting`, `created, ready in 1.20s`, `note`, ...).
+    pub event: &'a str,
+    /// More about it.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub detail: &'a str,
+    /// On a subject's final event: whether it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
 }
 
 /// Reports steps per subject (a service or an image).
@@ -30,7 +50,9 @@ impl Progress {
         } else if ui.verbosity == Verbosity::Quiet {
             Mode::Silent
         } else if ui.interactive {
-            Mode::Spinners(MultiProgress::new())
+            let multi = MultiProgress::new();
+            ui.bars.set(Some(multi.clone()));
+            Mode::Spinners(multi)
         } else {
             Mode::Lines
         };
@@ -67,7 +89,7 @@ impl Progress {
                     bar.enable_steady_tick(Duration::from_millis(80));
                     bar
                 });
-                bar.set_message(join(event, detail));
+                bar.set_message(self.ui.for_stderr(&join(event, detail)));
             }
             Mode::Lines => self.line(subject, event, detail),
             Mode::Json => self.json(subject, event, detail, None),
@@ -116,7 +138,7 @@ impl Progress {
                         bar.set_style(
                             ProgressStyle::with_template("{msg}").expect("valid template"),
                         );
-                        bar.finish_with_message(text);
+                        bar.finish_with_message(self.ui.for_stderr(&text));
                     }
                     None => self.ui.info(text),
                 }
@@ -131,7 +153,7 @@ impl Progress {
     pub fn note(&self, text: &str) {
         match &self.mode {
             Mode::Spinners(multi) => {
-                let _ = multi.println(text);
+                let _ = multi.println(self.ui.for_stderr(text));
             }
             Mode::Lines => self.line("devenv", text, ""),
             Mode::Json => self.json("devenv", "note", text, None),
@@ -147,26 +169,29 @@ impl Progress {
     }
 
     fn line(&self, subject: &str, event: &str, detail: &str) {
-        eprintln!(
+        self.ui.info(format!(
             "[{:>6.2}s] {subject:<12} {}",
             self.start.elapsed().as_secs_f64(),
             join(event, detail)
-        );
+        ));
     }
 
     fn json(&self, subject: &str, event: &str, detail: &str, ok: Option<bool>) {
-        let mut value = serde_json::json!({
-            "elapsed_ms": self.start.elapsed().as_millis() as u64,
-            "subject": subject,
-            "event": event,
+        self.ui.json(&Event {
+            elapsed_ms: self.start.elapsed().as_millis() as u64,
+            subject,
+            event,
+            detail,
+            ok,
         });
-        if !detail.is_empty() {
-            value["detail"] = detail.into();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if matches!(self.mode, Mode::Spinners(_)) {
+            self.ui.bars.set(None);
         }
-        if let Some(ok) = ok {
-            value["ok"] = ok.into();
-        }
-        println!("{value}");
     }
 }
 
