@@ -227,3 +227,29 @@ fn secrets_never_reach_the_screen() {
     let (_, out, _) = output(&mut project.devenv(&["--reveal", "migrate", "status", "--json"]));
     assert!(out.contains(ENCODED[0]), "{out}");
 }
+
+#[test]
+fn project_commands_print_through_the_printer() {
+    let project = TestProject::new(
+        "[project]\nname = \"{name}\"\n[database]\nurl = \"sqlite:data/dev.db\"\n\
+         migrate = { command = [\"sh\", \"-c\", \"echo applying schema; echo token $API_TOKEN >&2\"] }\n",
+    );
+    project.write(".env", "API_TOKEN=tok-4242-secret\n");
+    let (code, out, err) = output(&mut project.devenv(&["migrate"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "results only on stdout: {out}");
+    assert!(err.contains("migrate | applying schema"), "{err}");
+    assert!(err.contains("migrate | token ***"), "masked: {err}");
+    assert!(!err.contains("tok-4242-secret"), "{err}");
+
+    let (code, out, err) = output(&mut project.devenv(&["-q", "migrate"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty() && err.is_empty(), "-q: {out}{err}");
+
+    let (code, out, _) = output(&mut project.devenv(&["migrate", "--json"]));
+    assert_eq!(code, 0);
+    let value: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(value["version"], 1, "{value}");
+    assert_eq!(value["ran_migrate_command"], true, "{value}");
+}
