@@ -60,9 +60,10 @@ pub fn register_stack(stack: &crate::stack::Stack, values: &indexmap::IndexMap<S
     }
 }
 
-/// Registers one secret value in every form it takes in output.
+/// Registers one secret value in every form it takes in output. The `.env.example`
+/// placeholder is no secret: it is what tells the user to put one in.
 pub fn register(value: &str) {
-    if value.chars().count() < MIN_LEN {
+    if value.chars().count() < MIN_LEN || value == crate::generate::PLACEHOLDER {
         return;
     }
     let mut forms = FORMS.write().unwrap_or_else(|e| e.into_inner());
@@ -163,9 +164,10 @@ mod tests {
     }
 
     #[test]
-    fn short_values_are_not_registered() {
+    fn short_values_and_the_placeholder_are_not_registered() {
         register("ab1");
-        assert_eq!(redact("ab1 cab1"), "ab1 cab1");
+        register("<REPLACE_ME>");
+        assert_eq!(redact("ab1 cab1 <REPLACE_ME>"), "ab1 cab1 <REPLACE_ME>");
     }
 
     #[test]
