@@ -43,8 +43,8 @@ pub async fn run(
             Diagnostic::new(format!("cannot run the {label} command `{}`: {e}", argv.join(" ")))
                 .with_help("check that the program is installed and on PATH (or the script exists and is executable)")
         })?;
-    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
-    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
+    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).split(b'\n'));
+    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).split(b'\n'));
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL);
     // Both pipes are read as lines come, so neither can fill up and block the program.
     while stdout.is_some() || stderr.is_some() {
@@ -77,16 +77,20 @@ pub async fn run(
     )))
 }
 
-/// The next line of a pipe; `None` (and the pipe closed) at its end. A closed pipe never
-/// resolves, so `select!` waits on the other one.
+/// The next line of a pipe (bytes that are not UTF-8 shown as `�`); `None` (and the pipe
+/// closed) at its end. A closed pipe never resolves, so `select!` waits on the other one.
 async fn next_line(
-    pipe: &mut Option<tokio::io::Lines<BufReader<impl tokio::io::AsyncRead + Unpin>>>,
+    pipe: &mut Option<tokio::io::Split<BufReader<impl tokio::io::AsyncRead + Unpin>>>,
 ) -> Option<String> {
     let Some(lines) = pipe else {
         return std::future::pending().await;
     };
-    match lines.next_line().await {
-        Ok(Some(line)) => Some(line),
+    match lines.next_segment().await {
+        Ok(Some(line)) => Some(
+            String::from_utf8_lossy(&line)
+                .trim_end_matches('\r')
+                .to_string(),
+        ),
         Ok(None) | Err(_) => {
             *pipe = None;
             None
@@ -109,7 +113,7 @@ mod tests {
         let on_line = |line: &str| seen.lock().unwrap().push(line.to_string());
         let dir = std::env::temp_dir();
         run(
-            &sh("echo out; echo err >&2"),
+            &sh("echo out; printf 'err\\377\\r\\n' >&2"),
             &dir,
             &[],
             "migrate",
@@ -119,7 +123,7 @@ mod tests {
         .unwrap();
         let mut lines = seen.lock().unwrap().clone();
         lines.sort();
-        assert_eq!(lines, ["migrate | err", "migrate | out"]);
+        assert_eq!(lines, ["migrate | err\u{fffd}", "migrate | out"]);
 
         let error = run(
             &sh("echo $GREETING; exit 3"),

@@ -253,3 +253,33 @@ fn project_commands_print_through_the_printer() {
     assert_eq!(value["version"], 1, "{value}");
     assert_eq!(value["ran_migrate_command"], true, "{value}");
 }
+
+#[test]
+fn the_generated_password_of_the_example_is_masked() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
+    project.write(
+        "migrations/0001_items.sql",
+        "CREATE TABLE items (id INT PRIMARY KEY);\n",
+    );
+    let (code, out, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let password = project.env_value("DB_PASSWORD");
+    assert!(password.len() >= 20, "a generated secret: {password}");
+    assert!(out.contains("postgres://shop:***@"), "{out}");
+    for args in [
+        &["status", "--json"][..],
+        &["doctor", "--json"],
+        &["migrate", "status", "--json"],
+        &["env", "check"],
+    ] {
+        let (_, out, err) = output(&mut project.devenv(args));
+        assert!(
+            !out.contains(&password) && !err.contains(&password),
+            "devenv {args:?} printed DB_PASSWORD:\n{out}\n{err}"
+        );
+    }
+    assert!(!err.contains(&password), "{err}");
+}
