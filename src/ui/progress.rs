@@ -50,9 +50,7 @@ impl Progress {
         } else if ui.verbosity == Verbosity::Quiet {
             Mode::Silent
         } else if ui.interactive {
-            let multi = MultiProgress::new();
-            ui.bars.set(Some(multi.clone()));
-            Mode::Spinners(multi)
+            Mode::Spinners(MultiProgress::new())
         } else {
             Mode::Lines
         };
@@ -80,6 +78,7 @@ impl Progress {
             Mode::Spinners(multi) => {
                 let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
                 let bar = bars.entry(subject.to_string()).or_insert_with(|| {
+                    self.ui.bars.set(Some(multi.clone()));
                     let bar = multi.add(ProgressBar::new_spinner());
                     bar.set_style(
                         ProgressStyle::with_template("{spinner} {prefix:<12} {msg} {elapsed:.dim}")
@@ -102,6 +101,7 @@ impl Progress {
         if let Mode::Spinners(multi) = &self.mode {
             let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
             let bar = bars.entry(subject.to_string()).or_insert_with(|| {
+                self.ui.bars.set(Some(multi.clone()));
                 let bar = multi.add(ProgressBar::new(total));
                 bar.set_style(
                     ProgressStyle::with_template(
@@ -122,11 +122,15 @@ impl Progress {
     pub fn done(&self, subject: &str, event: &str, detail: &str, ok: bool) {
         match &self.mode {
             Mode::Spinners(_) => {
-                let bar = self
-                    .bars
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(subject);
+                let bar = {
+                    let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+                    let bar = bars.remove(subject);
+                    if bars.is_empty() {
+                        // Nothing spins any more: stderr lines need not suspend anything.
+                        self.ui.bars.set(None);
+                    }
+                    bar
+                };
                 let mark = if ok {
                     self.ui.paint(Style::Good, "✓")
                 } else {
@@ -166,6 +170,7 @@ impl Progress {
         for (_, bar) in self.bars.lock().unwrap_or_else(|e| e.into_inner()).drain() {
             bar.finish_and_clear();
         }
+        self.ui.bars.set(None);
     }
 
     fn line(&self, subject: &str, event: &str, detail: &str) {
