@@ -28,6 +28,7 @@ pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode>
         .collect();
     let restarted = block_on(async {
         let engine = Engine::connect().await?;
+        crate::lifecycle::ownership::claim(&engine, &stack, false, ui).await?;
         let mut restarted = Vec::new();
         for service in services {
             let spec = plan::container_spec(&stack, service, &values, &config);

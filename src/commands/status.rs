@@ -6,12 +6,16 @@ use crate::error::Result;
 use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::status::{all_healthy, status};
 use crate::ui::Ui;
+use crate::ui::table::Table;
 use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs `devenv status`.
 pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
+    if args.all {
+        return all_projects(args, ui);
+    }
     let stack = crate::project::load(file)?;
     let rows = block_on(async { Ok(status(&stack).await?) })?;
     let healthy = all_healthy(&rows);
@@ -40,4 +44,45 @@ struct StatusDocument<'a> {
     healthy: bool,
     /// One row per service.
     services: &'a [ServiceRow],
+}
+
+/// `devenv status --all`: every devenv project on the engine and the directory it belongs to.
+fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
+    let projects = block_on(async {
+        let engine = crate::engine::Engine::connect().await?;
+        Ok(engine.all_projects().await?)
+    })?;
+    if args.json {
+        ui.json(&AllDocument {
+            projects: &projects,
+        });
+        return Ok(ExitCode::SUCCESS);
+    }
+    if projects.is_empty() {
+        ui.info("no devenv project has containers on this engine");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new(["PROJECT", "RUNNING", "SERVICES", "DIRECTORY"]);
+    for p in &projects {
+        let directory = match &p.directory {
+            Some(dir) if p.directory_exists => dir.display().to_string(),
+            Some(dir) => format!("{} (gone)", dir.display()),
+            None => "-".to_string(),
+        };
+        table.row([
+            p.project.clone(),
+            format!("{}/{}", p.running, p.services.len()),
+            p.services.join(","),
+            directory,
+        ]);
+    }
+    ui.out(table);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `devenv status --all --json`.
+#[derive(Debug, Serialize)]
+struct AllDocument<'a> {
+    /// Every devenv project on the engine.
+    projects: &'a [crate::engine::owners::ProjectSummary],
 }
