@@ -66,15 +66,15 @@ pub async fn wait_ready(
                 }
                 Ok(Err(e)) => {
                     // The server is up and says no: waiting will not change its mind.
-                    refused_logins = if is_login_refused(&e) {
+                    refused_logins = if e.credentials_refused {
                         refused_logins + 1
                     } else {
                         0
                     };
                     if refused_logins >= LOGIN_REFUSALS {
-                        return Err(login_refused(spec, service, &e));
+                        return Err(login_refused(spec, service, &e.message));
                     }
-                    last_error = e;
+                    last_error = e.message;
                 }
                 Err(_) => {
                     last_error =
@@ -104,9 +104,45 @@ pub async fn wait_ready(
 /// Consecutive refused logins (about a second of them) that end the wait.
 const LOGIN_REFUSALS: u32 = 12;
 
-/// A definite "wrong credentials" from the database (not "still starting").
-fn is_login_refused(error: &str) -> bool {
-    error.contains("password authentication failed") || error.contains("Access denied for user")
+/// Why a probe failed.
+#[derive(Debug)]
+pub struct ProbeFailure {
+    /// What the probe saw.
+    pub message: String,
+    /// A definite "wrong credentials" from the database (not "still starting").
+    pub credentials_refused: bool,
+}
+
+impl From<String> for ProbeFailure {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            credentials_refused: false,
+        }
+    }
+}
+
+impl ProbeFailure {
+    /// A failed database login, told apart by the server's error code.
+    fn login(message: String, error: &sqlx::Error) -> Self {
+        Self {
+            message,
+            credentials_refused: is_credentials_refused(error),
+        }
+    }
+}
+
+/// Whether the server refused the user or password: SQLSTATE class 28 (`28P01` wrong
+/// password, `28000` no such user or no access on PostgreSQL), MySQL error 1045 (access
+/// denied, SQLSTATE `28000`).
+fn is_credentials_refused(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return mysql.number() == 1045;
+    }
+    matches!(db.code().as_deref(), Some("28P01" | "28000"))
 }
 
 /// The usual cause of a refused login on a fresh `.env`: the data volume was initialised
@@ -137,7 +173,7 @@ pub async fn probe_once(
     engine: &Engine,
     spec: &ContainerSpec,
     service: &Service,
-) -> Result<(), String> {
+) -> Result<(), ProbeFailure> {
     let host_port_of = |container: u16| {
         spec.ports
             .iter()
@@ -150,7 +186,7 @@ pub async fn probe_once(
         return match probe {
             Probe::Postgres => postgres_login(spec, host, port.host_port).await,
             Probe::Mysql => mysql_login(spec, host, port.host_port).await,
-            Probe::Redis => redis_ping(host, port.host_port).await,
+            Probe::Redis => Ok(redis_ping(host, port.host_port).await?),
         };
     }
     match service.health.as_ref().map(|h| &h.check) {
@@ -165,11 +201,9 @@ pub async fn probe_once(
                 .await
                 .map_err(|d| d.message)?;
             if code != 0 {
-                return Err(format!(
-                    "`{}` exited with {code}: {}",
-                    test.join(" "),
-                    output.trim()
-                ));
+                return Err(
+                    format!("`{}` exited with {code}: {}", test.join(" "), output.trim()).into(),
+                );
             }
         }
         Some(HealthCheck::Tcp(port)) => {
@@ -212,7 +246,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, String> {
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))
 }
 
-async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), String> {
+async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), ProbeFailure> {
     use sqlx::Connection;
     let user = env_value(spec, "POSTGRES_USER").unwrap_or("postgres");
     let database = env_value(spec, "POSTGRES_DB").unwrap_or(user);
@@ -228,13 +262,15 @@ async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(
     let connection = sqlx::postgres::PgConnection::connect_with(&options)
         .await
         .map_err(|e| {
-            format!("PostgreSQL login as `{user}` to {host}:{port}/{database} failed: {e}")
+            let message =
+                format!("PostgreSQL login as `{user}` to {host}:{port}/{database} failed: {e}");
+            ProbeFailure::login(message, &e)
         })?;
     let _ = connection.close().await;
     Ok(())
 }
 
-async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), String> {
+async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), ProbeFailure> {
     use sqlx::Connection;
     let pick = |keys: &[&str]| keys.iter().find_map(|k| env_value(spec, k));
     let (user, password) = match pick(&["MARIADB_USER", "MYSQL_USER"]) {
@@ -257,7 +293,10 @@ async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), 
     }
     let connection = sqlx::mysql::MySqlConnection::connect_with(&options)
         .await
-        .map_err(|e| format!("MySQL login as `{user}` to {host}:{port} failed: {e}"))?;
+        .map_err(|e| {
+            let message = format!("MySQL login as `{user}` to {host}:{port} failed: {e}");
+            ProbeFailure::login(message, &e)
+        })?;
     let _ = connection.close().await;
     Ok(())
 }

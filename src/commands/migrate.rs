@@ -7,7 +7,6 @@ use crate::error::Result;
 use crate::source::Diagnostic;
 use crate::ui::table::Table;
 use crate::ui::{Style, Ui};
-use crate::variables::Values;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,9 +24,8 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
         ui.out(path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
-    let values = Values::resolve(&stack, &env.values);
-    let target = Target::of(&stack, &values)?;
+    let loaded = crate::env::load(&stack)?;
+    let target = Target::of(&stack, &loaded.values)?;
     match &args.action {
         Some(MigrateAction::Status { json }) => {
             let rows = block_on(async {
@@ -35,10 +33,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                 let mut conn = target.connect().await?;
                 Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
             })?;
-            let problems = rows
-                .iter()
-                .filter(|r| r.state != "applied" && r.state != "pending")
-                .count();
+            let problems = rows.iter().filter(|r| r.state.is_problem()).count();
             if *json || args.json {
                 ui.json(&StatusDocument {
                     database: &target.shown,
@@ -49,7 +44,11 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
             } else {
                 let mut table = Table::new(["VERSION", "FILE", "STATE"]);
                 for row in &rows {
-                    table.row([row.version.to_string(), row.file.clone(), row.state.clone()]);
+                    table.row([
+                        row.version.to_string(),
+                        row.file.clone(),
+                        row.state.to_string(),
+                    ]);
                 }
                 ui.out(table);
             }
@@ -67,8 +66,10 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
             };
             let report = block_on(async {
                 Ok(
-                    database::run_steps(&stack, &target, &env.values, steps, &|note| ui.info(note))
-                        .await?,
+                    database::run_steps(&stack, &target, loaded.file_values(), steps, &|note| {
+                        ui.info(note)
+                    })
+                    .await?,
                 )
             })?;
             if args.json {
@@ -97,17 +98,16 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
 /// Loads what the database commands need: the stack, `.env` values and the target.
 pub fn database_context(
     file: Option<&Path>,
-) -> Result<(crate::stack::Stack, crate::dotenv::EnvFile, Target)> {
+) -> Result<(crate::stack::Stack, crate::env::EnvFile, Target)> {
     let stack = crate::project::load(file)?;
     if stack.database.is_none() {
         return Err(Diagnostic::new("devenv.toml has no [database] section")
             .with_help("add `[database]` with `service`, `url`, `migrations` and `seeds`")
             .into());
     }
-    let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
-    let values = Values::resolve(&stack, &env.values);
-    let target = Target::of(&stack, &values)?;
-    Ok((stack, env, target))
+    let loaded = crate::env::load(&stack)?;
+    let target = Target::of(&stack, &loaded.values)?;
+    Ok((stack, loaded.file.unwrap_or_default(), target))
 }
 
 /// `devenv migrate status --json`.

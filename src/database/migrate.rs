@@ -1,13 +1,13 @@
 //! SQL migrations with sqlx's runtime migrator: `NNNN_name.sql` (or `.up.sql`/`.down.sql`)
 //! recorded in `_sqlx_migrations` exactly as sqlx-cli records them. Each failure names the file
-//! and says how to recover.
+//! and says how to recover. The files are checked first (`files.rs`), the lock is `lock.rs`.
 
-use super::Kind;
+use super::{Kind, Target, files, lock};
 use crate::source::Diagnostic;
 use serde::Serialize;
 use sqlx::AnyConnection;
-use sqlx::migrate::{Migrate, MigrateError, Migrator};
-use std::collections::HashMap;
+use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,43 +20,33 @@ pub struct Migrations {
     pub migrator: Migrator,
     /// The directory (relative to the project, for messages).
     pub dir: PathBuf,
-    files: HashMap<i64, String>,
+    /// Version → the file that applies it.
+    files: BTreeMap<i64, String>,
 }
 
 impl Migrations {
-    /// Reads the migrations in `root/dir`; a missing directory has none.
+    /// Reads the migrations in `root/dir`; a missing directory has none. Files in another
+    /// tool's format and versions claimed by two files are refused before anything runs.
     pub async fn load(root: &Path, dir: &Path) -> Result<Self, Diagnostic> {
         let full = root.join(dir);
+        let files = files::scan(root, dir)?;
         if !full.is_dir() {
             return Ok(Self {
                 migrator: Migrator::with_migrations(Vec::new()),
                 dir: dir.to_path_buf(),
-                files: HashMap::new(),
+                files: files.up,
             });
         }
-        let migrator = Migrator::new(full.clone()).await.map_err(|e| {
+        let migrator = Migrator::new(full).await.map_err(|e| {
             Diagnostic::new(format!(
                 "cannot read the migrations in {}: {e}",
                 dir.display()
             ))
         })?;
-        let mut files = HashMap::new();
-        for entry in std::fs::read_dir(&full)
-            .map_err(|e| Diagnostic::new(format!("cannot read {}: {e}", dir.display())))?
-            .flatten()
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".down.sql") {
-                continue;
-            }
-            if let Some(version) = name.split('_').next().and_then(|v| v.parse::<i64>().ok()) {
-                files.insert(version, dir.join(&name).display().to_string());
-            }
-        }
         Ok(Self {
             migrator,
             dir: dir.to_path_buf(),
-            files,
+            files: files.up,
         })
     }
 
@@ -86,26 +76,19 @@ pub struct Applied {
     pub elapsed: Duration,
 }
 
-/// Applies pending migrations in order, under sqlx's migration lock (a second run waits).
-/// A failure leaves the earlier migrations applied and records nothing for the failed one.
+/// Applies pending migrations in order, under sqlx's migration lock (a second run waits; a
+/// lock left by a killed run is cleared, see `lock.rs`). A failure leaves the earlier
+/// migrations applied and records nothing for the failed one.
 pub async fn apply(
     conn: &mut AnyConnection,
     migrations: &Migrations,
-    kind: Kind,
-    on_wait: impl Fn(),
+    target: &Target,
+    on_note: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Applied>, Diagnostic> {
-    let locked = {
-        let lock = conn.lock();
-        tokio::pin!(lock);
-        tokio::select! {
-            result = &mut lock => result,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                on_wait();
-                lock.await
-            }
-        }
-    };
-    locked.map_err(|e| explain(migrations, kind, e))?;
+    let kind = target.kind;
+    lock::acquire(conn, target, on_note)
+        .await
+        .map_err(|e| explain(migrations, kind, e))?;
     let result = apply_locked(conn, migrations, kind).await;
     // The lock is a session lock: release it now; closing the connection releases it too.
     let _ = conn.unlock().await;
@@ -117,30 +100,7 @@ async fn apply_locked(
     migrations: &Migrations,
     kind: Kind,
 ) -> Result<Vec<Applied>, Diagnostic> {
-    conn.ensure_migrations_table(TABLE)
-        .await
-        .map_err(|e| explain(migrations, kind, e))?;
-    if let Some(version) = conn
-        .dirty_version(TABLE)
-        .await
-        .map_err(|e| explain(migrations, kind, e))?
-    {
-        return Err(explain(migrations, kind, MigrateError::Dirty(version)));
-    }
-    let applied = applied_checksums(conn, migrations, kind).await?;
-    let mut missing: Vec<i64> = applied
-        .keys()
-        .copied()
-        .filter(|v| !migrations.migrator.version_exists(*v))
-        .collect();
-    missing.sort_unstable();
-    if let Some(version) = missing.first() {
-        return Err(explain(
-            migrations,
-            kind,
-            MigrateError::VersionMissing(*version),
-        ));
-    }
+    let applied = check_history(conn, migrations, kind).await?;
     let mut done = Vec::new();
     for migration in migrations.up_migrations() {
         match applied.get(&migration.version) {
@@ -152,59 +112,101 @@ async fn apply_locked(
                 ));
             }
             Some(_) => {}
-            None => {
-                let elapsed = match conn.apply(TABLE, migration).await {
-                    Ok(elapsed) => elapsed,
-                    Err(MigrateError::Execute(inner))
-                    | Err(MigrateError::ExecuteMigration(inner, _)) => {
-                        if kind != Kind::Mysql && migration.no_tx {
-                            // Outside a transaction part of it may have run: record it as
-                            // failed, so the next run refuses with recovery steps instead of
-                            // running it over a half-changed schema.
-                            let sql = if kind == Kind::Postgres {
-                                format!(
-                                    "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES ($1, $2, FALSE, $3, -1)"
-                                )
-                            } else {
-                                format!(
-                                    "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES (?, ?, FALSE, ?, -1)"
-                                )
-                            };
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                                .bind(migration.version)
-                                .bind(migration.description.to_string())
-                                .bind(migration.checksum.to_vec())
-                                .execute(&mut *conn)
-                                .await;
-                        }
-                        if kind == Kind::Mysql && !migration.no_tx {
-                            // MySQL has no transactional DDL, so sqlx records the attempt as a
-                            // failed row. Nothing is marked applied that was not: drop the row so
-                            // the fixed file runs next time.
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                                "DELETE FROM {TABLE} WHERE version = ? AND success = FALSE"
-                            )))
-                            .bind(migration.version)
-                            .execute(&mut *conn)
-                            .await;
-                        }
-                        return Err(explain(
-                            migrations,
-                            kind,
-                            MigrateError::ExecuteMigration(inner, migration.version),
-                        ));
-                    }
-                    Err(other) => return Err(explain(migrations, kind, other)),
-                };
-                done.push(Applied {
-                    version: migration.version,
-                    file: migrations.file(migration.version),
-                    elapsed,
-                });
-            }
+            None => done.push(apply_one(conn, migrations, kind, migration).await?),
         }
     }
     Ok(done)
+}
+
+/// Creates sqlx's table when missing and refuses a history devenv must not build on: a
+/// migration that failed part-way, or an applied one whose file is gone. Returns the
+/// checksums of the applied migrations.
+async fn check_history(
+    conn: &mut AnyConnection,
+    migrations: &Migrations,
+    kind: Kind,
+) -> Result<HashMap<i64, Vec<u8>>, Diagnostic> {
+    conn.ensure_migrations_table(TABLE)
+        .await
+        .map_err(|e| explain(migrations, kind, e))?;
+    if let Some(version) = conn
+        .dirty_version(TABLE)
+        .await
+        .map_err(|e| explain(migrations, kind, e))?
+    {
+        return Err(explain(migrations, kind, MigrateError::Dirty(version)));
+    }
+    let applied = applied_checksums(conn, migrations, kind).await?;
+    let missing = applied
+        .keys()
+        .copied()
+        .filter(|v| !migrations.migrator.version_exists(*v))
+        .min();
+    if let Some(version) = missing {
+        return Err(explain(
+            migrations,
+            kind,
+            MigrateError::VersionMissing(version),
+        ));
+    }
+    Ok(applied)
+}
+
+/// Applies one pending migration; on failure leaves sqlx's table telling the truth.
+async fn apply_one(
+    conn: &mut AnyConnection,
+    migrations: &Migrations,
+    kind: Kind,
+    migration: &Migration,
+) -> Result<Applied, Diagnostic> {
+    match conn.apply(TABLE, migration).await {
+        Ok(elapsed) => Ok(Applied {
+            version: migration.version,
+            file: migrations.file(migration.version),
+            elapsed,
+        }),
+        Err(MigrateError::Execute(inner)) | Err(MigrateError::ExecuteMigration(inner, _)) => {
+            record_failure(conn, kind, migration).await;
+            Err(explain(
+                migrations,
+                kind,
+                MigrateError::ExecuteMigration(inner, migration.version),
+            ))
+        }
+        Err(other) => Err(explain(migrations, kind, other)),
+    }
+}
+
+/// After a failed migration: a no-transaction one may have run in part, so it is recorded as
+/// failed (the next run refuses with recovery steps instead of running it over a half-changed
+/// schema); on MySQL sqlx records every failed attempt, and nothing may stay marked that was
+/// not applied, so that row goes (the fixed file runs next time).
+async fn record_failure(conn: &mut AnyConnection, kind: Kind, migration: &Migration) {
+    if kind != Kind::Mysql && migration.no_tx {
+        let sql = if kind == Kind::Postgres {
+            format!(
+                "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES ($1, $2, FALSE, $3, -1)"
+            )
+        } else {
+            format!(
+                "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES (?, ?, FALSE, ?, -1)"
+            )
+        };
+        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(migration.version)
+            .bind(migration.description.to_string())
+            .bind(migration.checksum.to_vec())
+            .execute(&mut *conn)
+            .await;
+    }
+    if kind == Kind::Mysql && !migration.no_tx {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {TABLE} WHERE version = ? AND success = FALSE"
+        )))
+        .bind(migration.version)
+        .execute(&mut *conn)
+        .await;
+    }
 }
 
 /// Version → checksum of every migration the database has recorded.
@@ -222,6 +224,50 @@ async fn applied_checksums(
         .collect())
 }
 
+/// Where one migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MigrationState {
+    /// Applied, and its file unchanged since.
+    #[serde(rename = "applied")]
+    Applied,
+    /// Not applied yet.
+    #[serde(rename = "pending")]
+    Pending,
+    /// Applied, but its file was edited since (checksum mismatch).
+    #[serde(rename = "modified")]
+    Modified,
+    /// Applied, but its file is gone.
+    #[serde(rename = "missing file")]
+    MissingFile,
+    /// Failed part-way outside a transaction in an earlier run.
+    #[serde(rename = "failed (partly applied)")]
+    Failed,
+}
+
+impl MigrationState {
+    /// Whether it needs a person (an edited, removed or half-applied migration).
+    pub fn is_problem(self) -> bool {
+        !matches!(self, Self::Applied | Self::Pending)
+    }
+
+    /// The word shown for it (the same as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Pending => "pending",
+            Self::Modified => "modified",
+            Self::MissingFile => "missing file",
+            Self::Failed => "failed (partly applied)",
+        }
+    }
+}
+
+impl std::fmt::Display for MigrationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One row of `devenv migrate status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
@@ -231,8 +277,8 @@ pub struct StatusRow {
     pub description: String,
     /// File (or `-` when it is gone).
     pub file: String,
-    /// `applied`, `pending`, `modified` (checksum mismatch) or `missing file`.
-    pub state: String,
+    /// Where it stands.
+    pub state: MigrationState,
 }
 
 /// Applied and pending migrations, checksum mismatches and applied migrations whose file is gone.
@@ -256,10 +302,10 @@ pub async fn status(
             description: m.description.to_string(),
             file: migrations.file(m.version),
             state: match applied.get(&m.version) {
-                _ if dirty == Some(m.version) => "failed (partly applied)".into(),
-                Some(sum) if sum.as_slice() == m.checksum.as_ref() => "applied".into(),
-                Some(_) => "modified".into(),
-                None => "pending".into(),
+                _ if dirty == Some(m.version) => MigrationState::Failed,
+                Some(sum) if sum.as_slice() == m.checksum.as_ref() => MigrationState::Applied,
+                Some(_) => MigrationState::Modified,
+                None => MigrationState::Pending,
             },
         })
         .collect();
@@ -271,7 +317,7 @@ pub async fn status(
             version: *version,
             description: String::new(),
             file: "-".into(),
-            state: "missing file".into(),
+            state: MigrationState::MissingFile,
         });
     }
     rows.sort_by_key(|r| r.version);
@@ -407,7 +453,7 @@ mod tests {
         let target = super::super::Target::from_url("sqlite:dev.db", dir.path()).unwrap();
         let mut conn = target.connect().await.unwrap();
         let migrations = Migrations::load(dir.path(), Path::new("m")).await.unwrap();
-        let applied = apply(&mut conn, &migrations, Kind::Sqlite, || {})
+        let applied = apply(&mut conn, &migrations, &target, &|_| {})
             .await
             .unwrap();
         assert_eq!(
@@ -415,14 +461,14 @@ mod tests {
             ["m/0001_t.sql", "m/0002_u.sql"]
         );
         assert!(
-            apply(&mut conn, &migrations, Kind::Sqlite, || {})
+            apply(&mut conn, &migrations, &target, &|_| {})
                 .await
                 .unwrap()
                 .is_empty()
         );
         std::fs::write(dir.path().join("m/0002_u.sql"), "insert into t values (2);").unwrap();
         let edited = Migrations::load(dir.path(), Path::new("m")).await.unwrap();
-        let err = apply(&mut conn, &edited, Kind::Sqlite, || {})
+        let err = apply(&mut conn, &edited, &target, &|_| {})
             .await
             .unwrap_err();
         assert!(
@@ -432,8 +478,8 @@ mod tests {
         );
         let rows = status(&mut conn, &edited, Kind::Sqlite).await.unwrap();
         assert_eq!(
-            rows.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(),
-            ["applied", "modified"]
+            rows.iter().map(|r| r.state).collect::<Vec<_>>(),
+            [MigrationState::Applied, MigrationState::Modified]
         );
     }
 }

@@ -3,14 +3,18 @@
 //! through sqlx's runtime APIs (no compile-time database).
 
 pub mod command;
+pub mod files;
+pub mod lock;
 pub mod migrate;
 pub mod reset;
 pub mod seed;
 pub mod shell;
+pub mod statements;
 
+use crate::env::Values;
 use crate::source::Diagnostic;
 use crate::stack::Stack;
-use crate::variables::Values;
+use seed::SeedState;
 use sqlx::AnyConnection;
 use sqlx::Connection;
 use std::path::Path;
@@ -248,10 +252,7 @@ pub async fn run_steps(
         } else if let Some(dir) = &database.migrations {
             let migrations = migrate::Migrations::load(&stack.root, dir).await?;
             let mut conn = target.connect().await?;
-            let result = migrate::apply(&mut conn, &migrations, target.kind, || {
-                on_note("waiting for another migration run to finish")
-            })
-            .await;
+            let result = migrate::apply(&mut conn, &migrations, target, on_note).await;
             let _ = conn.close().await;
             report.applied = result?;
         }
@@ -292,13 +293,13 @@ impl Report {
         }
         for seed in &self.seeds {
             match seed.state {
-                "applied" => lines.push(format!("seeded {}", seed.name)),
-                "reapplied" => lines.push(format!("re-seeded {}", seed.name)),
-                "changed" => lines.push(format!(
+                SeedState::Applied => lines.push(format!("seeded {}", seed.name)),
+                SeedState::Reapplied => lines.push(format!("re-seeded {}", seed.name)),
+                SeedState::Changed => lines.push(format!(
                     "seed {} changed since it ran; not re-run (`devenv seed --reseed` runs it again)",
                     seed.name
                 )),
-                _ => {}
+                SeedState::Unchanged => {}
             }
         }
         lines

@@ -121,11 +121,9 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
     let Some(database) = &stack.database else {
         return Vec::new();
     };
-    let env = crate::dotenv::read(&crate::envfile::path(stack))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let values = crate::variables::Values::resolve(stack, &env.values);
+    let values = crate::env::load(stack)
+        .unwrap_or_else(|_| crate::env::Loaded::without_file(stack))
+        .values;
     let title = "database reachable from this machine";
     let target = match Target::of(stack, &values) {
         Ok(t) => t,
@@ -166,8 +164,8 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
             Ok(migrations) => match migrate::status(&mut conn, &migrations, target.kind).await {
                 Err(e) => Check::fail("migrations", title, e.message.clone(), e.help.unwrap_or_default()),
                 Ok(rows) => {
-                    let bad: Vec<String> = rows.iter().filter(|r| r.state != "applied" && r.state != "pending").map(|r| format!("{} {}", r.file, r.state)).collect();
-                    let pending: Vec<String> = rows.iter().filter(|r| r.state == "pending").map(|r| r.file.clone()).collect();
+                    let bad: Vec<String> = rows.iter().filter(|r| r.state.is_problem()).map(|r| format!("{} {}", r.file, r.state)).collect();
+                    let pending: Vec<String> = rows.iter().filter(|r| r.state == migrate::MigrationState::Pending).map(|r| r.file.clone()).collect();
                     if !bad.is_empty() {
                         Check::fail("migrations", title, bad.join("; "), "an applied migration was edited or removed: revert that change (or `devenv db reset` in development); `devenv migrate status` shows each")
                     } else if !pending.is_empty() {

@@ -356,3 +356,167 @@ fn db_shell_runs_sql_from_stdin_on_postgres_with_a_percent_encoded_password() {
         "{out}\n{err}"
     );
 }
+
+/// A PostgreSQL stack that is up, with no migration applied yet.
+fn postgres_up_without_migrations() -> Option<TestProject> {
+    docker_ready().then(|| {
+        let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
+        run_ok(&project, &["up", "--no-migrate", "--no-seed"]);
+        project
+    })
+}
+
+#[test]
+fn goose_and_dbmate_files_are_refused_before_anything_runs() {
+    let Some(project) = postgres_up_without_migrations() else {
+        return;
+    };
+    let tables =
+        "select count(*) from pg_tables where tablename in ('products', '_sqlx_migrations')";
+    project.write(
+        "migrations/0001_products.sql",
+        "-- +goose Up\nCREATE TABLE products (id INT);\n\n-- +goose Down\nDROP TABLE products;\n",
+    );
+    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("migrations/0001_products.sql:1:1") && err.contains("goose format"),
+        "names the file, the line and the format: {err}"
+    );
+    assert!(
+        err.contains("0001_products.up.sql") && err.contains("migrate = { command"),
+        "says how to fix it: {err}"
+    );
+    assert_eq!(project.psql(tables), "0", "nothing was applied");
+
+    project.write(
+        "migrations/0001_products.sql",
+        "-- a comment first\n-- migrate:up\nCREATE TABLE products (id INT);\n\n-- migrate:down\nDROP TABLE products;\n",
+    );
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("migrations/0001_products.sql:2:1") && err.contains("dbmate format"),
+        "{err}"
+    );
+    assert_eq!(project.psql(tables), "0", "nothing was applied");
+
+    std::fs::remove_file(project.path("migrations/0001_products.sql")).unwrap();
+    project.write(
+        "migrations/0001_products.up.sql",
+        "CREATE TABLE products (id INT);\n",
+    );
+    project.write(
+        "migrations/0001_products.down.sql",
+        "DROP TABLE products;\n",
+    );
+    run_ok(&project, &["migrate"]);
+    assert_eq!(project.psql("select count(*) from products"), "0");
+}
+
+#[test]
+fn two_migration_files_with_one_version_are_refused_naming_both() {
+    let Some(project) = postgres_up_without_migrations() else {
+        return;
+    };
+    project.write("migrations/0001_a.sql", "CREATE TABLE a (id INT);\n");
+    project.write("migrations/0001_b.sql", "CREATE TABLE b (id INT);\n");
+    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("migrations/0001_a.sql") && err.contains("migrations/0001_b.sql"),
+        "names both files: {err}"
+    );
+    assert!(err.contains("version 1"), "{err}");
+    assert_eq!(
+        project.psql("select count(*) from pg_tables where tablename in ('a', 'b')"),
+        "0",
+        "nothing was applied"
+    );
+
+    std::fs::remove_file(project.path("migrations/0001_b.sql")).unwrap();
+    std::fs::remove_file(project.path("migrations/0001_a.sql")).unwrap();
+    project.write("migrations/0001_a.up.sql", "CREATE TABLE a (id INT);\n");
+    project.write("migrations/0001_a.down.sql", "DROP TABLE a;\n");
+    project.write("migrations/1_b.sql", "CREATE TABLE b (id INT);\n");
+    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("migrations/0001_a.up.sql") && err.contains("migrations/1_b.sql"),
+        "{err}"
+    );
+    std::fs::remove_file(project.path("migrations/1_b.sql")).unwrap();
+    run_ok(&project, &["migrate"]);
+}
+
+#[test]
+fn mariadb_failing_seed_says_what_ddl_committed() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(MARIADB, &["DB_PORT"]);
+    with_schema(&project);
+    std::fs::remove_file(project.path("seeds/01_products.sql")).unwrap();
+    project.write(
+        "seeds/01_bad.sql",
+        "INSERT INTO products (id, name) VALUES (1, 'tea');\nCREATE TABLE seed_extra (id INT);\nINSERT INTO products (id, name) VALUES (2, 'cake');\nINSERT INTO nowhere VALUES (3);\n",
+    );
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 1, "{err}");
+    let query = |sql: &str| {
+        docker(&[
+            "exec",
+            "-e",
+            &format!("MYSQL_PWD={}", project.env_value("DB_PASSWORD")),
+            &format!("{}-db-1", project.name),
+            "mariadb",
+            "-ushop",
+            "-N",
+            "-e",
+            sql,
+            "shop",
+        ])
+    };
+    // What MySQL really did: the CREATE TABLE committed the INSERT before it and ended the
+    // transaction, so the INSERT after it committed on its own.
+    assert_eq!(
+        query("select group_concat(id order by id) from products"),
+        "1,2"
+    );
+    assert_eq!(query("select count(*) from seed_extra"), "0");
+    assert!(
+        err.contains("seed seeds/01_bad.sql failed at line 4") && err.contains("nowhere"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("rolled back;") && err.contains("nothing was rolled back"),
+        "no claim of a rollback that did not happen: {err}"
+    );
+    assert!(
+        err.contains("the CREATE TABLE on line 2 committed") && err.contains("(lines 1, 2, 3)"),
+        "says what stays: {err}"
+    );
+    assert_eq!(query("select count(*) from _devenv_seeds"), "0");
+}
+
+#[test]
+fn mariadb_volume_with_another_password_fails_fast_naming_the_volume() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(MARIADB, &["DB_PORT"]);
+    run_ok(&project, &["up", "--no-migrate", "--no-seed"]);
+    run_ok(&project, &["down"]);
+    let old = project.env_value("DB_PASSWORD");
+    let env = project
+        .read(".env")
+        .replace(&old, "not-the-password-the-volume-has");
+    project.write(".env", &env);
+    let (code, _, err) = output(&mut project.devenv(&["up", "--timeout", "60"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refuses the credentials in .env") && err.contains("devenv down --volumes"),
+        "refused by MySQL error 1045: {err}"
+    );
+    assert!(err.contains(&format!("volume {}_", project.name)), "{err}");
+}
