@@ -42,9 +42,33 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub color: ColorChoice,
 
+    /// Show secrets in output instead of `***` (they are masked everywhere by default).
+    #[arg(long, global = true)]
+    pub reveal: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Whether the command was asked for JSON output (errors are then JSON on stdout too).
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Up(args) => args.json,
+            Command::Down(args) => args.json,
+            Command::Status(args) => args.json,
+            Command::Restart(args) => args.json,
+            Command::Doctor(args) => args.json,
+            Command::Env(EnvCommand::Check { json }) => *json,
+            Command::Migrate(args) => {
+                args.json || matches!(args.action, Some(MigrateAction::Status { json: true }))
+            }
+            Command::Seed(args) => args.json,
+            Command::Db(DbCommand::Reset { json, .. }) => *json,
+            _ => false,
+        }
+    }
 }
 
 /// The subcommands.
@@ -155,6 +179,9 @@ pub struct DownArgs {
     /// created.
     #[arg(long)]
     pub adopt: bool,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv status`.
@@ -186,6 +213,9 @@ pub struct LogsArgs {
 pub struct RestartArgs {
     /// Only these services [default: all].
     pub services: Vec<String>,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv doctor`.
@@ -219,7 +249,16 @@ pub enum EnvCommand {
     /// Create .env from the stack (ports, values, generated secrets).
     Init,
     /// Compare .env with the stack.
-    Check,
+    Check {
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one variable's value, unmasked (the environment, then .env, then the stack).
+    Get {
+        /// The variable (`DB_PASSWORD`).
+        name: String,
+    },
 }
 
 /// `devenv migrate`.
@@ -228,6 +267,9 @@ pub struct MigrateArgs {
     /// `status` or `new NAME`; nothing applies pending migrations.
     #[command(subcommand)]
     pub action: Option<MigrateAction>,
+    /// JSON on stdout (what was applied).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv migrate ...`.
@@ -252,6 +294,9 @@ pub struct SeedArgs {
     /// Run seeds again even when already applied.
     #[arg(long)]
     pub reseed: bool,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv db ...`.
@@ -262,6 +307,9 @@ pub enum DbCommand {
         /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Open psql or mysql inside the database container.
     Shell,

@@ -1,5 +1,9 @@
 //! devenv: one stack definition in a repository, a working local development environment out.
 
+// All output goes through `ui` (which redacts secrets and colours per stream); unit tests may
+// still say why they skip.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -18,8 +22,9 @@ pub mod health;
 pub mod lifecycle;
 pub mod plan;
 pub mod ports;
-pub mod progress;
+pub use ui::progress;
 pub mod project;
+pub mod redact;
 pub mod source;
 pub mod stack;
 pub mod templates;

@@ -1,5 +1,7 @@
 //! The `devenv` binary: parse arguments, run the command, map the outcome to an exit code.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use clap::Parser;
 use devenv::cli::Cli;
 use devenv::ui::{Ui, Verbosity};
@@ -12,7 +14,8 @@ fn main() -> ExitCode {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let ui = Ui::new(verbosity, cli.color);
+    devenv::redact::set_reveal(cli.reveal);
+    let ui = Ui::new(verbosity, cli.color, cli.json());
     match devenv::commands::run(cli, &ui) {
         Ok(code) => code,
         Err(error) => {

@@ -17,18 +17,21 @@ use std::process::ExitCode;
 pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<ExitCode> {
     let (stack, env, target) = database_context(file)?;
     match command {
-        DbCommand::Reset { yes } => reset_database(&stack, &env.values, &target, *yes, ui),
+        DbCommand::Reset { yes, json } => {
+            reset_database(&stack, &env.values, &target, *yes, *json, ui)
+        }
         DbCommand::Shell => open_shell(&stack, &target),
     }
 }
 
 /// `devenv db reset`: after consent, drop and recreate the database, then migrate and seed
-/// (`env_file`: the values of `.env`).
+/// (`env_file`: the values of `.env`); `json` prints what the steps did as a document.
 fn reset_database(
     stack: &Stack,
     env_file: &IndexMap<String, String>,
     target: &Target,
     yes: bool,
+    json: bool,
     ui: &Ui,
 ) -> Result<ExitCode> {
     if !yes {
@@ -50,6 +53,10 @@ fn reset_database(
         reset::drop_and_create(target).await?;
         Ok(database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?)
     })?;
+    if json {
+        ui.json(&super::migrate::StepsDocument::new(target, &report));
+        return Ok(ExitCode::SUCCESS);
+    }
     ui.info(format!(
         "{} recreated the database at {}",
         ui.paint(Style::Good, "✓"),

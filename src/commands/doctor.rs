@@ -5,6 +5,7 @@ use crate::cli::DoctorArgs;
 use crate::doctor::{self, Check, Status};
 use crate::error::Result;
 use crate::ui::{Style, Ui};
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -26,7 +27,11 @@ pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<ExitCode> 
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     let warned = checks.iter().filter(|c| c.status == Status::Warn).count();
     if args.json {
-        ui.out(serde_json::json!({ "checks": checks, "failed": failed, "warnings": warned }));
+        ui.json(&DoctorDocument {
+            checks: &checks,
+            failed,
+            warnings: warned,
+        });
     } else {
         for check in &checks {
             print_check(check, ui);
@@ -60,4 +65,15 @@ fn print_check(check: &Check, ui: &Ui) {
     if let Some(fix) = &check.fix {
         ui.out(format!("    fix: {fix}"));
     }
+}
+
+/// `devenv doctor --json`.
+#[derive(Debug, Serialize)]
+struct DoctorDocument<'a> {
+    /// Every check, in the order they ran.
+    checks: &'a [Check],
+    /// How many failed.
+    failed: usize,
+    /// How many warned.
+    warnings: usize,
 }

@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::lifecycle::down::{down, volumes_to_remove};
 use crate::ui::{Style, Ui};
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -29,6 +30,21 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
             )?;
         }
         let report = down(&engine, &stack, &volumes, ui).await?;
+        if args.json {
+            let kept = if args.volumes {
+                Vec::new()
+            } else {
+                volumes_to_remove(&engine, &stack).await.unwrap_or_default()
+            };
+            ui.json(&DownDocument {
+                project: &stack.project.name,
+                containers: &report.containers,
+                network: report.network,
+                volumes: &report.volumes,
+                kept_volumes: &kept,
+            });
+            return Ok(ExitCode::SUCCESS);
+        }
         let mark = ui.paint(Style::Good, "✓");
         if report.containers.is_empty() && !report.network {
             ui.info(format!(
@@ -62,4 +78,19 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `devenv down --json`.
+#[derive(Debug, Serialize)]
+struct DownDocument<'a> {
+    /// Project name.
+    project: &'a str,
+    /// Containers removed.
+    containers: &'a [String],
+    /// Whether the network was removed.
+    network: bool,
+    /// Volumes removed (only with `--volumes`).
+    volumes: &'a [String],
+    /// Volumes that stay (without `--volumes`).
+    kept_volumes: &'a [String],
 }

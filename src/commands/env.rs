@@ -1,4 +1,4 @@
-//! `devenv env init` and `devenv env check`.
+//! `devenv env init`, `devenv env check` and `devenv env get NAME`.
 
 use super::runtime::block_on;
 use crate::cli::EnvCommand;
@@ -10,6 +10,7 @@ use crate::ports::Published;
 use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,15 +19,55 @@ use std::process::ExitCode;
 pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCode> {
     let stack = crate::project::load(file)?;
     match command {
-        EnvCommand::Check => check(&stack, ui),
+        EnvCommand::Check { json } => check(&stack, *json, ui),
         EnvCommand::Init => init(&stack, ui),
+        EnvCommand::Get { name } => get(&stack, name, ui),
     }
 }
 
+/// `devenv env get NAME`: one variable's value, unmasked (it is asked for by name).
+fn get(stack: &Stack, name: &str, ui: &Ui) -> Result<ExitCode> {
+    let loaded = env::load(stack)?;
+    let value = loaded
+        .values
+        .get(name)
+        .or_else(|| {
+            let file = loaded.file.as_ref()?;
+            file.values.get(name).map(String::as_str)
+        })
+        .ok_or_else(|| {
+            Diagnostic::new(format!("no variable named `{name}` in devenv.toml or .env")).with_help(
+                "`devenv env check` lists what .env lacks; devenv.toml's [env] declares variables",
+            )
+        })?;
+    ui.out_revealed(value);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `devenv env check --json`.
+#[derive(Debug, Serialize)]
+struct CheckDocument<'a> {
+    /// Whether `.env` has every key, all set.
+    ok: bool,
+    /// Each problem with its fix.
+    findings: &'a [env::check::Finding],
+}
+
 /// `devenv env check`: each finding with its fix; exit 1 when there is any.
-fn check(stack: &Stack, ui: &Ui) -> Result<ExitCode> {
+fn check(stack: &Stack, json: bool, ui: &Ui) -> Result<ExitCode> {
     let loaded = env::load(stack)?;
     let findings = env::check::check(stack, loaded.file.as_ref());
+    if json {
+        ui.json(&CheckDocument {
+            ok: findings.is_empty(),
+            findings: &findings,
+        });
+        return Ok(if findings.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     if findings.is_empty() {
         ui.out(format!(
             "{} .env has every key devenv.toml uses, all set",

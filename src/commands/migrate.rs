@@ -5,7 +5,9 @@ use crate::cli::{MigrateAction, MigrateArgs};
 use crate::database::{self, Steps, Target, migrate};
 use crate::error::Result;
 use crate::source::Diagnostic;
+use crate::ui::table::Table;
 use crate::ui::{Style, Ui};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,19 +34,23 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                 Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
             })?;
             let problems = rows.iter().filter(|r| r.state.is_problem()).count();
-            if *json {
-                ui.out(serde_json::json!({ "database": target.shown, "migrations": rows }));
+            if *json || args.json {
+                ui.json(&StatusDocument {
+                    database: &target.shown,
+                    migrations: &rows,
+                });
             } else if rows.is_empty() {
                 ui.out(format!("no migrations in {}", dir.display()));
             } else {
-                let width = rows.iter().map(|r| r.file.len()).max().unwrap_or(4);
-                ui.out(format!("{:<8} {:<width$}  STATE", "VERSION", "FILE"));
+                let mut table = Table::new(["VERSION", "FILE", "STATE"]);
                 for row in &rows {
-                    ui.out(format!(
-                        "{:<8} {:<width$}  {}",
-                        row.version, row.file, row.state
-                    ));
+                    table.row([
+                        row.version.to_string(),
+                        row.file.clone(),
+                        row.state.to_string(),
+                    ]);
                 }
+                ui.out(table);
             }
             Ok(if problems == 0 {
                 ExitCode::SUCCESS
@@ -66,6 +72,10 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                     .await?,
                 )
             })?;
+            if args.json {
+                ui.json(&StepsDocument::new(&target, &report));
+                return Ok(ExitCode::SUCCESS);
+            }
             for applied in &report.applied {
                 ui.info(format!(
                     "{} applied {} ({:.0} ms)",
@@ -98,4 +108,57 @@ pub fn database_context(
     let loaded = crate::env::load(&stack)?;
     let target = Target::of(&stack, &loaded.values)?;
     Ok((stack, loaded.file.unwrap_or_default(), target))
+}
+
+/// `devenv migrate status --json`.
+#[derive(Debug, Serialize)]
+struct StatusDocument<'a> {
+    /// The database URL, password hidden.
+    database: &'a str,
+    /// Every migration, applied or not.
+    migrations: &'a [migrate::StatusRow],
+}
+
+/// `devenv migrate --json`, `seed --json` and `db reset --json`: what the steps did.
+#[derive(Debug, Serialize)]
+pub struct StepsDocument<'a> {
+    /// The database URL, password hidden.
+    pub database: &'a str,
+    /// Migrations applied now.
+    pub applied: Vec<AppliedMigration<'a>>,
+    /// Whether the project's own migration command ran.
+    pub ran_migrate_command: bool,
+    /// Each seed and what happened to it.
+    pub seeds: &'a [database::seed::Outcome],
+}
+
+/// One migration applied now.
+#[derive(Debug, Serialize)]
+pub struct AppliedMigration<'a> {
+    /// Version.
+    pub version: i64,
+    /// File.
+    pub file: &'a str,
+    /// Milliseconds the database took.
+    pub elapsed_ms: u64,
+}
+
+impl<'a> StepsDocument<'a> {
+    /// The document for one run of the steps.
+    pub fn new(target: &'a Target, report: &'a database::Report) -> Self {
+        Self {
+            database: &target.shown,
+            applied: report
+                .applied
+                .iter()
+                .map(|a| AppliedMigration {
+                    version: a.version,
+                    file: &a.file,
+                    elapsed_ms: a.elapsed.as_millis() as u64,
+                })
+                .collect(),
+            ran_migrate_command: report.ran_migrate_command,
+            seeds: &report.seeds,
+        }
+    }
 }

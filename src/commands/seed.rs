@@ -20,6 +20,10 @@ pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
     let report = block_on(async {
         Ok(database::run_steps(&stack, &target, &env.values, steps, &|n| ui.info(n)).await?)
     })?;
+    if args.json {
+        ui.json(&super::migrate::StepsDocument::new(&target, &report));
+        return Ok(ExitCode::SUCCESS);
+    }
     let lines = report.lines();
     if lines.is_empty() {
         ui.info(format!(

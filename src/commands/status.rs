@@ -3,9 +3,11 @@
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
 use crate::error::Result;
-use crate::lifecycle::report::table;
+use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::status::{all_healthy, status};
 use crate::ui::Ui;
+use crate::ui::table::Table;
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,7 +20,11 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> 
     let rows = block_on(async { Ok(status(&stack).await?) })?;
     let healthy = all_healthy(&rows);
     if args.json {
-        ui.out(serde_json::json!({ "project": stack.project.name, "healthy": healthy, "services": rows }));
+        ui.json(&StatusDocument {
+            project: &stack.project.name,
+            healthy,
+            services: &rows,
+        });
     } else {
         ui.out(table(&rows, true));
     }
@@ -29,6 +35,17 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> 
     })
 }
 
+/// `devenv status --json`.
+#[derive(Debug, Serialize)]
+struct StatusDocument<'a> {
+    /// Project name.
+    project: &'a str,
+    /// Whether every service runs and none is unhealthy or starting.
+    healthy: bool,
+    /// One row per service.
+    services: &'a [ServiceRow],
+}
+
 /// `devenv status --all`: every devenv project on the engine and the directory it belongs to.
 fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
     let projects = block_on(async {
@@ -36,48 +53,36 @@ fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
         Ok(engine.all_projects().await?)
     })?;
     if args.json {
-        ui.out(serde_json::json!({ "projects": projects }));
+        ui.json(&AllDocument {
+            projects: &projects,
+        });
         return Ok(ExitCode::SUCCESS);
     }
     if projects.is_empty() {
         ui.info("no devenv project has containers on this engine");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut lines = vec![[
-        "PROJECT".to_string(),
-        "RUNNING".to_string(),
-        "SERVICES".to_string(),
-        "DIRECTORY".to_string(),
-    ]];
+    let mut table = Table::new(["PROJECT", "RUNNING", "SERVICES", "DIRECTORY"]);
     for p in &projects {
         let directory = match &p.directory {
             Some(dir) if p.directory_exists => dir.display().to_string(),
             Some(dir) => format!("{} (gone)", dir.display()),
             None => "-".to_string(),
         };
-        lines.push([
+        table.row([
             p.project.clone(),
             format!("{}/{}", p.running, p.services.len()),
             p.services.join(","),
             directory,
         ]);
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            lines
-                .iter()
-                .map(|l| l[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for line in lines {
-        let cells: Vec<String> = line
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        ui.out(cells.join("  ").trim_end());
-    }
+    ui.out(table);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `devenv status --all --json`.
+#[derive(Debug, Serialize)]
+struct AllDocument<'a> {
+    /// Every devenv project on the engine.
+    projects: &'a [crate::engine::owners::ProjectSummary],
 }

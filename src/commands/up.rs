@@ -5,11 +5,12 @@
 use super::runtime::{block_on, block_on_uninterrupted};
 use crate::cli::{UpArgs, WatchArgs};
 use crate::error::Result;
-use crate::lifecycle::report::table;
+use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
+use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -82,15 +83,14 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
         }
     };
     if options.json {
-        let value = serde_json::json!({
-            "event": "ready",
-            "elapsed_ms": report.elapsed.as_millis() as u64,
-            "changed": !report.nothing_changed(),
-            "services": report.rows,
-            "database": report.database,
-            "remapped": report.remaps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ui.json(&ReadyEvent {
+            event: "ready",
+            elapsed_ms: report.elapsed.as_millis() as u64,
+            changed: !report.nothing_changed(),
+            services: &report.rows,
+            database: &report.database,
+            remapped: report.remaps.iter().map(ToString::to_string).collect(),
         });
-        ui.out(value);
         return Ok(());
     }
     let seconds = report.elapsed.as_secs_f64();
@@ -112,4 +112,22 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
         ui.warn(remap);
     }
     Ok(())
+}
+
+/// The last `up --json` event: the stack is up (the progress events before it are
+/// `progress::Event`s).
+#[derive(Debug, Serialize)]
+struct ReadyEvent<'a> {
+    /// Always `ready`.
+    event: &'static str,
+    /// Milliseconds `up` took.
+    elapsed_ms: u64,
+    /// Whether anything was created, recreated or started.
+    changed: bool,
+    /// One row per service.
+    services: &'a [ServiceRow],
+    /// What the database steps did.
+    database: &'a crate::database::Report,
+    /// Host ports moved to free ones, as messages.
+    remapped: Vec<String>,
 }

@@ -247,7 +247,7 @@ pub async fn run_steps(
     let mut report = Report::default();
     if steps.migrate {
         if let Some(argv) = &database.migrate_command {
-            command::run(argv, &stack.root, &env, "migrate")?;
+            command::run(argv, &stack.root, &env, "migrate", on_note).await?;
             report.ran_migrate_command = true;
         } else if let Some(dir) = &database.migrations {
             let migrations = migrate::Migrations::load(&stack.root, dir).await?;
@@ -267,6 +267,7 @@ pub async fn run_steps(
             &items,
             steps.reseed,
             &env,
+            on_note,
         )
         .await;
         let _ = conn.close().await;

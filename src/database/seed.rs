@@ -110,6 +110,7 @@ pub async fn run(
     items: &[Item],
     reseed: bool,
     env: &[(String, String)],
+    on_line: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Outcome>, Diagnostic> {
     let recorded = ensure_record_table(conn).await?;
     let record = Record::new(kind);
@@ -131,7 +132,7 @@ pub async fn run(
             match (item, text) {
                 (Item::File(_), Some(sql)) => apply_sql(conn, kind, &record, &done, &sql).await?,
                 (Item::Command(argv), _) => {
-                    super::command::run(argv, root, env, "seed")?;
+                    super::command::run(argv, root, env, "seed", on_line).await?;
                     record.write(conn, &done).await.map_err(|e| {
                         Diagnostic::new(format!("seed {name} ran, but recording it in {TABLE} failed: {e}"))
                             .with_help("what the command did stays; check the database user's rights on the seed record table, then run `devenv seed` (the command runs again)")
@@ -336,17 +337,33 @@ mod tests {
         let states = |o: Vec<Outcome>| o.into_iter().map(|o| o.state).collect::<Vec<_>>();
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    false,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             [SeedState::Applied]
         );
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    false,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             [SeedState::Unchanged]
         );
@@ -357,17 +374,33 @@ mod tests {
         .unwrap();
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    false,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             [SeedState::Changed]
         );
         assert_eq!(
             states(
-                run(&mut conn, Kind::Sqlite, dir.path(), &list, true, &[])
-                    .await
-                    .unwrap()
+                run(
+                    &mut conn,
+                    Kind::Sqlite,
+                    dir.path(),
+                    &list,
+                    true,
+                    &[],
+                    &|_| {}
+                )
+                .await
+                .unwrap()
             ),
             [SeedState::Reapplied]
         );
@@ -377,9 +410,17 @@ mod tests {
         )
         .unwrap();
         let list = items(dir.path(), &[Seed::Path("seeds".into())]).unwrap();
-        let err = run(&mut conn, Kind::Sqlite, dir.path(), &list, false, &[])
-            .await
-            .unwrap_err();
+        let err = run(
+            &mut conn,
+            Kind::Sqlite,
+            dir.path(),
+            &list,
+            false,
+            &[],
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
         assert!(
             err.message.starts_with("seed seeds/02_bad.sql failed"),
             "{err}"

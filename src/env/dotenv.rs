@@ -111,6 +111,7 @@ pub fn parse(path: &Path, text: String) -> Result<EnvFile, Diagnostic> {
             Err(e) => return Err(rejected(path, content, &e)),
         }
     }
+    crate::redact::register_named(&values);
     Ok(EnvFile { text, values })
 }
 

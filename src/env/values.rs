@@ -58,6 +58,7 @@ impl Values {
                 break;
             }
         }
+        crate::redact::register_stack(stack, &values);
         Self(values)
     }
 

@@ -2,6 +2,7 @@
 
 use crate::endpoint::reach_host;
 use crate::plan::ContainerSpec;
+use crate::ui::table::Table;
 use serde::Serialize;
 
 /// One row of the service table.
@@ -40,17 +41,8 @@ pub fn addresses(spec: &ContainerSpec) -> Vec<String> {
 
 /// Renders rows as an aligned text table.
 pub fn table(rows: &[ServiceRow], with_status: bool) -> String {
-    let mut cells: Vec<Vec<String>> = vec![
-        [
-            "SERVICE",
-            "STATE",
-            "HEALTH",
-            "ADDRESS",
-            if with_status { "STATUS" } else { "URL" },
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let last = if with_status { "STATUS" } else { "URL" };
+    let mut table = Table::new(["SERVICE", "STATE", "HEALTH", "ADDRESS", last]);
     for row in rows {
         let last = if with_status {
             row.status.clone()
@@ -62,7 +54,7 @@ pub fn table(rows: &[ServiceRow], with_status: bool) -> String {
         } else {
             row.addresses.join(", ")
         };
-        cells.push(vec![
+        table.row([
             row.service.clone(),
             row.state.clone(),
             row.health.clone(),
@@ -70,25 +62,5 @@ pub fn table(rows: &[ServiceRow], with_status: bool) -> String {
             last,
         ]);
     }
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    cells
-        .iter()
-        .map(|r| {
-            let line: Vec<String> = r
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-                .collect();
-            line.join("  ").trim_end().to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    table.render()
 }

@@ -11,6 +11,7 @@ mod engine;
 mod generate;
 mod git_env;
 mod isolation;
+mod output;
 mod ports_env;
 mod properties;
 mod reliability;

@@ -1,8 +1,11 @@
 //! Progress of long operations: a spinner line per service on a terminal, plain timestamped
-//! lines otherwise (CI logs), newline-delimited JSON events with `--json`.
+//! lines otherwise (CI logs), newline-delimited JSON events ([`Event`]) with `--json`. Every
+//! line goes out through the [`Ui`], redacted; while spinners run, other stderr lines suspend
+//! them instead of tearing through them.
 
 use crate::ui::{Style, Ui, Verbosity};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,6 +15,23 @@ enum Mode {
     Lines,
     Json,
     Silent,
+}
+
+/// One `up --json` progress event (an NDJSON line, versioned like every document).
+#[derive(Debug, Serialize)]
+pub struct Event<'a> {
+    /// Milliseconds since the operation started.
+    pub elapsed_ms: u64,
+    /// A service, an image, `database` or `devenv`.
+    pub subject: &'a str,
+    /// What happens (`creating`, `waiting`, `created, ready in 1.20s`, `note`, ...).
+    pub event: &'a str,
+    /// More about it.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub detail: &'a str,
+    /// On a subject's final event: whether it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
 }
 
 /// Reports steps per subject (a service or an image).
@@ -58,6 +78,7 @@ impl Progress {
             Mode::Spinners(multi) => {
                 let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
                 let bar = bars.entry(subject.to_string()).or_insert_with(|| {
+                    self.ui.bars.set(Some(multi.clone()));
                     let bar = multi.add(ProgressBar::new_spinner());
                     bar.set_style(
                         ProgressStyle::with_template("{spinner} {prefix:<12} {msg} {elapsed:.dim}")
@@ -67,7 +88,7 @@ impl Progress {
                     bar.enable_steady_tick(Duration::from_millis(80));
                     bar
                 });
-                bar.set_message(join(event, detail));
+                bar.set_message(self.ui.for_stderr(&join(event, detail)));
             }
             Mode::Lines => self.line(subject, event, detail),
             Mode::Json => self.json(subject, event, detail, None),
@@ -80,6 +101,7 @@ impl Progress {
         if let Mode::Spinners(multi) = &self.mode {
             let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
             let bar = bars.entry(subject.to_string()).or_insert_with(|| {
+                self.ui.bars.set(Some(multi.clone()));
                 let bar = multi.add(ProgressBar::new(total));
                 bar.set_style(
                     ProgressStyle::with_template(
@@ -100,11 +122,15 @@ impl Progress {
     pub fn done(&self, subject: &str, event: &str, detail: &str, ok: bool) {
         match &self.mode {
             Mode::Spinners(_) => {
-                let bar = self
-                    .bars
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(subject);
+                let bar = {
+                    let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+                    let bar = bars.remove(subject);
+                    if bars.is_empty() {
+                        // Nothing spins any more: stderr lines need not suspend anything.
+                        self.ui.bars.set(None);
+                    }
+                    bar
+                };
                 let mark = if ok {
                     self.ui.paint(Style::Good, "✓")
                 } else {
@@ -116,7 +142,7 @@ impl Progress {
                         bar.set_style(
                             ProgressStyle::with_template("{msg}").expect("valid template"),
                         );
-                        bar.finish_with_message(text);
+                        bar.finish_with_message(self.ui.for_stderr(&text));
                     }
                     None => self.ui.info(text),
                 }
@@ -131,7 +157,7 @@ impl Progress {
     pub fn note(&self, text: &str) {
         match &self.mode {
             Mode::Spinners(multi) => {
-                let _ = multi.println(text);
+                let _ = multi.println(self.ui.for_stderr(text));
             }
             Mode::Lines => self.line("devenv", text, ""),
             Mode::Json => self.json("devenv", "note", text, None),
@@ -144,29 +170,33 @@ impl Progress {
         for (_, bar) in self.bars.lock().unwrap_or_else(|e| e.into_inner()).drain() {
             bar.finish_and_clear();
         }
+        self.ui.bars.set(None);
     }
 
     fn line(&self, subject: &str, event: &str, detail: &str) {
-        eprintln!(
+        self.ui.info(format!(
             "[{:>6.2}s] {subject:<12} {}",
             self.start.elapsed().as_secs_f64(),
             join(event, detail)
-        );
+        ));
     }
 
     fn json(&self, subject: &str, event: &str, detail: &str, ok: Option<bool>) {
-        let mut value = serde_json::json!({
-            "elapsed_ms": self.start.elapsed().as_millis() as u64,
-            "subject": subject,
-            "event": event,
+        self.ui.json(&Event {
+            elapsed_ms: self.start.elapsed().as_millis() as u64,
+            subject,
+            event,
+            detail,
+            ok,
         });
-        if !detail.is_empty() {
-            value["detail"] = detail.into();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if matches!(self.mode, Mode::Spinners(_)) {
+            self.ui.bars.set(None);
         }
-        if let Some(ok) = ok {
-            value["ok"] = ok.into();
-        }
-        println!("{value}");
     }
 }
 
