@@ -14,10 +14,12 @@ fn main() -> ExitCode {
     };
     let ui = Ui::new(verbosity, cli.color);
     match devenv::commands::run(cli, &ui) {
-        Ok(code) => code,
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            ui.error(&error.diagnostic);
-            error.exit_code()
+            if let Some(diagnostic) = error.diagnostic() {
+                ui.error(&diagnostic);
+            }
+            ExitCode::from(error.exit_code())
         }
     }
 }

@@ -3,13 +3,12 @@
 use super::runtime::block_on;
 use crate::cli::DoctorArgs;
 use crate::doctor::{self, Check, Status};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ui::{Style, Ui};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv doctor`.
-pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<()> {
     let mut checks = block_on(async { Ok(doctor::run_all(file).await) })?;
     if args.fix
         && let Ok(stack) = crate::project::load(file)
@@ -42,11 +41,10 @@ pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<ExitCode> 
             ui.paint(Style::Good, summary)
         });
     }
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if failed > 0 {
+        return Err(Error::problems_found(format!("{failed} check(s) failed")));
+    }
+    Ok(())
 }
 
 fn print_check(check: &Check, ui: &Ui) {

@@ -7,10 +7,9 @@ use crate::error::Result;
 use crate::lifecycle::down::{down, volumes_to_remove};
 use crate::ui::{Style, Ui};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv down`.
-pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     block_on(async {
         let engine = Engine::connect().await?;
@@ -59,6 +58,6 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
                 ));
             }
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     })
 }

@@ -10,10 +10,9 @@ use crate::ui::{Style, Ui};
 use crate::{dotenv, envcheck, envfile};
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv env ...`.
-pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     match command {
         EnvCommand::Check => {
@@ -24,7 +23,7 @@ pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCod
                     "{} .env has every key devenv.toml uses, all set",
                     ui.paint(Style::Good, "✓")
                 ));
-                return Ok(ExitCode::SUCCESS);
+                return Ok(());
             }
             for finding in &findings {
                 ui.out(format!(
@@ -35,8 +34,9 @@ pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCod
                 ));
                 ui.out(format!("    fix: {}", finding.fix));
             }
-            ui.out(format!("{} finding(s) in .env", findings.len()));
-            Ok(ExitCode::from(1))
+            let summary = format!("{} finding(s) in .env", findings.len());
+            ui.out(&summary);
+            Err(Error::problems_found(summary))
         }
         EnvCommand::Init => {
             let (env, report) = envfile::ensure(&stack)?;
@@ -101,7 +101,7 @@ pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCod
             if !path.exists() {
                 return Err(Diagnostic::new(format!("{} was not written", path.display())).into());
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
 }

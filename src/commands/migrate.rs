@@ -3,15 +3,14 @@
 use super::runtime::block_on;
 use crate::cli::{MigrateAction, MigrateArgs};
 use crate::database::{self, Steps, Target, migrate};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use crate::variables::Values;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Runs `devenv migrate`.
-pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let dir = stack
         .database
@@ -21,7 +20,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
     if let Some(MigrateAction::New { name }) = &args.action {
         let path = migrate::new_file(&stack.root, &dir, name)?;
         ui.out(path.display());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
     let values = Values::resolve(&stack, &env.values);
@@ -51,11 +50,12 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                     ));
                 }
             }
-            Ok(if problems == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            if problems > 0 {
+                return Err(Error::problems_found(format!(
+                    "{problems} migration(s) modified, failed or without their file"
+                )));
+            }
+            Ok(())
         }
         _ => {
             let steps = Steps {
@@ -83,7 +83,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                     ui.paint(Style::Good, "✓")
                 ));
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
 }

@@ -11,11 +11,10 @@ use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use crate::variables::Values;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// Runs `devenv restart`.
-pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
     let values = Values::resolve(&stack, &env.values);
@@ -38,6 +37,6 @@ pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode>
                 waited.as_secs_f64()
             ));
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     })
 }

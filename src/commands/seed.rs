@@ -7,10 +7,9 @@ use crate::database::{self, Steps};
 use crate::error::Result;
 use crate::ui::{Style, Ui};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv seed`.
-pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<()> {
     let (stack, env, target) = database_context(file)?;
     let steps = Steps {
         migrate: false,
@@ -30,5 +29,5 @@ pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
     for line in lines {
         ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

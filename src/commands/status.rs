@@ -2,15 +2,14 @@
 
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lifecycle::report::table;
 use crate::lifecycle::status::{all_healthy, status};
 use crate::ui::Ui;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv status`.
-pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let rows = block_on(async { Ok(status(&stack).await?) })?;
     let healthy = all_healthy(&rows);
@@ -19,9 +18,11 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> 
     } else {
         ui.out(table(&rows, true));
     }
-    Ok(if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if !healthy {
+        return Err(Error::problems_found(format!(
+            "not every service of `{}` is running and healthy",
+            stack.project.name
+        )));
+    }
+    Ok(())
 }

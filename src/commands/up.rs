@@ -8,11 +8,10 @@ use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
 use crate::ui::{Style, Ui};
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// Runs `devenv up`.
-pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let options = UpOptions {
         services: args.services.clone(),
@@ -27,7 +26,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         return super::watch::run(file, options, false, ui);
     }
     print_up(&stack, &options, ui)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Options of a plain `devenv up` for a stack (what `devenv watch` starts with).

@@ -5,20 +5,14 @@ use crate::error::Result;
 use crate::lifecycle::up::UpOptions;
 use crate::ui::Ui;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Brings the stack up (printing as `up` does), then watches.
-pub fn run(
-    file: Option<&Path>,
-    options: UpOptions,
-    down_on_exit: bool,
-    ui: &Ui,
-) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, options: UpOptions, down_on_exit: bool, ui: &Ui) -> Result<()> {
     let path = crate::project::locate(file)?;
     let stack = crate::stack::load(&path)?;
     super::up::print_up(&stack, &options, ui)?;
     block_on_uninterrupted(async {
         Ok(crate::watch::watch(&path, &options, ui, down_on_exit).await?)
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod project;
 mod running;
 
 use crate::engine::Engine;
+use crate::source::Diagnostic;
 use crate::stack::Stack;
 use serde::Serialize;
 use std::path::Path;
@@ -97,7 +98,10 @@ pub async fn run_all(stack_file: Option<&Path>) -> Vec<Check> {
     let located = crate::project::locate(stack_file);
     let stack_result = located
         .as_ref()
-        .map_err(|e| e.diagnostic.clone())
+        .map_err(|e| {
+            e.diagnostic()
+                .unwrap_or_else(|| Diagnostic::new(e.to_string()))
+        })
         .and_then(|path| crate::stack::load(path));
     let (engine_checks, engine) = environment::engine_checks(stack_result.as_ref().ok()).await;
     let mut checks = environment::host_checks();

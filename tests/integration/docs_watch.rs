@@ -45,7 +45,8 @@ fn docs_cover_the_stack_and_check_detects_drift() {
         out.contains("+ | `cache` | `redis:7.2` |") && out.contains("- | `cache` | `redis:7` |"),
         "a short diff: {out}"
     );
-    assert!(err.contains("run `devenv docs`"), "{err}");
+    assert!(out.contains("fix: run `devenv docs`"), "{out}");
+    assert!(!err.contains("error:"), "no error line after the diff: {err}");
 }
 
 #[test]
