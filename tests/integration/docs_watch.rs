@@ -46,7 +46,10 @@ fn docs_cover_the_stack_and_check_detects_drift() {
         "a short diff: {out}"
     );
     assert!(out.contains("fix: run `devenv docs`"), "{out}");
-    assert!(!err.contains("error:"), "no error line after the diff: {err}");
+    assert!(
+        !err.contains("error:"),
+        "no error line after the diff: {err}"
+    );
 }
 
 #[test]
