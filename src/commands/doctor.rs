@@ -2,7 +2,7 @@
 
 use super::runtime::block_on;
 use crate::cli::DoctorArgs;
-use crate::doctor::{self, Check, Status};
+use crate::doctor::{self, Applied, Check, Status};
 use crate::error::{Error, Result};
 use crate::ui::{Style, Ui};
 use std::path::Path;
@@ -13,11 +13,16 @@ pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<()> {
     if args.fix
         && let Ok(stack) = crate::project::load(file)
     {
-        let changed = block_on(async { Ok(doctor::apply_fixes(&stack, &checks).await) })?;
-        for line in &changed {
-            ui.info(format!("{} fixed: {line}", ui.paint(Style::Good, "✓")));
+        let outcomes = block_on(async { Ok(doctor::apply_fixes(&stack, &checks).await) })?;
+        for outcome in &outcomes {
+            match outcome {
+                Applied::Changed(what) => {
+                    ui.info(format!("{} fixed: {what}", ui.paint(Style::Good, "✓")))
+                }
+                Applied::Failed(why) => ui.warn(why),
+            }
         }
-        if changed.is_empty() {
+        if !outcomes.iter().any(|o| matches!(o, Applied::Changed(_))) {
             ui.info("nothing doctor can fix safely by itself; the fixes below are yours");
         }
         checks = block_on(async { Ok(doctor::run_all(file).await) })?;

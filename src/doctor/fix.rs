@@ -6,6 +6,15 @@ use crate::engine::Engine;
 use crate::generate::{self, FileState};
 use crate::stack::Stack;
 
+/// What applying a fix came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Something changed (what, in a few words).
+    Changed(String),
+    /// The fix could not be made (why); the check's own advice still holds.
+    Failed(String),
+}
+
 /// The fixes the problems among `checks` name, once each, in the order they must run.
 pub fn planned(checks: &[Check]) -> Vec<Fix> {
     let mut fixes: Vec<Fix> = checks
@@ -18,8 +27,8 @@ pub fn planned(checks: &[Check]) -> Vec<Fix> {
     fixes
 }
 
-/// Applies the fixes the checks name; returns what changed (and what could not be done).
-pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<String> {
+/// Applies the fixes the checks name; returns what changed and what could not be done.
+pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<Applied> {
     let fixes = planned(checks);
     let needs_engine = fixes
         .iter()
@@ -44,19 +53,25 @@ pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<String> {
     changed
 }
 
-fn complete_env(stack: &Stack) -> Option<String> {
+fn complete_env(stack: &Stack) -> Option<Applied> {
     match crate::envfile::ensure(stack) {
-        Ok((_, report)) if report.created => Some("created .env with generated secrets".into()),
-        Ok((_, report)) if !report.added.is_empty() => {
-            Some(format!("added {} to .env", report.added.join(", ")))
-        }
+        Ok((_, report)) if report.created => Some(Applied::Changed(
+            "created .env with generated secrets".into(),
+        )),
+        Ok((_, report)) if !report.added.is_empty() => Some(Applied::Changed(format!(
+            "added {} to .env",
+            report.added.join(", ")
+        ))),
         Ok(_) => None,
-        Err(e) => Some(format!("could not complete .env: {}", e.message)),
+        Err(e) => Some(Applied::Failed(format!(
+            "could not complete .env: {}",
+            e.message
+        ))),
     }
 }
 
 /// Writes missing and stale generated files; hand-edited ones are left alone.
-fn regenerate(stack: &Stack) -> Vec<String> {
+fn regenerate(stack: &Stack) -> Vec<Applied> {
     generate::files(stack)
         .into_iter()
         .filter(|file| {
@@ -66,11 +81,11 @@ fn regenerate(stack: &Stack) -> Vec<String> {
             )
         })
         .filter(|file| generate::write(&stack.root, file, false).is_ok())
-        .map(|file| format!("regenerated {}", file.path.display()))
+        .map(|file| Applied::Changed(format!("regenerated {}", file.path.display())))
         .collect()
 }
 
-async fn remap_ports(stack: &Stack, engine: Option<&Engine>) -> Vec<String> {
+async fn remap_ports(stack: &Stack, engine: Option<&Engine>) -> Vec<Applied> {
     let Ok(Some(env)) = crate::dotenv::read(&crate::envfile::path(stack)) else {
         return Vec::new();
     };
@@ -83,19 +98,25 @@ async fn remap_ports(stack: &Stack, engine: Option<&Engine>) -> Vec<String> {
     match crate::lifecycle::preflight::settle_ports(
         stack, &services, env, &published, &running, true,
     ) {
-        Ok((_, remaps)) => remaps.iter().map(ToString::to_string).collect(),
-        Err(e) => vec![format!("could not remap ports: {}", e.message)],
+        Ok((_, remaps)) => remaps
+            .iter()
+            .map(|remap| Applied::Changed(remap.to_string()))
+            .collect(),
+        Err(e) => vec![Applied::Failed(format!(
+            "could not remap ports: {}",
+            e.message
+        ))],
     }
 }
 
 /// Starts a stopped container, checking again first: not one killed for lack of memory.
-async fn start_service(stack: &Stack, engine: &Engine, service: &str) -> Option<String> {
+async fn start_service(stack: &Stack, engine: &Engine, service: &str) -> Option<Applied> {
     let container = crate::plan::container_name(&stack.project.name, service);
     let state = engine.state(&container).await.ok()?;
     if state.running || state.oom_killed || engine.start(&container).await.is_err() {
         return None;
     }
-    Some(format!("started {container}"))
+    Some(Applied::Changed(format!("started {container}")))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod project;
 mod running;
 
 pub use check::{Check, CheckId, Fix, Status};
-pub use fix::apply_fixes;
+pub use fix::{Applied, apply_fixes};
 
 use crate::source::Diagnostic;
 use std::path::Path;
