@@ -5,6 +5,7 @@ use crate::cli::{MigrateAction, MigrateArgs};
 use crate::database::{self, Steps, Target, migrate};
 use crate::error::{Error, Result};
 use crate::source::Diagnostic;
+use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use crate::variables::Values;
 use std::path::{Path, PathBuf};
@@ -26,37 +27,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
     let values = Values::resolve(&stack, &env.values);
     let target = Target::of(&stack, &values)?;
     match &args.action {
-        Some(MigrateAction::Status { json }) => {
-            let rows = block_on(async {
-                let migrations = migrate::Migrations::load(&stack.root, &dir).await?;
-                let mut conn = target.connect().await?;
-                Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
-            })?;
-            let problems = rows
-                .iter()
-                .filter(|r| r.state != "applied" && r.state != "pending")
-                .count();
-            if *json {
-                ui.out(serde_json::json!({ "database": target.shown, "migrations": rows }));
-            } else if rows.is_empty() {
-                ui.out(format!("no migrations in {}", dir.display()));
-            } else {
-                let width = rows.iter().map(|r| r.file.len()).max().unwrap_or(4);
-                ui.out(format!("{:<8} {:<width$}  STATE", "VERSION", "FILE"));
-                for row in &rows {
-                    ui.out(format!(
-                        "{:<8} {:<width$}  {}",
-                        row.version, row.file, row.state
-                    ));
-                }
-            }
-            if problems > 0 {
-                return Err(Error::problems_found(format!(
-                    "{problems} migration(s) modified, failed or without their file"
-                )));
-            }
-            Ok(())
-        }
+        Some(MigrateAction::Status { json }) => status(&stack, &target, &dir, *json, ui),
         _ => {
             let steps = Steps {
                 migrate: true,
@@ -86,6 +57,40 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `devenv migrate status`: one row per migration; a problem found when an applied one was
+/// edited, failed halfway or lost its file.
+fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Result<()> {
+    let rows = block_on(async {
+        let migrations = migrate::Migrations::load(&stack.root, dir).await?;
+        let mut conn = target.connect().await?;
+        Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
+    })?;
+    let problems = rows
+        .iter()
+        .filter(|r| r.state != "applied" && r.state != "pending")
+        .count();
+    if json {
+        ui.out(serde_json::json!({ "database": target.shown, "migrations": rows }));
+    } else if rows.is_empty() {
+        ui.out(format!("no migrations in {}", dir.display()));
+    } else {
+        let width = rows.iter().map(|r| r.file.len()).max().unwrap_or(4);
+        ui.out(format!("{:<8} {:<width$}  STATE", "VERSION", "FILE"));
+        for row in &rows {
+            ui.out(format!(
+                "{:<8} {:<width$}  {}",
+                row.version, row.file, row.state
+            ));
+        }
+    }
+    if problems > 0 {
+        return Err(Error::problems_found(format!(
+            "{problems} migration(s) modified, failed or without their file"
+        )));
+    }
+    Ok(())
 }
 
 /// Loads what the database commands need: the stack, `.env` values and the target.

@@ -38,45 +38,9 @@ fn docker_cli_on_path() -> bool {
 
 /// Engine checks; returns the engine when it answers.
 pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>) {
-    let endpoint = crate::engine::connect::resolve();
-    let engine = match tokio::time::timeout(
-        std::time::Duration::from_millis(1500),
-        Engine::connect(),
-    )
-    .await
-    {
-        Ok(Ok(engine)) => engine,
-        Ok(Err(e)) => {
-            let check = Check::fail(
-                CheckId::Daemon,
-                "Docker Engine reachable",
-                e.message.clone(),
-                e.help.clone().unwrap_or_default(),
-            );
-            return (
-                vec![
-                    check,
-                    Check::skip(
-                        CheckId::Engine,
-                        "engine version, disk, memory, clock",
-                        "no engine to ask",
-                    ),
-                ],
-                None,
-            );
-        }
-        Err(_) => {
-            let check = Check::fail(
-                CheckId::Daemon,
-                "Docker Engine reachable",
-                format!(
-                    "no answer from {} ({}) within 1.5 s",
-                    endpoint.host, endpoint.source
-                ),
-                "restart Docker (Linux: `sudo systemctl restart docker`; Docker Desktop: restart it)",
-            );
-            return (vec![check], None);
-        }
+    let engine = match connect_within(std::time::Duration::from_millis(1500)).await {
+        Ok(engine) => engine,
+        Err(checks) => return (checks, None),
     };
     let mut checks = vec![Check::ok(
         CheckId::Daemon,
@@ -113,6 +77,41 @@ pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>
     checks.push(memory_check(info.mem_total, stack));
     checks.push(clock_check(&info.system_time));
     (checks, Some(engine))
+}
+
+/// The engine, or the checks that say why it does not answer within `limit`.
+async fn connect_within(limit: std::time::Duration) -> Result<Engine, Vec<Check>> {
+    let title = "Docker Engine reachable";
+    match tokio::time::timeout(limit, Engine::connect()).await {
+        Ok(Ok(engine)) => Ok(engine),
+        Ok(Err(e)) => Err(vec![
+            Check::fail(
+                CheckId::Daemon,
+                title,
+                e.message.clone(),
+                e.help.clone().unwrap_or_default(),
+            ),
+            Check::skip(
+                CheckId::Engine,
+                "engine version, disk, memory, clock",
+                "no engine to ask",
+            ),
+        ]),
+        Err(_) => {
+            let endpoint = crate::engine::connect::resolve();
+            Err(vec![Check::fail(
+                CheckId::Daemon,
+                title,
+                format!(
+                    "no answer from {} ({}) within {:.1} s",
+                    endpoint.host,
+                    endpoint.source,
+                    limit.as_secs_f64()
+                ),
+                "restart Docker (Linux: `sudo systemctl restart docker`; Docker Desktop: restart it)",
+            )])
+        }
+    }
 }
 
 fn disk_check(root_dir: &str) -> Check {
