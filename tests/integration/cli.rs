@@ -172,6 +172,10 @@ fn each_kind_of_outcome_has_its_exit_code_and_one_error_line_at_most() {
     assert_eq!(code, 2);
     assert_eq!(error_lines(&err), 1, "{err}");
     assert!(err.contains("did you mean `postgres`?"), "{err}");
+    let missing = project.path("no-such-dir");
+    let (code, _, err) = output(&mut project.devenv(&["-C", missing.to_str().unwrap(), "status"]));
+    assert_eq!(code, 2);
+    assert_eq!(error_lines(&err), 1, "{err}");
 }
 
 #[test]
