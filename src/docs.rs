@@ -91,7 +91,7 @@ pub fn render(stack: &Stack) -> String {
                         .map(|v| match v {
                             Volume::Named { name, target, .. } => format!(
                                 "`{}` → `{target}`",
-                                plan::volume_name(&stack.project.name, name)
+                                plan::volume_name(&stack.project.declared_name, name)
                             ),
                             Volume::Bind { source, target, .. } => {
                                 format!("`{source}` → `{target}`")
@@ -155,7 +155,7 @@ pub fn render(stack: &Stack) -> String {
     crate::templates::render(
         "local-development.md.j2",
         minijinja::context! {
-            project => stack.project.name.clone(),
+            project => stack.project.declared_name.clone(),
             description => stack.project.description.clone(),
             services => minijinja::Value::from(minijinja::value::Serde(&services)),
             edges => minijinja::Value::from(minijinja::value::Serde(&edges)),

@@ -85,7 +85,7 @@ pub async fn watch(
     ui: &Ui,
     down_on_exit: bool,
 ) -> Result<(), Diagnostic> {
-    let mut stack = crate::stack::load(stack_file)?;
+    let mut stack = crate::project::load_path(stack_file)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         if let Ok(events) = result {
@@ -189,7 +189,7 @@ async fn react(
     let mut parts = Vec::new();
     if touched.stack || touched.env {
         if touched.stack {
-            *stack = crate::stack::load(stack_file)?;
+            *stack = crate::project::load_path(stack_file)?;
         }
         let quiet = Ui {
             verbosity: Verbosity::Quiet,

@@ -29,8 +29,11 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         })?;
     }
     let file = cli.file.as_deref();
+    if let Some(name) = &cli.name {
+        crate::project::override_name(name)?;
+    }
     match cli.command {
-        Command::Init(args) => init::run(&args, ui),
+        Command::Init(args) => init::run(&args, cli.name.as_deref(), ui),
         Command::Generate(args) => generate::run(file, &args, ui),
         Command::Up(args) => up::run(file, &args, ui),
         Command::Down(args) => down::run(file, &args, ui),

@@ -21,7 +21,11 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
         remap: !args.no_remap && stack.project.remap_ports,
         migrate: !args.no_migrate,
         seed: !args.no_seed,
+        adopt: args.adopt,
     };
+    if let Some(note) = crate::project::name_note(&stack) {
+        ui.info(note);
+    }
     if args.watch {
         return super::watch::run(file, options, false, ui);
     }
@@ -39,6 +43,7 @@ pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
         remap: stack.project.remap_ports,
         migrate: true,
         seed: true,
+        adopt: false,
     }
 }
 

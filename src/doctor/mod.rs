@@ -23,7 +23,7 @@ pub async fn run_all(stack_file: Option<&Path>) -> Vec<Check> {
             e.diagnostic()
                 .unwrap_or_else(|| Diagnostic::new(e.to_string()))
         })
-        .and_then(|path| crate::stack::load(path));
+        .and_then(|path| crate::project::load_path(path));
     let (engine_checks, engine) = environment::engine_checks(stack_result.as_ref().ok()).await;
     let mut checks = environment::host_checks();
     checks.extend(engine_checks);

@@ -37,6 +37,8 @@ pub struct UpOptions {
     pub migrate: bool,
     /// Run seeds once the database is migrated.
     pub seed: bool,
+    /// Take over resources a vanished checkout of the project left (`--adopt`).
+    pub adopt: bool,
 }
 
 /// What `up` did.
@@ -97,6 +99,7 @@ pub async fn up(
         .map_err(Diagnostic::new)?;
 
     let engine = Engine::connect().await?;
+    super::ownership::claim(&engine, stack, options.adopt, ui).await?;
     let observed = engine.observe(&stack.project.name).await?;
     let running: HashSet<String> = observed
         .iter()
@@ -135,6 +138,7 @@ pub async fn up(
         .ensure_network(
             &stack.project.name,
             &plan::network_name(&stack.project.name),
+            &stack.root,
         )
         .await?;
     let volumes: Vec<&str> = {
@@ -145,7 +149,7 @@ pub async fn up(
     for result in join_all(
         volumes
             .iter()
-            .map(|v| engine.ensure_volume(&stack.project.name, v)),
+            .map(|v| engine.ensure_volume(&stack.project.name, v, &stack.root)),
     )
     .await
     {
