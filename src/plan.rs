@@ -76,7 +76,7 @@ pub struct ContainerSpec {
 impl ContainerSpec {
     /// Hash of the whole spec.
     pub fn config_hash(&self) -> String {
-        crate::generate::header::hash(&serde_json::to_string(self).expect("specs serialize"))
+        crate::hash::sha256_hex(&serde_json::to_string(self).expect("specs serialize"))
     }
 
     /// Names of the named volumes it mounts.

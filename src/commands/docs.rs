@@ -1,8 +1,8 @@
 //! `devenv docs [--check] [--output PATH] [--force]`.
 
 use crate::cli::DocsArgs;
-use crate::docs::{self, DocsOutcome};
 use crate::error::{Error, Result};
+use crate::generate::docs::{self, DocsOutcome};
 use crate::ui::{Style, Ui};
 use std::path::{Path, PathBuf};
 
@@ -23,11 +23,8 @@ pub fn run(file: Option<&Path>, args: &DocsArgs, ui: &Ui) -> Result<()> {
             ));
             return Ok(());
         }
-        for line in diff.iter().take(20) {
+        for line in &diff {
             ui.out(line);
-        }
-        if diff.len() > 20 {
-            ui.out(format!("... and {} more changed lines", diff.len() - 20));
         }
         let summary = format!(
             "{} differs from what devenv.toml generates",

@@ -15,7 +15,6 @@ mod runtime;
 mod seed;
 mod status;
 mod up;
-mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -46,9 +45,6 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Migrate(args) => migrate::run(file, &args, ui),
         Command::Seed(args) => seed::run(file, &args, ui),
         Command::Db(command) => db::run(file, &command, ui),
-        Command::Watch(args) => {
-            let stack = crate::project::load(file)?;
-            watch::run(file, up::default_options(&stack), args.down_on_exit, ui)
-        }
+        Command::Watch(args) => up::watch(file, &args, ui),
     }
 }

@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod labels;
 pub mod owners;
+pub mod shell;
 
 use crate::plan::{ContainerSpec, Observed};
 use crate::source::Diagnostic;

@@ -1,8 +1,7 @@
 //! Tables and connection URLs shown after `up` and by `status`.
 
-use crate::health::{env_value, reach_host};
+use crate::endpoint::reach_host;
 use crate::plan::ContainerSpec;
-use crate::stack::{Service, interpolate};
 use serde::Serialize;
 
 /// One row of the service table.
@@ -22,18 +21,6 @@ pub struct ServiceRow {
     pub image: String,
     /// Docker's status text (uptime).
     pub status: String,
-}
-
-/// The connection URL a catalog service offers, with host, port and credentials filled in.
-pub fn connection_url(service: &Service, spec: &ContainerSpec) -> Option<String> {
-    let template = service.url.as_ref()?;
-    let port = spec.ports.first()?;
-    let lookup = |name: &str| match name {
-        "HOST" => Some(reach_host(&port.host_ip).to_string()),
-        "PORT" => Some(port.host_port.to_string()),
-        other => env_value(spec, other).map(str::to_string),
-    };
-    interpolate::expand(template, &lookup).ok()
 }
 
 /// Host addresses of a spec's ports.

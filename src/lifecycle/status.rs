@@ -53,7 +53,7 @@ pub async fn status(stack: &Stack) -> Result<Vec<ServiceRow>, Diagnostic> {
                     let public = p.public_port?;
                     let ip =
                         p.ip.as_deref()
-                            .map(crate::health::reach_host)
+                            .map(crate::endpoint::reach_host)
                             .unwrap_or("127.0.0.1");
                     Some(format!("{ip}:{public}"))
                 })

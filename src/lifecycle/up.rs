@@ -3,8 +3,9 @@
 //! when every service answers its readiness probe.
 
 use super::preflight::{self, Remap};
-use super::report::{ServiceRow, addresses, connection_url};
+use super::report::{ServiceRow, addresses};
 use crate::config::UserConfig;
+use crate::endpoint::connection_url;
 use crate::engine::Engine;
 use crate::envfile::{self, EnsureReport};
 use crate::health;
