@@ -54,7 +54,7 @@ pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<Applied> {
 }
 
 fn complete_env(stack: &Stack) -> Option<Applied> {
-    match crate::envfile::ensure(stack) {
+    match crate::env::ensure(stack, crate::env::IfTracked::Refuse) {
         Ok((_, report)) if report.created => Some(Applied::Changed(
             "created .env with generated secrets".into(),
         )),
@@ -86,9 +86,12 @@ fn regenerate(stack: &Stack) -> Vec<Applied> {
 }
 
 async fn remap_ports(stack: &Stack, engine: Option<&Engine>) -> Vec<Applied> {
-    let Ok(Some(env)) = crate::dotenv::read(&crate::envfile::path(stack)) else {
+    let Ok(loaded) = crate::env::load(stack) else {
         return Vec::new();
     };
+    if loaded.file.is_none() {
+        return Vec::new();
+    }
     let published = match engine {
         Some(engine) => engine.published_ports().await.unwrap_or_default(),
         None => Vec::new(),
@@ -96,7 +99,7 @@ async fn remap_ports(stack: &Stack, engine: Option<&Engine>) -> Vec<Applied> {
     let services = crate::ports::all_services(stack);
     let running = super::running::running_services(stack, engine).await;
     match crate::lifecycle::preflight::settle_ports(
-        stack, &services, env, &published, &running, true,
+        stack, &services, loaded, &published, &running, true,
     ) {
         Ok((_, remaps)) => remaps
             .iter()

@@ -7,14 +7,13 @@ use super::report::{ServiceRow, addresses};
 use crate::config::UserConfig;
 use crate::endpoint::connection_url;
 use crate::engine::Engine;
-use crate::envfile::{self, EnsureReport};
+use crate::env::{self, EnsureReport, IfTracked};
 use crate::health;
 use crate::plan::{self, Action, ContainerSpec};
 use crate::progress::Progress;
 use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
 use crate::ui::Ui;
-use crate::variables::Values;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use indexmap::IndexMap;
@@ -40,6 +39,8 @@ pub struct UpOptions {
     pub seed: bool,
     /// Take over resources a vanished checkout of the project left (`--adopt`).
     pub adopt: bool,
+    /// Write generated secrets even into a `.env` that git tracks (with a warning).
+    pub secrets_into_tracked_env: bool,
 }
 
 /// What `up` did.
@@ -79,17 +80,24 @@ pub async fn up(
     progress: &Progress,
 ) -> Result<UpReport, Diagnostic> {
     let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
-    let (env_file, env_report) = envfile::ensure(stack)?;
+    // `.env` is settled before the engine is contacted: a refusal needs no Docker.
+    let warn = |warning: &str| ui.warn(warning);
+    let if_tracked = if options.secrets_into_tracked_env {
+        IfTracked::Warn(&warn)
+    } else {
+        IfTracked::Refuse
+    };
+    let (loaded, env_report) = env::ensure(stack, if_tracked)?;
     if env_report.created {
         progress.note(&format!(
             "created {} (mode 600) with generated secrets",
-            envfile::ENV_FILE
+            env::ENV_FILE
         ));
     } else if !env_report.added.is_empty() {
         progress.note(&format!(
             "added {} to {}",
             env_report.added.join(", "),
-            envfile::ENV_FILE
+            env::ENV_FILE
         ));
     }
     if env_report.ignored_in_git {
@@ -108,10 +116,10 @@ pub async fn up(
         .map(|(service, _)| service.clone())
         .collect();
     let published = engine.published_ports().await?;
-    let (env_file, remaps) = preflight::settle_ports(
+    let (loaded, remaps) = preflight::settle_ports(
         stack,
         &services,
-        env_file,
+        loaded,
         &published,
         &running,
         options.remap,
@@ -119,8 +127,8 @@ pub async fn up(
     for remap in &remaps {
         progress.note(&remap.to_string());
     }
-    let values = Values::resolve(stack, &env_file.values);
-    let specs = plan::specs(stack, &services, &values, &config);
+    let values = &loaded.values;
+    let specs = plan::specs(stack, &services, values, &config);
     let actions: IndexMap<String, Action> = specs
         .iter()
         .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
@@ -248,8 +256,8 @@ pub async fn up(
     let database = migrate_and_seed(
         stack,
         &services,
-        &values,
-        &env_file.values,
+        values,
+        loaded.file_values(),
         options,
         progress,
     )
@@ -268,7 +276,7 @@ pub async fn up(
 async fn migrate_and_seed(
     stack: &Stack,
     services: &[&Service],
-    values: &Values,
+    values: &env::Values,
     env: &IndexMap<String, String>,
     options: &UpOptions,
     progress: &Progress,
