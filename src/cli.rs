@@ -4,12 +4,24 @@ use crate::ui::ColorChoice;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The exit codes, as `--help` lists them (mapped in `error::Error::exit_code`).
+const EXIT_STATUS_HELP: &str = "\
+Exit status: 0 success, 1 a problem found or bad input, 2 usage error, 130 interrupted.
+`db shell` exits with the code of the database client.";
+
 /// One stack definition in, a working local development environment out.
 ///
 /// devenv reads devenv.toml, starts its services through the Docker Engine, waits until they
 /// are ready, migrates and seeds the database, and tells you what is where.
 #[derive(Debug, Parser)]
-#[command(name = "devenv", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "devenv",
+    version,
+    about,
+    long_about = None,
+    max_term_width = 100,
+    after_help = EXIT_STATUS_HELP
+)]
 pub struct Cli {
     /// Run as if devenv was started in DIR.
     #[arg(short = 'C', value_name = "DIR", global = true)]

@@ -17,10 +17,12 @@ fn main() -> ExitCode {
     devenv::redact::set_reveal(cli.reveal);
     let ui = Ui::new(verbosity, cli.color, cli.json());
     match devenv::commands::run(cli, &ui) {
-        Ok(code) => code,
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            ui.error(&error.diagnostic);
-            error.exit_code()
+            if let Some(diagnostic) = error.diagnostic() {
+                ui.error(&diagnostic);
+            }
+            ExitCode::from(error.exit_code())
         }
     }
 }

@@ -3,18 +3,17 @@
 use super::migrate::database_context;
 use super::runtime::block_on;
 use crate::cli::DbCommand;
-use crate::database::{self, Steps, Target, reset};
-use crate::error::Result;
+use crate::database::{self, Kind, Steps, Target, reset};
+use crate::error::{Error, Result};
 use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use indexmap::IndexMap;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv db ...`.
-pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<()> {
     let (stack, env, target) = database_context(file)?;
     match command {
         DbCommand::Reset { yes, json } => {
@@ -33,7 +32,7 @@ fn reset_database(
     yes: bool,
     json: bool,
     ui: &Ui,
-) -> Result<ExitCode> {
+) -> Result<()> {
     if !yes {
         ui.confirm(
             &format!(
@@ -55,7 +54,7 @@ fn reset_database(
     })?;
     if json {
         ui.json(&super::migrate::StepsDocument::new(target, &report));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     ui.info(format!(
         "{} recreated the database at {}",
@@ -65,17 +64,31 @@ fn reset_database(
     for line in report.lines() {
         ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `devenv db shell`: the database's client in the foreground; its exit code is ours.
-fn open_shell(stack: &Stack, target: &Target) -> Result<ExitCode> {
+fn open_shell(stack: &Stack, target: &Target) -> Result<()> {
     let mut cmd = database::shell::command(stack, target, std::io::stdin().is_terminal())?;
     let status = cmd.status().map_err(|e| {
         Diagnostic::new(format!("cannot start the database shell: {e}"))
             .with_help("the docker CLI (or sqlite3 for SQLite) must be on PATH")
     })?;
-    Ok(ExitCode::from(
-        status.code().unwrap_or(1).clamp(0, 255) as u8
-    ))
+    match status.code() {
+        Some(0) => Ok(()),
+        // Killed by a signal: no code of its own to pass on.
+        code => Err(Error::Exited {
+            program: client_name(target.kind).into(),
+            code: code.unwrap_or(1).clamp(1, 255) as u8,
+        }),
+    }
+}
+
+/// The client a shell on this kind of database runs.
+fn client_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sqlite => "sqlite3",
+        Kind::Postgres => "psql",
+        Kind::Mysql => "mysql",
+    }
 }

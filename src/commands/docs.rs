@@ -3,13 +3,11 @@
 use crate::cli::DocsArgs;
 use crate::error::{Error, Result};
 use crate::generate::docs::{self, DocsOutcome};
-use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Runs `devenv docs`.
-pub fn run(file: Option<&Path>, args: &DocsArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &DocsArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let output = args
         .output
@@ -23,18 +21,18 @@ pub fn run(file: Option<&Path>, args: &DocsArgs, ui: &Ui) -> Result<ExitCode> {
                 ui.paint(Style::Good, "✓"),
                 output.display()
             ));
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         for line in &diff {
             ui.out(line);
         }
-        return Err(Error::failure(
-            Diagnostic::new(format!(
-                "{} differs from what devenv.toml generates",
-                output.display()
-            ))
-            .with_help("run `devenv docs` and commit the result"),
-        ));
+        let summary = format!(
+            "{} differs from what devenv.toml generates",
+            output.display()
+        );
+        ui.out(format!("{} {summary}", ui.paint(Style::Bad, "✗")));
+        ui.out("    fix: run `devenv docs` and commit the result");
+        return Err(Error::problems_found(summary));
     }
     match docs::write(&stack, &output, args.force)? {
         DocsOutcome::Written(path) => ui.info(format!(
@@ -48,5 +46,5 @@ pub fn run(file: Option<&Path>, args: &DocsArgs, ui: &Ui) -> Result<ExitCode> {
             path.display()
         )),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -2,24 +2,28 @@
 
 use super::runtime::block_on;
 use crate::cli::DoctorArgs;
-use crate::doctor::{self, Check, Status};
-use crate::error::Result;
+use crate::doctor::{self, Applied, Check, Status};
+use crate::error::{Error, Result};
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv doctor`.
-pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<()> {
     let mut checks = block_on(async { Ok(doctor::run_all(file).await) })?;
     if args.fix
         && let Ok(stack) = crate::project::load(file)
     {
-        let changed = block_on(async { Ok(doctor::apply_fixes(&stack, &checks).await) })?;
-        for line in &changed {
-            ui.info(format!("{} fixed: {line}", ui.paint(Style::Good, "✓")));
+        let outcomes = block_on(async { Ok(doctor::apply_fixes(&stack, &checks).await) })?;
+        for outcome in &outcomes {
+            match outcome {
+                Applied::Changed(what) => {
+                    ui.info(format!("{} fixed: {what}", ui.paint(Style::Good, "✓")))
+                }
+                Applied::Failed(why) => ui.warn(why),
+            }
         }
-        if changed.is_empty() {
+        if !outcomes.iter().any(|o| matches!(o, Applied::Changed(_))) {
             ui.info("nothing doctor can fix safely by itself; the fixes below are yours");
         }
         checks = block_on(async { Ok(doctor::run_all(file).await) })?;
@@ -47,11 +51,10 @@ pub fn run(file: Option<&Path>, args: &DoctorArgs, ui: &Ui) -> Result<ExitCode> 
             ui.paint(Style::Good, summary)
         });
     }
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if failed > 0 {
+        return Err(Error::problems_found(format!("{failed} check(s) failed")));
+    }
+    Ok(())
 }
 
 fn print_check(check: &Check, ui: &Ui) {

@@ -8,10 +8,9 @@ use crate::lifecycle::down::{down, volumes_to_remove};
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv down`.
-pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     block_on(async {
         let engine = Engine::connect().await?;
@@ -43,7 +42,7 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
                 volumes: &report.volumes,
                 kept_volumes: &kept,
             });
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         let mark = ui.paint(Style::Good, "✓");
         if report.containers.is_empty() && !report.network {
@@ -76,7 +75,7 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
                 ));
             }
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     })
 }
 

@@ -13,10 +13,9 @@ use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv env ...`.
-pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     match command {
         EnvCommand::Check { json } => check(&stack, *json, ui),
@@ -26,7 +25,7 @@ pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCod
 }
 
 /// `devenv env get NAME`: one variable's value, unmasked (it is asked for by name).
-fn get(stack: &Stack, name: &str, ui: &Ui) -> Result<ExitCode> {
+fn get(stack: &Stack, name: &str, ui: &Ui) -> Result<()> {
     let loaded = env::load(stack)?;
     let value = loaded
         .values
@@ -41,7 +40,7 @@ fn get(stack: &Stack, name: &str, ui: &Ui) -> Result<ExitCode> {
             )
         })?;
     ui.out_revealed(value);
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `devenv env check --json`.
@@ -54,7 +53,7 @@ struct CheckDocument<'a> {
 }
 
 /// `devenv env check`: each finding with its fix; exit 1 when there is any.
-fn check(stack: &Stack, json: bool, ui: &Ui) -> Result<ExitCode> {
+fn check(stack: &Stack, json: bool, ui: &Ui) -> Result<()> {
     let loaded = env::load(stack)?;
     let findings = env::check::check(stack, loaded.file.as_ref());
     if json {
@@ -62,18 +61,20 @@ fn check(stack: &Stack, json: bool, ui: &Ui) -> Result<ExitCode> {
             ok: findings.is_empty(),
             findings: &findings,
         });
-        return Ok(if findings.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
+        if findings.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::problems_found(format!(
+            "{} finding(s) in .env",
+            findings.len()
+        )));
     }
     if findings.is_empty() {
         ui.out(format!(
             "{} .env has every key devenv.toml uses, all set",
             ui.paint(Style::Good, "✓")
         ));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     for finding in &findings {
         ui.out(format!(
@@ -84,12 +85,13 @@ fn check(stack: &Stack, json: bool, ui: &Ui) -> Result<ExitCode> {
         ));
         ui.out(format!("    fix: {}", finding.fix));
     }
-    ui.out(format!("{} finding(s) in .env", findings.len()));
-    Ok(ExitCode::from(1))
+    let summary = format!("{} finding(s) in .env", findings.len());
+    ui.out(&summary);
+    Err(Error::problems_found(summary))
 }
 
 /// `devenv env init`: create or complete `.env`, then settle host ports like `up` does.
-fn init(stack: &Stack, ui: &Ui) -> Result<ExitCode> {
+fn init(stack: &Stack, ui: &Ui) -> Result<()> {
     let warn = |warning: &str| ui.warn(warning);
     let (loaded, report) = env::ensure(stack, IfTracked::Warn(&warn))?;
     let (published, running) = engine_ports(stack, ui)?;
@@ -132,7 +134,7 @@ fn init(stack: &Stack, ui: &Ui) -> Result<ExitCode> {
     if !path.exists() {
         return Err(Diagnostic::new(format!("{} was not written", path.display())).into());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The host ports the engine publishes and this project's running services; without Docker

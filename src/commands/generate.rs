@@ -6,10 +6,9 @@ use crate::generate::{self, FileState, WriteOutcome};
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv generate`.
-pub fn run(file: Option<&Path>, args: &GenerateArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &GenerateArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let files = generate::files(&stack);
     if args.check {
@@ -29,12 +28,13 @@ pub fn run(file: Option<&Path>, args: &GenerateArgs, ui: &Ui) -> Result<ExitCode
         }
         if out_of_date.is_empty() {
             ui.info(format!("{} generated files are up to date", files.len()));
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
-        return Err(Error::failure(
-            Diagnostic::new(out_of_date.join("; "))
-                .with_help("run `devenv generate` and commit the result"),
-        ));
+        for line in &out_of_date {
+            ui.out(format!("{} {line}", ui.paint(Style::Bad, "✗")));
+        }
+        ui.out("    fix: run `devenv generate` and commit the result");
+        return Err(Error::problems_found(out_of_date.join("; ")));
     }
     for file in &files {
         let outcome = generate::write(&stack.root, file, args.force)?;
@@ -45,5 +45,5 @@ pub fn run(file: Option<&Path>, args: &GenerateArgs, ui: &Ui) -> Result<ExitCode
         };
         ui.info(format!("{word:>9} {}", file.path.display()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

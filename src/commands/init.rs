@@ -7,10 +7,9 @@ use crate::project::STACK_FILE;
 use crate::source::{Diagnostic, did_you_mean};
 use crate::stack::is_project_name;
 use crate::ui::{Style, Ui};
-use std::process::ExitCode;
 
 /// Runs `devenv init`.
-pub fn run(args: &InitArgs, name: Option<&str>, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: &InitArgs, name: Option<&str>, ui: &Ui) -> Result<()> {
     let catalog = Catalog::get();
     if args.list {
         ui.out("Starter stacks:");
@@ -27,7 +26,7 @@ pub fn run(args: &InitArgs, name: Option<&str>, ui: &Ui) -> Result<ExitCode> {
                 entry.default_image()
             ));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let template = args.template.as_deref().unwrap_or_default();
     let cwd = std::env::current_dir()
@@ -86,5 +85,5 @@ pub fn run(args: &InitArgs, name: Option<&str>, ui: &Ui) -> Result<ExitCode> {
     ui.info(
         "next: `devenv up` starts it; `devenv generate` writes docker-compose.yml and .env.example",
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -5,10 +5,9 @@ use crate::cli::LogsArgs;
 use crate::error::Result;
 use crate::ui::Ui;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv logs`.
-pub fn run(file: Option<&Path>, args: &LogsArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &LogsArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     block_on(async {
         Ok(
@@ -16,5 +15,5 @@ pub fn run(file: Option<&Path>, args: &LogsArgs, ui: &Ui) -> Result<ExitCode> {
                 .await?,
         )
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -3,16 +3,16 @@
 use super::runtime::block_on;
 use crate::cli::{MigrateAction, MigrateArgs};
 use crate::database::{self, Steps, Target, migrate};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::source::Diagnostic;
+use crate::stack::Stack;
 use crate::ui::table::Table;
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Runs `devenv migrate`.
-pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let dir = stack
         .database
@@ -22,41 +22,13 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
     if let Some(MigrateAction::New { name }) = &args.action {
         let path = migrate::new_file(&stack.root, &dir, name)?;
         ui.out(path.display());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let loaded = crate::env::load(&stack)?;
     let target = Target::of(&stack, &loaded.values)?;
     match &args.action {
         Some(MigrateAction::Status { json }) => {
-            let rows = block_on(async {
-                let migrations = migrate::Migrations::load(&stack.root, &dir).await?;
-                let mut conn = target.connect().await?;
-                Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
-            })?;
-            let problems = rows.iter().filter(|r| r.state.is_problem()).count();
-            if *json || args.json {
-                ui.json(&StatusDocument {
-                    database: &target.shown,
-                    migrations: &rows,
-                });
-            } else if rows.is_empty() {
-                ui.out(format!("no migrations in {}", dir.display()));
-            } else {
-                let mut table = Table::new(["VERSION", "FILE", "STATE"]);
-                for row in &rows {
-                    table.row([
-                        row.version.to_string(),
-                        row.file.clone(),
-                        row.state.to_string(),
-                    ]);
-                }
-                ui.out(table);
-            }
-            Ok(if problems == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            status(&stack, &target, &dir, *json || args.json, ui)
         }
         _ => {
             let steps = Steps {
@@ -74,7 +46,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
             })?;
             if args.json {
                 ui.json(&StepsDocument::new(&target, &report));
-                return Ok(ExitCode::SUCCESS);
+                return Ok(());
             }
             for applied in &report.applied {
                 ui.info(format!(
@@ -90,9 +62,44 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
                     ui.paint(Style::Good, "✓")
                 ));
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
+}
+
+/// `devenv migrate status`: one row per migration; a problem found when an applied one was
+/// edited, failed halfway or lost its file.
+fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Result<()> {
+    let rows = block_on(async {
+        let migrations = migrate::Migrations::load(&stack.root, dir).await?;
+        let mut conn = target.connect().await?;
+        Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
+    })?;
+    let problems = rows.iter().filter(|r| r.state.is_problem()).count();
+    if json {
+        ui.json(&StatusDocument {
+            database: &target.shown,
+            migrations: &rows,
+        });
+    } else if rows.is_empty() {
+        ui.out(format!("no migrations in {}", dir.display()));
+    } else {
+        let mut table = Table::new(["VERSION", "FILE", "STATE"]);
+        for row in &rows {
+            table.row([
+                row.version.to_string(),
+                row.file.clone(),
+                row.state.to_string(),
+            ]);
+        }
+        ui.out(table);
+    }
+    if problems > 0 {
+        return Err(Error::problems_found(format!(
+            "{problems} migration(s) modified, failed or without their file"
+        )));
+    }
+    Ok(())
 }
 
 /// Loads what the database commands need: the stack, `.env` values and the target.

@@ -19,10 +19,9 @@ mod up;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
-use std::process::ExitCode;
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
+pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
     if let Some(dir) = &cli.directory {
         std::env::set_current_dir(dir).map_err(|e| {
             Error::usage(format!("cannot change to directory {}: {e}", dir.display()))

@@ -11,11 +11,10 @@ use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// Runs `devenv restart`.
-pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let values = crate::env::load(&stack)?.values;
     let config = UserConfig::load()?;
@@ -52,7 +51,7 @@ pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode>
             restarted: &restarted,
         });
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `devenv restart --json`.

@@ -3,14 +3,14 @@
 use crate::error::{Error, Result};
 use std::future::Future;
 
-/// Runs `future` to completion on a fresh runtime; Ctrl-C ends it with `Error::interrupted`.
+/// Runs `future` to completion on a fresh runtime; Ctrl-C ends it with `Error::Interrupted`.
 /// Containers are labelled when created, so an interrupted `up` leaves nothing the next run
 /// cannot adopt.
 pub fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     runtime()?.block_on(async {
         tokio::select! {
             result = future => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     })
 }

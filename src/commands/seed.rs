@@ -7,10 +7,9 @@ use crate::database::{self, Steps};
 use crate::error::Result;
 use crate::ui::{Style, Ui};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv seed`.
-pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<()> {
     let (stack, env, target) = database_context(file)?;
     let steps = Steps {
         migrate: false,
@@ -22,7 +21,7 @@ pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
     })?;
     if args.json {
         ui.json(&super::migrate::StepsDocument::new(&target, &report));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let lines = report.lines();
     if lines.is_empty() {
@@ -34,5 +33,5 @@ pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<ExitCode> {
     for line in lines {
         ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -2,17 +2,16 @@
 
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::status::{all_healthy, status};
 use crate::ui::Ui;
 use crate::ui::table::Table;
 use serde::Serialize;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Runs `devenv status`.
-pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
     if args.all {
         return all_projects(args, ui);
     }
@@ -28,11 +27,13 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> 
     } else {
         ui.out(table(&rows, true));
     }
-    Ok(if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if !healthy {
+        return Err(Error::problems_found(format!(
+            "not every service of `{}` is running and healthy",
+            stack.project.name
+        )));
+    }
+    Ok(())
 }
 
 /// `devenv status --json`.
@@ -47,7 +48,7 @@ struct StatusDocument<'a> {
 }
 
 /// `devenv status --all`: every devenv project on the engine and the directory it belongs to.
-fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
+fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<()> {
     let projects = block_on(async {
         let engine = crate::engine::Engine::connect().await?;
         Ok(engine.all_projects().await?)
@@ -56,11 +57,11 @@ fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
         ui.json(&AllDocument {
             projects: &projects,
         });
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     if projects.is_empty() {
         ui.info("no devenv project has containers on this engine");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let mut table = Table::new(["PROJECT", "RUNNING", "SERVICES", "DIRECTORY"]);
     for p in &projects {
@@ -77,7 +78,7 @@ fn all_projects(args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
         ]);
     }
     ui.out(table);
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `devenv status --all --json`.

@@ -12,11 +12,10 @@ use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// Runs `devenv up`.
-pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let options = UpOptions {
         services: args.services.clone(),
@@ -36,11 +35,11 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         return up_and_watch(stack, options, false, ui);
     }
     print_up(&stack, &options, ui)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Runs `devenv watch`: `devenv up --watch` with the default options.
-pub fn watch(file: Option<&Path>, args: &WatchArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn watch(file: Option<&Path>, args: &WatchArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let options = default_options(&stack);
     up_and_watch(stack, options, args.down_on_exit, ui)
@@ -48,12 +47,12 @@ pub fn watch(file: Option<&Path>, args: &WatchArgs, ui: &Ui) -> Result<ExitCode>
 
 /// Brings the stack up (printing as `up` does), then watches it; `down_on_exit` stops the
 /// stack when the watch ends.
-fn up_and_watch(stack: Stack, options: UpOptions, down_on_exit: bool, ui: &Ui) -> Result<ExitCode> {
+fn up_and_watch(stack: Stack, options: UpOptions, down_on_exit: bool, ui: &Ui) -> Result<()> {
     print_up(&stack, &options, ui)?;
     block_on_uninterrupted(async {
         Ok(crate::watch::watch(stack, &options, ui, down_on_exit).await?)
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Options of a plain `devenv up` for a stack (what `devenv watch` starts with).

@@ -1,7 +1,7 @@
 //! Checks of the machine and the engine: docker CLI, daemon, version, disk, memory, platform,
 //! clock.
 
-use super::Check;
+use super::{Check, CheckId};
 use crate::engine::Engine;
 use crate::stack::Stack;
 
@@ -9,10 +9,10 @@ use crate::stack::Stack;
 pub fn host_checks() -> Vec<Check> {
     let mut checks = Vec::new();
     checks.push(if docker_cli_on_path() {
-        Check::ok("docker-cli", "docker CLI on PATH", "found")
+        Check::ok(CheckId::DockerCli, "docker CLI on PATH", "found")
     } else {
         Check::warn(
-            "docker-cli",
+            CheckId::DockerCli,
             "docker CLI on PATH",
             "not found (devenv talks to the engine itself; `devenv db shell` and your own tools need the CLI)",
             "install it: Debian/Ubuntu `sudo apt-get install docker.io`; macOS/Windows: Docker Desktop",
@@ -23,7 +23,7 @@ pub fn host_checks() -> Vec<Check> {
         .to_ascii_lowercase();
     if version.contains("microsoft") {
         checks.push(Check::ok(
-            "platform",
+            CheckId::Platform,
             "platform",
             "WSL2: keep projects inside the Linux file system (~/...), not under /mnt/c, for fast bind mounts",
         ));
@@ -38,48 +38,12 @@ fn docker_cli_on_path() -> bool {
 
 /// Engine checks; returns the engine when it answers.
 pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>) {
-    let endpoint = crate::engine::connect::resolve();
-    let engine = match tokio::time::timeout(
-        std::time::Duration::from_millis(1500),
-        Engine::connect(),
-    )
-    .await
-    {
-        Ok(Ok(engine)) => engine,
-        Ok(Err(e)) => {
-            let check = Check::fail(
-                "daemon",
-                "Docker Engine reachable",
-                e.message.clone(),
-                e.help.clone().unwrap_or_default(),
-            );
-            return (
-                vec![
-                    check,
-                    Check::skip(
-                        "engine",
-                        "engine version, disk, memory, clock",
-                        "no engine to ask",
-                    ),
-                ],
-                None,
-            );
-        }
-        Err(_) => {
-            let check = Check::fail(
-                "daemon",
-                "Docker Engine reachable",
-                format!(
-                    "no answer from {} ({}) within 1.5 s",
-                    endpoint.host, endpoint.source
-                ),
-                "restart Docker (Linux: `sudo systemctl restart docker`; Docker Desktop: restart it)",
-            );
-            return (vec![check], None);
-        }
+    let engine = match connect_within(std::time::Duration::from_millis(1500)).await {
+        Ok(engine) => engine,
+        Err(checks) => return (checks, None),
     };
     let mut checks = vec![Check::ok(
-        "daemon",
+        CheckId::Daemon,
         "Docker Engine reachable",
         format!("{} ({})", engine.endpoint.host, engine.endpoint.source),
     )];
@@ -91,13 +55,13 @@ pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>
         .is_some_and(|minor| minor >= 41);
     checks.push(if api_ok {
         Check::ok(
-            "engine-version",
+            CheckId::EngineVersion,
             "engine version",
             format!("Docker {version}, API {api}"),
         )
     } else {
         Check::warn(
-            "engine-version",
+            CheckId::EngineVersion,
             "engine version",
             format!("Docker {version}, API {api}: older than 20.10 (API 1.41)"),
             "upgrade Docker to 20.10 or newer",
@@ -107,12 +71,47 @@ pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>
         return (checks, Some(engine));
     };
     if info.operating_system.contains("Docker Desktop") {
-        checks.push(Check::ok("platform-desktop", "Docker Desktop", "containers run in Desktop's VM: its memory and disk limits apply (Settings → Resources)"));
+        checks.push(Check::ok(CheckId::PlatformDesktop, "Docker Desktop", "containers run in Desktop's VM: its memory and disk limits apply (Settings → Resources)"));
     }
     checks.push(disk_check(&info.root_dir));
     checks.push(memory_check(info.mem_total, stack));
     checks.push(clock_check(&info.system_time));
     (checks, Some(engine))
+}
+
+/// The engine, or the checks that say why it does not answer within `limit`.
+async fn connect_within(limit: std::time::Duration) -> Result<Engine, Vec<Check>> {
+    let title = "Docker Engine reachable";
+    match tokio::time::timeout(limit, Engine::connect()).await {
+        Ok(Ok(engine)) => Ok(engine),
+        Ok(Err(e)) => Err(vec![
+            Check::fail(
+                CheckId::Daemon,
+                title,
+                e.message.clone(),
+                e.help.clone().unwrap_or_default(),
+            ),
+            Check::skip(
+                CheckId::Engine,
+                "engine version, disk, memory, clock",
+                "no engine to ask",
+            ),
+        ]),
+        Err(_) => {
+            let endpoint = crate::engine::connect::resolve();
+            Err(vec![Check::fail(
+                CheckId::Daemon,
+                title,
+                format!(
+                    "no answer from {} ({}) within {:.1} s",
+                    endpoint.host,
+                    endpoint.source,
+                    limit.as_secs_f64()
+                ),
+                "restart Docker (Linux: `sudo systemctl restart docker`; Docker Desktop: restart it)",
+            )])
+        }
+    }
 }
 
 fn disk_check(root_dir: &str) -> Check {
@@ -128,7 +127,7 @@ fn disk_check(root_dir: &str) -> Check {
     });
     let Some(free_kb) = free_kb else {
         return Check::ok(
-            "disk",
+            CheckId::Disk,
             title,
             format!("{root_dir} is not visible from here (the engine runs elsewhere)"),
         );
@@ -136,11 +135,25 @@ fn disk_check(root_dir: &str) -> Check {
     let gb = free_kb as f64 / 1024.0 / 1024.0;
     let fix = "free space: `docker system prune` (unused images and build cache), `docker volume prune` (unused volumes: check first)";
     if gb < 1.0 {
-        Check::fail("disk", title, format!("{gb:.1} GB free in {root_dir}"), fix)
+        Check::fail(
+            CheckId::Disk,
+            title,
+            format!("{gb:.1} GB free in {root_dir}"),
+            fix,
+        )
     } else if gb < 5.0 {
-        Check::warn("disk", title, format!("{gb:.1} GB free in {root_dir}"), fix)
+        Check::warn(
+            CheckId::Disk,
+            title,
+            format!("{gb:.1} GB free in {root_dir}"),
+            fix,
+        )
     } else {
-        Check::ok("disk", title, format!("{gb:.0} GB free in {root_dir}"))
+        Check::ok(
+            CheckId::Disk,
+            title,
+            format!("{gb:.0} GB free in {root_dir}"),
+        )
     }
 }
 
@@ -163,17 +176,17 @@ fn memory_check(mem_total: i64, stack: Option<&Stack>) -> Check {
     let have = (mem_total.max(0) as u64) / 1024 / 1024;
     let want = wanted_memory_mb(stack);
     if have == 0 {
-        Check::ok("memory", title, "not reported by the engine")
+        Check::ok(CheckId::Memory, title, "not reported by the engine")
     } else if have < want {
         Check::warn(
-            "memory",
+            CheckId::Memory,
             title,
             format!("{have} MB for Docker; this stack's services want about {want} MB"),
             "give Docker more memory (Docker Desktop: Settings → Resources), or stop other containers (`docker ps`)",
         )
     } else {
         Check::ok(
-            "memory",
+            CheckId::Memory,
             title,
             format!("{have} MB (the stack wants about {want} MB)"),
         )
@@ -183,7 +196,7 @@ fn memory_check(mem_total: i64, stack: Option<&Stack>) -> Check {
 fn clock_check(system_time: &str) -> Check {
     let title = "clock in step with the engine";
     let Some(engine_secs) = parse_rfc3339(system_time) else {
-        return Check::ok("clock-skew", title, "engine time not reported");
+        return Check::ok(CheckId::ClockSkew, title, "engine time not reported");
     };
     let local = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -191,13 +204,13 @@ fn clock_check(system_time: &str) -> Check {
     let skew = (local - engine_secs).abs();
     if skew > 5 {
         Check::warn(
-            "clock-skew",
+            CheckId::ClockSkew,
             title,
             format!("the engine's clock is {skew} s off this machine's"),
             "sync the clocks (Docker Desktop/WSL2 after sleep: `wsl --shutdown` or restart Docker; Linux: enable NTP with `timedatectl set-ntp true`)",
         )
     } else {
-        Check::ok("clock-skew", title, format!("{skew} s apart"))
+        Check::ok(CheckId::ClockSkew, title, format!("{skew} s apart"))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Checks of the project's files: generated files, `.env`, git, ports, images.
 
-use super::Check;
+use super::{Check, CheckId, Fix};
 use crate::engine::Engine;
+use crate::env::check::Problem;
 use crate::env::{self, Loaded, check::Finding};
 use crate::generate::{self, FileState};
 use crate::ports;
@@ -38,28 +39,32 @@ fn generated_files(stack: &Stack) -> Check {
     }
     if !stale.is_empty() {
         Check::fail(
-            "generated-files",
+            CheckId::GeneratedFiles,
             title,
             format!("out of date: {}", stale.join(", ")),
             "run `devenv generate` (or `devenv doctor --fix`) and commit the result",
         )
+        .with_auto_fix(Fix::Regenerate)
     } else if !edited.is_empty() {
         Check::warn(
-            "generated-files",
+            CheckId::GeneratedFiles,
             title,
             format!("edited by hand or not devenv's: {}", edited.join(", ")),
             "move the edits into devenv.toml, then `devenv generate --force`",
         )
+        // Only the missing ones: files edited by hand are never overwritten.
+        .with_auto_fix(Fix::Regenerate)
     } else if !missing.is_empty() {
         Check::warn(
-            "generated-files",
+            CheckId::GeneratedFiles,
             title,
             format!("missing: {}", missing.join(", ")),
             "run `devenv generate` (or `devenv doctor --fix`)",
         )
+        .with_auto_fix(Fix::Regenerate)
     } else {
         Check::ok(
-            "generated-files",
+            CheckId::GeneratedFiles,
             title,
             "docker-compose.yml and .env.example match devenv.toml",
         )
@@ -70,7 +75,7 @@ fn env_checks(stack: &Stack, loaded: &Result<Loaded, Diagnostic>) -> Vec<Check> 
     let file = match loaded.as_ref().map(|l| l.file.as_ref()) {
         Err(e) => {
             return vec![Check::fail(
-                "env-file",
+                CheckId::EnvFile,
                 ".env present and readable",
                 e.to_string(),
                 e.help
@@ -79,24 +84,27 @@ fn env_checks(stack: &Stack, loaded: &Result<Loaded, Diagnostic>) -> Vec<Check> 
             )];
         }
         Ok(None) => {
-            return vec![Check::fail(
-                "env-file",
-                ".env present and readable",
-                "there is no .env",
-                "run `devenv env init` (or `devenv doctor --fix`)",
-            )];
+            return vec![
+                Check::fail(
+                    CheckId::EnvFile,
+                    ".env present and readable",
+                    "there is no .env",
+                    "run `devenv env init` (or `devenv doctor --fix`)",
+                )
+                .with_auto_fix(Fix::CompleteEnv),
+            ];
         }
         Ok(Some(file)) => file,
     };
     let mut checks = vec![Check::ok(
-        "env-file",
+        CheckId::EnvFile,
         ".env present and readable",
         format!("{} keys", file.values.len()),
     )];
     let findings = env::check::check(stack, Some(file));
     let serious: Vec<&Finding> = findings
         .iter()
-        .filter(|f| f.problem != "not used by devenv.toml")
+        .filter(|f| f.kind != Problem::Unused)
         .collect();
     let title = ".env has every key, no placeholders left";
     checks.push(if let Some(first) = serious.first() {
@@ -105,15 +113,15 @@ fn env_checks(stack: &Stack, loaded: &Result<Loaded, Diagnostic>) -> Vec<Check> 
             .map(|f| format!("{}: {}", f.key, f.problem))
             .collect::<Vec<_>>()
             .join("; ");
-        let fix = if serious.iter().any(|f| f.problem == "missing") {
-            "run `devenv env init` (or `devenv doctor --fix`): it appends the missing keys"
-                .to_string()
+        if serious.iter().any(|f| f.kind == Problem::Missing) {
+            let fix =
+                "run `devenv env init` (or `devenv doctor --fix`): it appends the missing keys";
+            Check::fail(CheckId::EnvKeys, title, detail, fix).with_auto_fix(Fix::CompleteEnv)
         } else {
-            first.fix.clone()
-        };
-        Check::fail("env-keys", title, detail, fix)
+            Check::fail(CheckId::EnvKeys, title, detail, first.fix.clone())
+        }
     } else {
-        Check::ok("env-keys", title, "complete")
+        Check::ok(CheckId::EnvKeys, title, "complete")
     });
     checks
 }
@@ -121,7 +129,7 @@ fn env_checks(stack: &Stack, loaded: &Result<Loaded, Diagnostic>) -> Vec<Check> 
 fn gitignore(stack: &Stack) -> Check {
     let title = ".env ignored by git";
     if !crate::git::in_work_tree(&stack.root) {
-        return Check::ok("env-gitignored", title, "not a git repository");
+        return Check::ok(CheckId::EnvGitignored, title, "not a git repository");
     }
     if crate::git::is_tracked(&stack.root, env::ENV_FILE) {
         let ignore = if crate::git::listed_in_gitignore(&stack.root, env::ENV_FILE) {
@@ -130,7 +138,7 @@ fn gitignore(stack: &Stack) -> Check {
             ", `echo .env >> .gitignore`"
         };
         return Check::fail(
-            "env-gitignored",
+            CheckId::EnvGitignored,
             title,
             ".env is tracked by git: its secrets go into the repository with every commit (an ignore line does not untrack it)",
             format!(
@@ -139,10 +147,10 @@ fn gitignore(stack: &Stack) -> Check {
         );
     }
     if crate::git::is_ignored(&stack.root, env::ENV_FILE) {
-        Check::ok("env-gitignored", title, ".env is ignored")
+        Check::ok(CheckId::EnvGitignored, title, ".env is ignored")
     } else {
         Check::fail(
-            "env-gitignored",
+            CheckId::EnvGitignored,
             title,
             ".env is not ignored: its secrets could be committed",
             "add it: `echo .env >> .gitignore`",
@@ -161,7 +169,7 @@ async fn port_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values
     if conflicts.is_empty() {
         let list: Vec<String> = wanted.iter().map(|p| p.host_port.to_string()).collect();
         return Check::ok(
-            "ports",
+            CheckId::Ports,
             title,
             if list.is_empty() {
                 "no published ports".into()
@@ -183,7 +191,7 @@ async fn port_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values
     let via_proxy = conflicts.iter().all(|c| matches!(&c.holder, ports::Holder::Process { command, .. } if command == "docker-proxy"));
     if engine.is_none() && via_proxy {
         return Check::warn(
-            "ports",
+            CheckId::Ports,
             title,
             format!(
                 "{detail}; without the engine devenv cannot tell whether these are this project's containers"
@@ -197,13 +205,13 @@ async fn port_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values
     } else {
         "stop what holds the fixed port, or change it in devenv.toml (\"15432:5432\")"
     };
-    Check::fail("ports", title, detail, fix)
+    Check::fail(CheckId::Ports, title, detail, fix).with_auto_fix(Fix::RemapPorts)
 }
 
 async fn image_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values) -> Check {
     let title = "images present locally";
     let Some(engine) = engine else {
-        return Check::skip("images", title, "no engine to ask");
+        return Check::skip(CheckId::Images, title, "no engine to ask");
     };
     let config = crate::config::UserConfig::load().unwrap_or_default();
     let mut missing = Vec::new();
@@ -214,10 +222,10 @@ async fn image_check(stack: &Stack, engine: Option<&Engine>, values: &env::Value
         }
     }
     if missing.is_empty() {
-        Check::ok("images", title, "all present")
+        Check::ok(CheckId::Images, title, "all present")
     } else {
         Check::warn(
-            "images",
+            CheckId::Images,
             title,
             format!(
                 "not present: {}; `devenv up` pulls them (needs the registry)",
@@ -229,5 +237,46 @@ async fn image_check(stack: &Stack, engine: Option<&Engine>, values: &env::Value
                 config.describe_path()
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::Status;
+    use std::path::Path;
+
+    fn env_keys(text: &str) -> Check {
+        let stack = crate::stack::tests_support::shop_at(Path::new("."));
+        let file = env::dotenv::parse(Path::new(".env"), text.to_string()).unwrap();
+        env_checks(&stack, &Ok(Loaded::from_file(&stack, Some(file)))).remove(1)
+    }
+
+    #[test]
+    fn missing_keys_name_the_env_fix_and_placeholders_do_not() {
+        let missing = env_keys("DB_PORT=5432\nDB_PASSWORD=pw\n");
+        assert_eq!(missing.status, Status::Fail);
+        assert_eq!(missing.auto_fix, Some(Fix::CompleteEnv));
+        let placeholder = env_keys(
+            "DB_PORT=5432\nCACHE_PORT=6379\nDB_PASSWORD=<REPLACE_ME>\nDATABASE_URL=postgres://shop:<REPLACE_ME>@127.0.0.1:5432/shop\n",
+        );
+        assert_eq!(placeholder.status, Status::Fail, "{placeholder:?}");
+        assert_eq!(placeholder.auto_fix, None, "--fix cannot choose a password");
+    }
+
+    #[test]
+    fn keys_the_stack_does_not_use_are_no_failure() {
+        let check = env_keys(
+            "DB_PORT=5432\nCACHE_PORT=6379\nDB_PASSWORD=pw\nDATABASE_URL=postgres://shop:pw@127.0.0.1:5432/shop\nSTRAY=1\n",
+        );
+        assert_eq!(check.status, Status::Ok, "{check:?}");
+    }
+
+    #[test]
+    fn no_env_file_names_the_env_fix() {
+        let stack = crate::stack::tests_support::shop_at(Path::new("."));
+        let checks = env_checks(&stack, &Ok(Loaded::from_file(&stack, None)));
+        assert_eq!(checks[0].id, CheckId::EnvFile);
+        assert_eq!(checks[0].auto_fix, Some(Fix::CompleteEnv));
     }
 }

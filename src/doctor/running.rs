@@ -1,6 +1,6 @@
 //! Checks of the running stack: each service, volumes, the database, migrations and seeds.
 
-use super::Check;
+use super::{Check, CheckId, Fix};
 use crate::database::{self, Target, migrate, seed};
 use crate::engine::Engine;
 use crate::plan;
@@ -26,7 +26,7 @@ pub async fn running_services(stack: &Stack, engine: Option<&Engine>) -> HashSet
 pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
     let Some(engine) = engine else {
         return vec![Check::skip(
-            "services",
+            CheckId::Services,
             "services running and healthy",
             "no engine to ask",
         )];
@@ -34,56 +34,86 @@ pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut any_container = false;
     for service in stack.services.values() {
-        let id = format!("service:{}", service.name);
-        let title = format!("service `{}` running and healthy", service.name);
-        let container = plan::container_name(&stack.project.name, &service.name);
-        let Ok(state) = engine.state(&container).await else {
-            checks.push(Check::warn(
-                id,
-                title,
-                "not created",
-                "start the stack: `devenv up`",
-            ));
-            continue;
-        };
-        any_container = true;
-        let logs = || async {
-            engine
-                .log_tail(&container, 5)
-                .await
-                .trim_end()
-                .replace('\n', "\n      ")
-        };
-        checks.push(if state.oom_killed {
-            Check::fail(id, title, format!("killed for lack of memory (OOM), exit {}", state.exit_code), "give Docker more memory (Docker Desktop: Settings → Resources), then `devenv up`")
-        } else if state.restarting || state.restart_count > 3 {
-            Check::fail(
-                id,
-                title,
-                format!("restarting in a loop ({} restarts); last log lines:\n      {}", state.restart_count, logs().await),
-                format!("read the log (`devenv logs {}`), fix the cause, then `devenv up`", service.name),
-            )
-        } else if !state.running {
-            Check::fail(
-                id,
-                title,
-                format!("{} with exit code {}; last log lines:\n      {}", state.status, state.exit_code, logs().await),
-                format!("read the log (`devenv logs {}`), fix the cause, then `devenv up` (or `devenv doctor --fix` to start it)", service.name),
-            )
-        } else if state.health.as_deref() == Some("unhealthy") {
-            Check::fail(
-                id,
-                title,
-                format!("running but unhealthy; last log lines:\n      {}", logs().await),
-                format!("`devenv logs {}` shows why; `devenv restart {}` tries again", service.name, service.name),
-            )
-        } else {
-            Check::ok(id, title, format!("running{}", state.health.map(|h| format!(", {h}")).unwrap_or_default()))
-        });
+        let (check, exists) = service_check(stack, engine, &service.name).await;
+        any_container |= exists;
+        checks.push(check);
     }
     if !any_container {
         return checks;
     }
+    checks.push(volume_check(stack, engine).await);
+    checks.extend(database_checks(stack).await);
+    checks
+}
+
+/// One service's container: running and healthy, or why not. Also says whether the
+/// container exists at all.
+async fn service_check(stack: &Stack, engine: &Engine, service: &str) -> (Check, bool) {
+    let id = CheckId::Service(service.to_string());
+    let title = format!("service `{service}` running and healthy");
+    let container = plan::container_name(&stack.project.name, service);
+    let Ok(state) = engine.state(&container).await else {
+        let check = Check::warn(id, title, "not created", "start the stack: `devenv up`");
+        return (check, false);
+    };
+    let logs = || async {
+        engine
+            .log_tail(&container, 5)
+            .await
+            .trim_end()
+            .replace('\n', "\n      ")
+    };
+    let check = if state.oom_killed {
+        Check::fail(
+            id,
+            title,
+            format!("killed for lack of memory (OOM), exit {}", state.exit_code),
+            "give Docker more memory (Docker Desktop: Settings → Resources), then `devenv up`",
+        )
+    } else if state.restarting || state.restart_count > 3 {
+        Check::fail(
+            id,
+            title,
+            format!(
+                "restarting in a loop ({} restarts); last log lines:\n      {}",
+                state.restart_count,
+                logs().await
+            ),
+            format!("read the log (`devenv logs {service}`), fix the cause, then `devenv up`"),
+        )
+    } else if !state.running {
+        Check::fail(
+            id,
+            title,
+            format!("{} with exit code {}; last log lines:\n      {}", state.status, state.exit_code, logs().await),
+            format!("read the log (`devenv logs {service}`), fix the cause, then `devenv up` (or `devenv doctor --fix` to start it)"),
+        )
+        .with_auto_fix(Fix::StartService(service.to_string()))
+    } else if state.health.as_deref() == Some("unhealthy") {
+        Check::fail(
+            id,
+            title,
+            format!(
+                "running but unhealthy; last log lines:\n      {}",
+                logs().await
+            ),
+            format!("`devenv logs {service}` shows why; `devenv restart {service}` tries again"),
+        )
+    } else {
+        Check::ok(
+            id,
+            title,
+            format!(
+                "running{}",
+                state.health.map(|h| format!(", {h}")).unwrap_or_default()
+            ),
+        )
+    };
+    (check, true)
+}
+
+/// The stack's named volumes exist.
+async fn volume_check(stack: &Stack, engine: &Engine) -> Check {
     let volumes: Vec<String> = stack
         .services
         .values()
@@ -99,22 +129,20 @@ pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
             missing.push(volume.clone());
         }
     }
-    checks.push(if missing.is_empty() {
+    if missing.is_empty() {
         Check::ok(
-            "volumes",
+            CheckId::Volumes,
             "named volumes present",
             format!("{} volume(s)", volumes.len()),
         )
     } else {
         Check::warn(
-            "volumes",
+            CheckId::Volumes,
             "named volumes present",
             format!("missing: {}", missing.join(", ")),
             "`devenv up` creates them (empty: the data they held is gone)",
         )
-    });
-    checks.extend(database_checks(stack).await);
-    checks
+    }
 }
 
 async fn database_checks(stack: &Stack) -> Vec<Check> {
@@ -129,7 +157,7 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
         Ok(t) => t,
         Err(e) => {
             return vec![Check::fail(
-                "database",
+                CheckId::Database,
                 title,
                 e.message.clone(),
                 e.help.clone().unwrap_or_default(),
@@ -141,7 +169,7 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => {
                 return vec![Check::fail(
-                    "database",
+                    CheckId::Database,
                     title,
                     e.message.clone(),
                     e.help.clone().unwrap_or_default(),
@@ -149,29 +177,29 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
             }
             Err(_) => {
                 return vec![Check::fail(
-                    "database",
+                    CheckId::Database,
                     title,
                     format!("no answer from {} within 5 s", target.shown),
                     "check `devenv status` and the port in .env",
                 )];
             }
         };
-    let mut checks = vec![Check::ok("database", title, target.shown.clone())];
+    let mut checks = vec![Check::ok(CheckId::Database, title, target.shown.clone())];
     if let (Some(dir), None) = (&database.migrations, &database.migrate_command) {
         let title = "migrations applied, unedited";
         checks.push(match migrate::Migrations::load(&stack.root, dir).await {
-            Err(e) => Check::fail("migrations", title, e.message, "fix the migrations directory"),
+            Err(e) => Check::fail(CheckId::Migrations, title, e.message, "fix the migrations directory"),
             Ok(migrations) => match migrate::status(&mut conn, &migrations, target.kind).await {
-                Err(e) => Check::fail("migrations", title, e.message.clone(), e.help.unwrap_or_default()),
+                Err(e) => Check::fail(CheckId::Migrations, title, e.message.clone(), e.help.unwrap_or_default()),
                 Ok(rows) => {
                     let bad: Vec<String> = rows.iter().filter(|r| r.state.is_problem()).map(|r| format!("{} {}", r.file, r.state)).collect();
                     let pending: Vec<String> = rows.iter().filter(|r| r.state == migrate::MigrationState::Pending).map(|r| r.file.clone()).collect();
                     if !bad.is_empty() {
-                        Check::fail("migrations", title, bad.join("; "), "an applied migration was edited or removed: revert that change (or `devenv db reset` in development); `devenv migrate status` shows each")
+                        Check::fail(CheckId::Migrations, title, bad.join("; "), "an applied migration was edited or removed: revert that change (or `devenv db reset` in development); `devenv migrate status` shows each")
                     } else if !pending.is_empty() {
-                        Check::warn("migrations", title, format!("pending: {}", pending.join(", ")), "apply them: `devenv migrate`")
+                        Check::warn(CheckId::Migrations, title, format!("pending: {}", pending.join(", ")), "apply them: `devenv migrate`")
                     } else {
-                        Check::ok("migrations", title, format!("{} applied", rows.len()))
+                        Check::ok(CheckId::Migrations, title, format!("{} applied", rows.len()))
                     }
                 }
             },
@@ -187,10 +215,10 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
 async fn seed_check(stack: &Stack, conn: &mut sqlx::AnyConnection, kind: database::Kind) -> Check {
     let title = "seeds unchanged since applied";
     let Some(db) = &stack.database else {
-        return Check::ok("seeds", title, "no seeds");
+        return Check::ok(CheckId::Seeds, title, "no seeds");
     };
     let Ok(items) = seed::items(&stack.root, &db.seeds) else {
-        return Check::ok("seeds", title, "no seeds");
+        return Check::ok(CheckId::Seeds, title, "no seeds");
     };
     let recorded: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT name, checksum FROM {}",
@@ -216,10 +244,10 @@ async fn seed_check(stack: &Stack, conn: &mut sqlx::AnyConnection, kind: databas
         })
         .collect();
     if changed.is_empty() {
-        Check::ok("seeds", title, format!("{} seed(s)", items.len()))
+        Check::ok(CheckId::Seeds, title, format!("{} seed(s)", items.len()))
     } else {
         Check::warn(
-            "seeds",
+            CheckId::Seeds,
             title,
             format!("changed since applied: {}", changed.join(", ")),
             "re-run them: `devenv seed --reseed` (or start clean: `devenv db reset`)",

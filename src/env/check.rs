@@ -6,11 +6,33 @@ use crate::generate::PLACEHOLDER;
 use crate::stack::{Stack, VariableKind, interpolate};
 use serde::Serialize;
 
+/// The kinds of difference between `.env` and the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// There is no `.env`.
+    NoEnvFile,
+    /// A key the stack uses is absent.
+    Missing,
+    /// Still the placeholder from `.env.example`.
+    Placeholder,
+    /// A secret set to nothing.
+    EmptySecret,
+    /// A host port that is not a port number.
+    NotAPort,
+    /// A derived value that no longer matches what it derives from.
+    StaleDerived,
+    /// A key the stack does not use.
+    Unused,
+}
+
 /// One difference between `.env` and the stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The key (or `.env` for the whole file).
     pub key: String,
+    /// Which kind of difference.
+    #[serde(skip)]
+    pub kind: Problem,
     /// What is wrong.
     pub problem: String,
     /// How to fix it.
@@ -22,6 +44,7 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
     let Some(file) = file else {
         return vec![Finding {
             key: ".env".into(),
+            kind: Problem::NoEnvFile,
             problem: "there is no .env".into(),
             fix: "run `devenv env init` (or `devenv up`) to create it with generated secrets"
                 .into(),
@@ -32,22 +55,26 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
         match file.values.get(&var.name) {
             None => findings.push(Finding {
                 key: var.name.clone(),
+                kind: Problem::Missing,
                 problem: "missing".into(),
                 fix: "run `devenv env init` to add it (it appends missing keys and changes nothing else)".into(),
             }),
             Some(value) if value == PLACEHOLDER => findings.push(Finding {
                 key: var.name.clone(),
+                kind: Problem::Placeholder,
                 problem: format!("still set to {PLACEHOLDER}"),
                 fix: format!("put the real value in .env, or delete the {} line and run `devenv env init` to generate one", var.name),
             }),
             Some(value) if var.secret && value.trim().is_empty() => findings.push(Finding {
                 key: var.name.clone(),
+                kind: Problem::EmptySecret,
                 problem: "empty secret".into(),
                 fix: format!("set {} in .env, or delete its line and run `devenv env init` to generate one", var.name),
             }),
             Some(value) if matches!(var.kind, VariableKind::HostPort { .. }) && value.trim().parse::<u16>().is_err() => {
                 findings.push(Finding {
                     key: var.name.clone(),
+                    kind: Problem::NotAPort,
                     problem: format!("`{value}` is not a port number"),
                     fix: format!("set {} to a free port (1-65535) in .env", var.name),
                 })
@@ -71,6 +98,7 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
         if *current != expected {
             findings.push(Finding {
                 key: var.name.clone(),
+                kind: Problem::StaleDerived,
                 problem: "out of date: it no longer matches the values it is derived from".into(),
                 fix: format!("set {}={} in .env (what devenv.toml derives), or change [env.{}] in devenv.toml", var.name, super::dotenv::quote(&expected), var.name),
             });
@@ -83,6 +111,7 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
     {
         findings.push(Finding {
             key: key.clone(),
+            kind: Problem::Unused,
             problem: "not used by devenv.toml".into(),
             fix: format!("remove it from .env, or declare it in devenv.toml as [env.{key}] so every developer gets it"),
         });

@@ -45,7 +45,11 @@ fn docs_cover_the_stack_and_check_detects_drift() {
         out.contains("\n-| `cache` | `redis:7` |") && out.contains("\n+| `cache` | `redis:7.2` |"),
         "a unified diff: {out}"
     );
-    assert_mentions(&err, &["run `devenv docs`"]);
+    assert!(out.contains("fix: run `devenv docs`"), "{out}");
+    assert!(
+        !err.contains("error:"),
+        "no error line after the diff: {err}"
+    );
 }
 
 #[test]
@@ -77,10 +81,14 @@ fn docs_check_shows_a_unified_diff_of_an_edited_line() {
         lines[hunk + 1..removed].iter().all(|l| l.starts_with(' ')),
         "context before the change: {out}"
     );
-    assert!(lines.len() <= 20, "a short diff: {out}");
+    let verdict = lines
+        .iter()
+        .position(|l| l.starts_with("✗ ") && l.ends_with("differs from what devenv.toml generates"))
+        .unwrap_or_else(|| panic!("the verdict after the diff: {out}"));
+    assert!(verdict <= 20, "a short diff: {out}");
     assert!(
-        err.contains("differs from what devenv.toml generates"),
-        "{err}"
+        !err.contains("error:"),
+        "no error line after the report: {err}"
     );
 }
 

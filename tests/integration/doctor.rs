@@ -185,3 +185,22 @@ fn a_crashed_container_and_migration_problems_are_named() {
         "--fix started the stopped service: {report}"
     );
 }
+
+#[test]
+fn a_fix_that_cannot_be_made_is_a_warning_not_a_fix() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = listener.local_addr().unwrap().port();
+    let project = TestProject::new(&format!(
+        "[project]\nname = \"{{name}}\"\n\n[services.cache]\nimage = \"redis:7\"\nports = [\"{held}:6379\"]\n"
+    ));
+    project.write(".env", "");
+    let (code, _, err) = output(
+        project
+            .devenv(&["doctor", "--fix"])
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("warning: could not remap ports"), "{err}");
+    assert!(!err.contains("fixed: could not"), "{err}");
+    drop(listener);
+}

@@ -158,9 +158,14 @@ fn check_fails_after_a_stack_change() {
     let project = generated_shop();
     let stack = project.read("devenv.toml").replace("redis:7", "redis:7.2");
     project.write("devenv.toml", &stack);
-    let (code, _, err) = output(&mut project.devenv(&["generate", "--check"]));
+    let (code, out, err) = output(&mut project.devenv(&["generate", "--check"]));
     assert_eq!(code, 1);
-    assert_mentions(&err, &["docker-compose.yml is out of date"]);
+    assert!(out.contains("✗ docker-compose.yml is out of date"), "{out}");
+    assert!(out.contains("fix: run `devenv generate`"), "{out}");
+    assert!(
+        !err.contains("error:"),
+        "the report is the whole answer, no error line after it: {err}"
+    );
 }
 
 #[test]
