@@ -89,10 +89,11 @@ fn toml_error(src: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     diagnostic
 }
 
-struct Loader<'a> {
-    src: &'a SourceFile,
+/// The conversion of one stack file: the source (for diagnostics), the catalog and the root.
+pub(super) struct Loader<'a> {
+    pub(super) src: &'a SourceFile,
     catalog: &'static Catalog,
-    root: &'a Path,
+    pub(super) root: &'a Path,
 }
 
 /// A diagnostic at `span` from a parser error whose text is the message.
@@ -101,12 +102,12 @@ fn at(src: &SourceFile, span: Range<usize>, error: impl std::fmt::Display) -> Di
 }
 
 impl Loader<'_> {
-    fn err(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+    pub(super) fn err(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
         self.src.diagnostic(span, message)
     }
 
     /// Checks a name against its rule, at `span`.
-    fn name(&self, kind: NameKind, name: &Spanned<String>) -> Result<(), Diagnostic> {
+    pub(super) fn name(&self, kind: NameKind, name: &Spanned<String>) -> Result<(), Diagnostic> {
         kind.check(name.get_ref())
             .map_err(|e| at(self.src, name.span(), &e).with_help(e.help()))
     }
@@ -130,6 +131,7 @@ impl Loader<'_> {
             }
             services.insert(name, service);
         }
+        let apps = self.apps(raw.apps, &services, &mut variables, &mut spans)?;
         for (key, raw_var) in raw.env {
             let variable = self.variable(key, raw_var.into_inner(), &variables, &mut spans)?;
             variables.insert(variable.name.clone(), variable);
@@ -138,12 +140,13 @@ impl Loader<'_> {
             .database
             .map(|db| self.database(db, &services, &mut spans))
             .transpose()?;
-        validate::check_all(self.src, &services, &variables, &spans)?;
+        validate::check_all(self.src, &services, &apps, &variables, &spans)?;
         Ok(Stack {
             project,
             services,
             variables,
             database,
+            apps,
             root: root.to_path_buf(),
             file: file.to_path_buf(),
         })
@@ -295,7 +298,7 @@ impl Loader<'_> {
             .map(|written| self.volume(name, written))
             .collect::<Result<Vec<_>, _>>()?;
         let health = merge::health(raw.health, cat, &table_span)
-            .map(|written| self.health(&written, &ports))
+            .map(|written| self.health(&written, ports.first().map(|p| p.container)))
             .transpose()?;
         let host_ip = self.host_ip(raw.host_ip)?;
         let profiles = self.profiles(raw.profiles)?;
@@ -385,9 +388,14 @@ impl Loader<'_> {
         Ok(spec.into_volume(service))
     }
 
-    fn health(&self, written: &Written<RawHealth>, ports: &[Port]) -> Result<Health, Diagnostic> {
+    /// A `health` table; an http check without `port` uses `default_port`.
+    pub(super) fn health(
+        &self,
+        written: &Written<RawHealth>,
+        default_port: Option<u16>,
+    ) -> Result<Health, Diagnostic> {
         let raw = &written.value;
-        let check = HealthCheck::parse(raw, ports.first().map(|p| p.container))
+        let check = HealthCheck::parse(raw, default_port)
             .map_err(|e| at(self.src, written.span.clone(), e).with_help(e.help()))?;
         let duration = |value: &Option<Spanned<String>>, default: Duration| match value {
             None => Ok(default),
@@ -425,7 +433,7 @@ impl Loader<'_> {
     }
 
     /// A path inside the project: relative, with no `..` leading out of it.
-    fn project_path(&self, path: &Spanned<String>) -> Result<PathBuf, Diagnostic> {
+    pub(super) fn project_path(&self, path: &Spanned<String>) -> Result<PathBuf, Diagnostic> {
         self.contained(path.get_ref(), path.span())?;
         Ok(PathBuf::from(path.get_ref()))
     }

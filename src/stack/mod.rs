@@ -1,5 +1,6 @@
 //! The stack definition: `devenv.toml` read, merged with the catalog, and validated.
 
+mod apps;
 pub mod interpolate;
 mod load;
 mod merge;
@@ -10,6 +11,7 @@ pub mod raw;
 mod spans;
 mod validate;
 
+pub use apps::{program_found, program_of};
 pub use load::{load, load_source};
 pub use model::*;
 pub use parse::{format_duration, is_project_name, parse_duration};

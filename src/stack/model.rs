@@ -1,5 +1,6 @@
 //! The validated stack: what every other module works from. Built only by `stack::load`.
 
+use crate::source::Location;
 use indexmap::IndexMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +16,8 @@ pub struct Stack {
     pub variables: IndexMap<String, Variable>,
     /// `[database]`.
     pub database: Option<Database>,
+    /// `[apps.NAME]` in file order: the project's own processes.
+    pub apps: IndexMap<String, App>,
     /// Directory holding the stack file; relative paths resolve against it.
     pub root: PathBuf,
     /// The stack file.
@@ -234,6 +237,11 @@ pub enum VariableKind {
         /// Container port.
         container_port: u16,
     },
+    /// The port of an app (`API_PORT`).
+    AppPort {
+        /// App name.
+        app: String,
+    },
     /// Declared under `[env.NAME]`.
     Declared,
     /// A secret of a catalog image the stack did not set (`DB_POSTGRES_PASSWORD`).
@@ -251,7 +259,7 @@ impl Variable {
         match &self.kind {
             VariableKind::HostPort { service, .. }
             | VariableKind::CatalogSecret { service, .. } => Some(service),
-            VariableKind::Declared => None,
+            VariableKind::AppPort { .. } | VariableKind::Declared => None,
         }
     }
 }
@@ -278,4 +286,106 @@ pub enum Seed {
     Path(PathBuf),
     /// A command run on the host with the stack's environment.
     Command(Vec<String>),
+}
+
+/// `[apps.NAME]`: a process of the project's own (backend, frontend, worker) run on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    /// App name (`api`); shares one namespace with the services.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// What runs.
+    pub command: AppCommand,
+    /// Where the command is written, for checks made after loading.
+    pub command_location: Option<Box<Location>>,
+    /// Working directory, relative to the stack's root (empty: the root itself).
+    pub cwd: PathBuf,
+    /// Its port and the variable that holds it.
+    pub port: Option<AppPort>,
+    /// Whether the app gets `PORT` set to its port.
+    pub port_env: bool,
+    /// Environment on top of the stack's variables; values may reference variables.
+    pub env: IndexMap<String, String>,
+    /// A file generated for the app before it starts.
+    pub env_file: Option<AppEnvFile>,
+    /// Services and apps that must be ready first.
+    pub depends_on: Vec<String>,
+    /// Readiness check (`cmd` runs on the host, in `cwd`).
+    pub health: Option<Health>,
+    /// What happens when the app exits.
+    pub restart: RestartPolicy,
+    /// A command run before the first start and again when its inputs change.
+    pub setup: Option<AppSetup>,
+    /// Paths whose changes restart the app.
+    pub watch: Option<AppWatch>,
+}
+
+/// How an app's command runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppCommand {
+    /// A command line run through `sh -c`.
+    Shell(String),
+    /// A program and its arguments, run without a shell.
+    Argv(Vec<String>),
+}
+
+impl AppCommand {
+    /// The program and arguments to execute: `sh -c LINE` for a command line.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Self::Shell(line) => vec!["sh".into(), "-c".into(), line.clone()],
+            Self::Argv(argv) => argv.clone(),
+        }
+    }
+}
+
+/// An app's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppPort {
+    /// The variable holding it (`API_PORT`); `.env` may override it.
+    pub var: String,
+    /// The port written in devenv.toml.
+    pub default: u16,
+}
+
+/// What the supervisor does when an app exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartPolicy {
+    /// Leave it stopped.
+    Never,
+    /// Restart after a non-zero exit code or a signal.
+    #[default]
+    OnFailure,
+    /// Restart whenever it exits.
+    Always,
+}
+
+/// `env_file = { path, vars }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppEnvFile {
+    /// Where it is written, relative to the stack's root.
+    pub path: PathBuf,
+    /// Its variables; values may reference stack variables.
+    pub vars: IndexMap<String, String>,
+}
+
+/// `setup = { command, inputs }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSetup {
+    /// The setup command.
+    pub command: AppCommand,
+    /// Where it is written, for checks made after loading.
+    pub command_location: Option<Box<Location>>,
+    /// Files whose change reruns setup, relative to the stack's root.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `watch = { paths, ignore }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppWatch {
+    /// Watched paths, relative to the stack's root.
+    pub paths: Vec<PathBuf>,
+    /// Glob patterns ignored.
+    pub ignore: Vec<String>,
 }

@@ -352,6 +352,8 @@ pub enum NameKind {
     Project,
     /// `[services.NAME]`.
     Service,
+    /// `[apps.NAME]`.
+    App,
     /// `[env.NAME]`.
     Variable,
     /// A key of a service's `env`.
@@ -375,6 +377,7 @@ impl NameKind {
         match self {
             Self::Project => "project",
             Self::Service => "service",
+            Self::App => "app",
             Self::Variable => "variable",
             Self::EnvironmentVariable => "environment variable",
             Self::Profile => "profile",
@@ -384,7 +387,7 @@ impl NameKind {
     /// Checks `name` against this kind's rule.
     pub fn check(self, name: &str) -> Result<(), NameError> {
         let valid = match self {
-            Self::Project | Self::Service => is_project_name(name),
+            Self::Project | Self::Service | Self::App => is_project_name(name),
             Self::Variable => super::interpolate::is_var_name(name),
             Self::EnvironmentVariable => !name.is_empty() && !name.contains('='),
             Self::Profile => is_volume_name(name),
@@ -409,6 +412,9 @@ impl NameError {
             }
             NameKind::Service => {
                 "service names use lowercase letters, digits, `-` and `_`, and start with a letter or digit"
+            }
+            NameKind::App => {
+                "app names use lowercase letters, digits, `-` and `_`, and start with a letter or digit"
             }
             NameKind::Variable => {
                 "variable names use letters, digits and `_`, and do not start with a digit"

@@ -19,6 +19,9 @@ pub struct RawStack {
     pub env: IndexMap<Spanned<String>, Spanned<RawEnvVar>>,
     /// `[database]`.
     pub database: Option<Spanned<RawDatabase>>,
+    /// `[apps.NAME]`: the project's own processes, run on the host.
+    #[serde(default)]
+    pub apps: IndexMap<Spanned<String>, Spanned<RawApp>>,
 }
 
 /// `[project]`.
@@ -69,6 +72,94 @@ pub struct RawService {
     /// The explicit opt-in for the three keys above.
     #[serde(default)]
     pub allow_host_access: bool,
+}
+
+/// `[apps.NAME]`: a process of the project's own, run on the host beside the containers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    /// What the app is for (shown in docs).
+    pub description: Option<String>,
+    /// A string run through `sh -c`, or an argv array.
+    pub command: Spanned<RawAppCommand>,
+    /// Working directory, relative to devenv.toml.
+    pub cwd: Option<Spanned<String>>,
+    /// Preferred host port.
+    pub port: Option<Spanned<u16>>,
+    /// Whether the app gets `PORT` (default true).
+    pub port_env: Option<bool>,
+    /// Environment on top of the stack's variables.
+    pub env: Option<IndexMap<Spanned<String>, Spanned<Scalar>>>,
+    /// A file generated for the app (a frontend's `.env.local`).
+    pub env_file: Option<Spanned<RawAppEnvFile>>,
+    /// Services and apps that must be ready first.
+    pub depends_on: Option<Vec<Spanned<String>>>,
+    /// Readiness check, the same keys as a service's.
+    pub health: Option<Spanned<RawHealth>>,
+    /// `"never"`, `"on-failure"` (default) or `"always"`.
+    pub restart: Option<Spanned<RawRestart>>,
+    /// A command run before the first start and when its inputs change.
+    pub setup: Option<Spanned<RawAppSetup>>,
+    /// Paths whose changes restart the app.
+    pub watch: Option<Spanned<RawAppWatch>>,
+}
+
+/// An app's command: `"npm run dev"` (through `sh -c`) or `["npm", "run", "dev"]`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(
+    untagged,
+    expecting = "a command line (\"npm run dev\") or a program and its arguments ([\"npm\", \"run\", \"dev\"])"
+)]
+pub enum RawAppCommand {
+    /// Run through `sh -c`.
+    Shell(String),
+    /// Program and arguments, run without a shell.
+    Argv(Vec<String>),
+}
+
+/// `restart = "..."`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawRestart {
+    /// Never restarted.
+    Never,
+    /// Restarted when it exits with a non-zero code or a signal.
+    OnFailure,
+    /// Restarted whenever it exits.
+    Always,
+}
+
+/// `env_file = { path, vars }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAppEnvFile {
+    /// Where the file is written, relative to devenv.toml.
+    pub path: Spanned<String>,
+    /// Its variables; values may reference stack variables.
+    #[serde(default)]
+    pub vars: IndexMap<Spanned<String>, Spanned<Scalar>>,
+}
+
+/// `setup = { command, inputs }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAppSetup {
+    /// The setup command, a string or an argv array.
+    pub command: Spanned<RawAppCommand>,
+    /// Files whose change reruns setup (relative to devenv.toml).
+    #[serde(default)]
+    pub inputs: Vec<Spanned<String>>,
+}
+
+/// `watch = { paths, ignore }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAppWatch {
+    /// Paths watched (relative to devenv.toml).
+    pub paths: Vec<Spanned<String>>,
+    /// Glob patterns ignored.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 /// `health = { ... }`.

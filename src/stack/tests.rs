@@ -358,3 +358,218 @@ fn case_21_host_access_needs_an_opt_in() {
     );
     assert!(e.message.contains("outside the project"), "{e}");
 }
+
+/// A stack of apps (and one postgres service) loaded from a temporary project holding `dirs`.
+fn apps_stack(
+    body: &str,
+    dirs: &[&str],
+) -> (tempfile::TempDir, Result<Stack, crate::source::Diagnostic>) {
+    let dir = tempfile::tempdir().unwrap();
+    for d in dirs {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    let text = format!("[project]\nname = \"x\"\n[services.db]\nuse = \"postgres\"\n{body}");
+    let result = load_source(
+        &SourceFile::new("devenv.toml", text),
+        dir.path(),
+        &dir.path().join("devenv.toml"),
+    );
+    (dir, result)
+}
+
+fn app_error(body: &str) -> crate::source::Diagnostic {
+    apps_stack(body, &["api"]).1.expect_err("expected an error")
+}
+
+#[test]
+fn apps_parse_with_every_key() {
+    let (_dir, stack) = apps_stack(
+        r#"[apps.api]
+command = "cargo run --bin api"
+cwd = "api"
+port = 8080
+env = { RUST_LOG = "info", DB = "${DATABASE_URL:-x}" }
+depends_on = ["db"]
+health = { http = "/health" }
+restart = "always"
+setup = { command = "cargo build --bin api", inputs = ["Cargo.lock"] }
+watch = { paths = ["api/src"], ignore = ["target"] }
+[apps.web]
+command = ["npm", "run", "dev", "--", "--port", "${WEB_PORT}"]
+port = 5173
+port_env = false
+depends_on = ["api"]
+env_file = { path = "web/.env.local", vars = { VITE_API_URL = "http://127.0.0.1:${API_PORT}" } }
+"#,
+        &["api"],
+    );
+    let stack = stack.unwrap();
+    let api = &stack.apps["api"];
+    assert_eq!(api.command, AppCommand::Shell("cargo run --bin api".into()));
+    assert_eq!(api.command.argv(), ["sh", "-c", "cargo run --bin api"]);
+    assert_eq!(api.cwd, std::path::PathBuf::from("api"));
+    assert_eq!(
+        api.port,
+        Some(AppPort {
+            var: "API_PORT".into(),
+            default: 8080
+        })
+    );
+    assert!(api.port_env);
+    assert_eq!(api.env["RUST_LOG"], "info");
+    assert_eq!(api.depends_on, ["db"]);
+    assert_eq!(
+        api.health.as_ref().unwrap().check,
+        HealthCheck::Http {
+            path: "/health".into(),
+            port: 8080
+        }
+    );
+    assert_eq!(api.restart, RestartPolicy::Always);
+    let setup = api.setup.as_ref().unwrap();
+    assert_eq!(setup.inputs, [std::path::PathBuf::from("Cargo.lock")]);
+    assert_eq!(api.watch.as_ref().unwrap().ignore, ["target"]);
+    assert_eq!(api.command_location.as_ref().unwrap().line, 6);
+    let web = &stack.apps["web"];
+    assert_eq!(web.restart, RestartPolicy::OnFailure);
+    assert_eq!(web.cwd, std::path::PathBuf::new());
+    assert!(!web.port_env);
+    let env_file = web.env_file.as_ref().unwrap();
+    assert_eq!(env_file.path, std::path::PathBuf::from("web/.env.local"));
+    assert_eq!(
+        env_file.vars["VITE_API_URL"],
+        "http://127.0.0.1:${API_PORT}"
+    );
+    let var = &stack.variables["API_PORT"];
+    assert_eq!(var.kind, VariableKind::AppPort { app: "api".into() });
+    assert_eq!(stack.default_values()["WEB_PORT"], "5173");
+}
+
+#[test]
+fn app_ports_interpolate_anywhere_and_env_can_override_them() {
+    let (dir, stack) = apps_stack(
+        "[apps.api]\ncommand = \"x\"\nport = 8080\n[env.API_URL]\nvalue = \"http://127.0.0.1:${API_PORT}\"\n",
+        &[],
+    );
+    let stack = stack.unwrap();
+    std::fs::write(dir.path().join(".env"), "API_PORT=9090\n").unwrap();
+    let values = crate::env::load(&stack).unwrap().values;
+    assert_eq!(values.get("API_URL"), Some("http://127.0.0.1:9090"));
+    let e =
+        app_error("[apps.api]\ncommand = \"x\"\nport = 8080\n[env.X]\nvalue = \"${API_PROT}\"\n");
+    assert_eq!(e.message, "undefined variable `API_PROT`");
+    assert_eq!(e.help.as_deref(), Some("did you mean `API_PORT`?"));
+}
+
+#[test]
+fn app_unknown_keys_and_bad_values_are_errors() {
+    let e = app_error("[apps.api]\ncommand = \"x\"\nwatch_paths = [\"src\"]\n");
+    assert!(e.message.contains("unknown field `watch_paths`"), "{e}");
+    assert_eq!(e.location.unwrap().line, 7);
+    let e = app_error("[apps.api]\ncommand = \"x\"\nrestart = \"sometimes\"\n");
+    assert!(e.message.contains("unknown variant `sometimes`"), "{e}");
+    let e = app_error("[apps.api]\ncommand = []\n");
+    assert_eq!(e.message, "the command is empty");
+    let e = app_error("[apps.api]\ncommand = \"x\"\nhealth = { http = \"/\" }\n");
+    assert!(e.help.unwrap().contains("give the app a `port`"));
+    let e = app_error("[apps.Api]\ncommand = \"x\"\n");
+    assert_eq!(e.message, "invalid app name `Api`");
+    let e = app_error("[apps.api]\ncommand = \"x\"\nwatch = { paths = [\"../other\"] }\n");
+    assert_eq!(e.message, "`../other` is outside the project directory");
+}
+
+#[test]
+fn app_and_service_names_share_one_namespace() {
+    let e = app_error("[apps.db]\ncommand = \"x\"\n");
+    assert_eq!(e.message, "`db` is both a service and an app");
+    assert_eq!(e.location.unwrap().line, 5);
+}
+
+#[test]
+fn app_depends_on_must_name_a_service_or_app() {
+    let e = app_error("[apps.api]\ncommand = \"x\"\ndepends_on = [\"dbb\"]\n");
+    assert_eq!(e.message, "no service or app named `dbb`");
+    assert_eq!(e.help.as_deref(), Some("did you mean `db`?"));
+    assert_eq!(e.location.unwrap().line, 7);
+    let e = app_error(
+        "[apps.api]\ncommand = \"x\"\n[services.cache]\nimage = \"r\"\ndepends_on = [\"api\"]\n",
+    );
+    assert_eq!(e.message, "service `cache` cannot depend on app `api`");
+}
+
+#[test]
+fn app_dependency_cycles_are_named() {
+    let e = app_error(
+        "[apps.api]\ncommand = \"x\"\ndepends_on = [\"db\", \"web\"]\n[apps.web]\ncommand = \"y\"\ndepends_on = [\"api\"]\n",
+    );
+    assert_eq!(
+        e.message,
+        "apps depend on each other in a loop: api → web → api"
+    );
+    assert_eq!(e.location.unwrap().line, 7);
+}
+
+#[test]
+fn a_port_used_twice_across_apps_and_services_is_an_error() {
+    let e = app_error("[apps.api]\ncommand = \"x\"\nport = 5432\n");
+    assert_eq!(e.message, "port 5432 is used by both `db` and app `api`");
+    assert_eq!(e.location.unwrap().line, 7);
+    assert!(e.help.unwrap().contains("port = 5433"));
+    let e = app_error(
+        "[apps.api]\ncommand = \"x\"\nport = 80\n[apps.web]\ncommand = \"y\"\nport = 80\n",
+    );
+    assert_eq!(e.message, "port 80 is used by both `api` and app `web`");
+    assert_eq!(e.location.unwrap().line, 10);
+}
+
+#[test]
+fn a_missing_cwd_is_an_error() {
+    let e = app_error("[apps.web]\ncommand = \"x\"\ncwd = \"web\"\n");
+    assert_eq!(e.message, "the directory `web` does not exist");
+    assert_eq!(e.location.unwrap().line, 7);
+    let e = app_error("[apps.web]\ncommand = \"x\"\ncwd = \"/srv/web\"\n");
+    assert_eq!(e.message, "`/srv/web` is not a relative path");
+}
+
+#[test]
+fn programs_not_on_path_are_found_before_running() {
+    let (_dir, stack) = apps_stack(
+        "[apps.api]\ncommand = \"sh -c true\"\n[apps.web]\ncommand = [\"devenv-no-such-program\", \"x\"]\n",
+        &[],
+    );
+    let e = stack.unwrap().check_programs().unwrap_err();
+    assert_eq!(
+        e.message,
+        "app `web`: `devenv-no-such-program` is not found on PATH"
+    );
+    assert_eq!(e.location.unwrap().line, 8);
+    let (_dir, stack) = apps_stack(
+        "[apps.api]\ncommand = \"cd api && devenv-no-such-program\"\nsetup = { command = \"FOO=1 make\" }\n",
+        &[],
+    );
+    assert!(
+        stack.unwrap().check_programs().is_ok(),
+        "shell syntax is not checked"
+    );
+    assert_eq!(
+        program_of(&AppCommand::Shell("npm run dev".into())).as_deref(),
+        Some("npm")
+    );
+    assert_eq!(program_of(&AppCommand::Shell("\"npm\" run".into())), None);
+    assert_eq!(program_of(&AppCommand::Shell("exec npm".into())), None);
+    assert_eq!(program_of(&AppCommand::Argv(vec!["${BIN}".into()])), None);
+    let (dir, stack) = apps_stack(
+        "[apps.api]\ncommand = \"./run.sh\"\ncwd = \"api\"\n",
+        &["api"],
+    );
+    let stack = stack.unwrap();
+    assert!(
+        stack.check_programs().is_err(),
+        "a missing script is not found"
+    );
+    let script = dir.path().join("api/run.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(stack.check_programs().is_ok(), "found from the app's cwd");
+}

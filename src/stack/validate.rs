@@ -2,7 +2,7 @@
 //! and host ports published twice. Each error points at the place recorded in [`Spans`].
 
 use super::interpolate;
-use super::model::{Service, Variable};
+use super::model::{App, Service, Variable};
 use super::spans::{Interpolated, Spans};
 use crate::source::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
@@ -13,13 +13,14 @@ use std::ops::Range;
 pub(super) fn check_all(
     src: &SourceFile,
     services: &IndexMap<String, Service>,
+    apps: &IndexMap<String, App>,
     variables: &IndexMap<String, Variable>,
     spans: &Spans,
 ) -> Result<(), Diagnostic> {
     check_references(src, &spans.interpolated, variables)?;
     check_variable_cycles(src, variables, &spans.interpolated)?;
-    check_dependencies(src, services, spans)?;
-    check_duplicate_ports(src, services, spans)
+    check_dependencies(src, services, apps, spans)?;
+    check_duplicate_ports(src, services, apps, spans)
 }
 
 /// `no service named ...` at `span`, suggesting the closest of `known`.
@@ -118,39 +119,76 @@ fn check_variable_cycles(
 fn check_dependencies(
     src: &SourceFile,
     services: &IndexMap<String, Service>,
+    apps: &IndexMap<String, App>,
     spans: &Spans,
 ) -> Result<(), Diagnostic> {
     for service in services.values() {
         for dep in &service.depends_on {
+            if apps.contains_key(dep) {
+                return Err(src
+                    .diagnostic(
+                        spans.depends_on(&service.name, dep),
+                        format!("service `{}` cannot depend on app `{dep}`", service.name),
+                    )
+                    .with_help("containers start before apps: remove this entry (an app may depend on a service, not the reverse)"));
+            }
             if !services.contains_key(dep) {
                 let span = spans.depends_on(&service.name, dep);
                 return Err(unknown_service(src, dep, span, services.keys()));
             }
         }
     }
-    let edges = |name: &str| {
-        services
-            .get(name)
-            .map(|s| s.depends_on.clone())
-            .unwrap_or_default()
+    for app in apps.values() {
+        for dep in &app.depends_on {
+            if !services.contains_key(dep) && !apps.contains_key(dep) {
+                let known: Vec<&str> = services
+                    .keys()
+                    .chain(apps.keys())
+                    .map(String::as_str)
+                    .collect();
+                let help = match did_you_mean(dep, known.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("services and apps in this stack: {}", known.join(", ")),
+                };
+                return Err(src
+                    .diagnostic(
+                        spans.depends_on(&app.name, dep),
+                        format!("no service or app named `{dep}`"),
+                    )
+                    .with_help(help));
+            }
+        }
+    }
+    let edges = |name: &str| match (services.get(name), apps.get(name)) {
+        (Some(service), _) => service.depends_on.clone(),
+        (None, Some(app)) => app.depends_on.clone(),
+        (None, None) => Vec::new(),
     };
-    let Some(cycle) = find_cycle(services.keys().cloned(), edges) else {
+    let Some(cycle) = find_cycle(services.keys().chain(apps.keys()).cloned(), edges) else {
         return Ok(());
+    };
+    let what = if cycle.iter().any(|n| apps.contains_key(n)) {
+        "apps"
+    } else {
+        "services"
     };
     Err(src
         .diagnostic(
             spans.depends_on(&cycle[0], &cycle[1]),
             format!(
-                "services depend on each other in a loop: {}",
+                "{what} depend on each other in a loop: {}",
                 cycle.join(" → ")
             ),
         )
-        .with_help("remove one `depends_on` entry so that the services can start in order"))
+        .with_help(format!(
+            "remove one `depends_on` entry so that the {what} can start in order"
+        )))
 }
 
 fn check_duplicate_ports(
     src: &SourceFile,
     services: &IndexMap<String, Service>,
+    apps: &IndexMap<String, App>,
     spans: &Spans,
 ) -> Result<(), Diagnostic> {
     let mut seen: HashMap<(u16, String), &str> = HashMap::new();
@@ -173,6 +211,24 @@ fn check_duplicate_ports(
                         port.container
                     )));
             }
+        }
+    }
+    for app in apps.values() {
+        let Some(port) = &app.port else { continue };
+        if let Some(other) = seen.insert((port.default, "tcp".to_string()), &app.name) {
+            return Err(src
+                .diagnostic(
+                    spans.port(&app.name, 0),
+                    format!(
+                        "port {} is used by both `{other}` and app `{}`",
+                        port.default, app.name
+                    ),
+                )
+                .with_help(format!(
+                    "give app `{}` another port, e.g. `port = {}`",
+                    app.name,
+                    port.default.saturating_add(1)
+                )));
         }
     }
     Ok(())
