@@ -116,6 +116,8 @@ pub enum Command {
     Db(DbCommand),
     /// Keep the running stack in step with devenv.toml, .env and migrations.
     Watch(WatchArgs),
+    /// Run a command with the stack's environment (.env values, current ports, <APP>_PORT).
+    Run(RunArgs),
 }
 
 /// `devenv init`.
@@ -325,6 +327,19 @@ pub enum DbCommand {
     },
     /// Open psql or mysql inside the database container.
     Shell,
+}
+
+/// `devenv run -- CMD ARGS`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The command and its arguments; its exit code becomes devenv's.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<String>,
 }
 
 /// `devenv watch`.

@@ -11,6 +11,7 @@ mod init;
 mod logs;
 mod migrate;
 mod restart;
+mod run;
 mod runtime;
 mod seed;
 mod status;
@@ -46,5 +47,6 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Seed(args) => seed::run(file, &args, ui),
         Command::Db(command) => db::run(file, &command, ui),
         Command::Watch(args) => up::watch(file, &args, ui),
+        Command::Run(args) => run::run(file, &args.command),
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod apps;
 mod cli;
 mod database;
 mod docs_watch;
