@@ -4,6 +4,7 @@
 // still say why they skip.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod apps;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

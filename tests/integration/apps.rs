@@ -42,3 +42,159 @@ fn run_succeeds_with_the_command_and_defaults_the_app_port() {
     let err = project.fails(&["run", "--", "devenv-no-such-program"]);
     assert_mentions(&err, &["cannot run `devenv-no-such-program`"]);
 }
+
+mod supervisor {
+    //! The supervisor core on real process trees (no Docker needed).
+
+    use crate::support::*;
+    use devenv::apps::{self, AppState, Launch, Stale, Stopped, proc};
+    use std::time::Duration;
+
+    /// Kills what is left of an app's session when dropped, so that a failed assertion leaves
+    /// no process behind.
+    struct GroupGuard(i32);
+
+    impl Drop for GroupGuard {
+        fn drop(&mut self) {
+            for (pid, _) in proc::session_members(self.0) {
+                // SAFETY: kill(2) on a process of the session this test created.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn launch(root: &std::path::Path, app: &str, script: &str) -> Launch {
+        Launch {
+            app: app.into(),
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            cwd: root.to_path_buf(),
+            env: [("GREETING".to_string(), "hello from devenv".to_string())].into(),
+            port: Some(8080),
+        }
+    }
+
+    /// The live processes of the app's session, once there are at least `count`.
+    fn wait_for_tree(state: &AppState, count: usize) -> Vec<i32> {
+        let mut members = Vec::new();
+        wait_until("the app's process tree", Duration::from_secs(10), || {
+            members = proc::session_members(state.pid)
+                .into_iter()
+                .map(|(pid, _)| pid)
+                .collect();
+            members.len() >= count
+        });
+        members
+    }
+
+    #[test]
+    fn stopping_an_app_leaves_no_process_of_its_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "echo \"$GREETING\"; sleep 300 & sh -c 'sleep 300 & sleep 300 & wait' & wait";
+        runtime().block_on(async {
+            let app = apps::spawn(dir.path(), &launch(dir.path(), "api", script)).unwrap();
+            let _guard = GroupGuard(app.pid());
+            // sh, sleep, the inner sh (a child) and its two sleeps (grandchildren).
+            let tree = wait_for_tree(&app.state, 5);
+            assert!(tree.contains(&app.pid()));
+            let recorded = apps::state::read(dir.path(), "api").unwrap().unwrap();
+            assert_eq!(recorded, app.state);
+            assert_eq!(recorded.port, Some(8080));
+            assert_eq!(app.stop(Duration::from_secs(10)).await, Stopped::Terminated);
+            let alive: Vec<i32> = tree
+                .into_iter()
+                .filter(|pid| proc::is_running(*pid))
+                .collect();
+            assert_eq!(alive, [] as [i32; 0], "processes of the tree still alive");
+        });
+        let log = std::fs::read_to_string(apps::log_path(dir.path(), "api")).unwrap();
+        assert_eq!(log, "hello from devenv\n");
+    }
+
+    #[test]
+    fn a_tree_that_ignores_sigterm_is_killed_after_the_grace_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "trap '' TERM; sleep 300 & sleep 300 & wait";
+        runtime().block_on(async {
+            let app = apps::spawn(dir.path(), &launch(dir.path(), "worker", script)).unwrap();
+            let _guard = GroupGuard(app.pid());
+            let tree = wait_for_tree(&app.state, 3);
+            assert_eq!(app.stop(Duration::from_millis(300)).await, Stopped::Killed);
+            assert!(tree.iter().all(|pid| !proc::is_running(*pid)));
+        });
+    }
+
+    #[test]
+    fn what_a_dead_leader_left_in_its_session_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        runtime().block_on(async {
+            let mut app = apps::spawn(
+                dir.path(),
+                &launch(dir.path(), "api", "sleep 300 & sleep 300 & wait"),
+            )
+            .unwrap();
+            let _guard = GroupGuard(app.pid());
+            let tree = wait_for_tree(&app.state, 3);
+            // SAFETY: kill(2) on the leader this test started.
+            unsafe { libc::kill(app.pid(), libc::SIGKILL) };
+            app.wait().await.unwrap();
+            let state = app.state.clone();
+            assert_eq!(state.liveness(), devenv::apps::Liveness::Stale(Stale::Gone));
+            assert_eq!(
+                apps::stop_tree(&state, Duration::from_secs(10)).await,
+                Stopped::OrphansStopped
+            );
+            assert!(tree.iter().all(|pid| !proc::is_running(*pid)));
+            assert_eq!(
+                apps::stop_tree(&state, Duration::from_secs(10)).await,
+                Stopped::AlreadyGone
+            );
+        });
+    }
+
+    #[test]
+    fn a_stale_state_whose_pid_is_another_program_kills_nothing() {
+        let mut stranger = KillOnDrop::spawn(std::process::Command::new("sleep").arg("300"));
+        let pid = stranger.0.id() as i32;
+        let real = proc::stat(pid).unwrap();
+        // What a crashed devenv left: the pid, but the start time of the app it had started.
+        let state = AppState {
+            app: "api".into(),
+            pid,
+            start_time: real.start_time.saturating_sub(1),
+            boot_id: proc::boot_id().unwrap(),
+            port: None,
+            restarts: 2,
+            last_exit_code: Some(1),
+        };
+        let stopped = runtime().block_on(apps::stop_tree(&state, Duration::from_millis(300)));
+        assert_eq!(
+            stopped,
+            Stopped::Stale(Stale::PidReused {
+                start_time: real.start_time
+            })
+        );
+        assert!(proc::is_running(pid), "the stranger was signalled");
+        assert!(
+            stranger.0.try_wait().unwrap().is_none(),
+            "the stranger exited"
+        );
+        let rebooted = AppState {
+            boot_id: "00000000-0000-0000-0000-000000000000".into(),
+            start_time: real.start_time,
+            ..state
+        };
+        let stopped = runtime().block_on(apps::stop_tree(&rebooted, Duration::from_millis(300)));
+        assert_eq!(stopped, Stopped::Stale(Stale::Rebooted));
+        assert!(
+            stranger.0.try_wait().unwrap().is_none(),
+            "the stranger exited"
+        );
+    }
+}

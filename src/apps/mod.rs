@@ -1,0 +1,87 @@
+//! The supervisor core for `[apps]`: the project's own processes run on the host. `spawn`
+//! starts an app in its own session with its environment and log; `state` records it under
+//! `.devenv/apps/` and tells a live app from a stale record; `stop` ends the whole process tree
+//! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc.
+//! Not yet started by `up`.
+
+pub mod backoff;
+pub mod proc;
+pub mod spawn;
+pub mod state;
+pub mod stop;
+
+pub use spawn::{Launch, RunningApp, log_path, spawn};
+pub use state::{AppState, Liveness, Stale};
+pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
+
+use crate::env::Values;
+use crate::stack::{App, Stack};
+use indexmap::IndexMap;
+
+/// The environment an app runs with: every stack variable (ports as currently mapped, every
+/// `<APP>_PORT`), the app's own `env` expanded over them, and `PORT` unless `port_env = false`.
+pub fn environment(app: &App, values: &Values) -> IndexMap<String, String> {
+    let mut env = values.0.clone();
+    for (key, template) in &app.env {
+        env.insert(key.clone(), values.expand(template));
+    }
+    if let Some(port) = port(app, values)
+        && app.port_env
+    {
+        env.insert("PORT".into(), port.to_string());
+    }
+    env
+}
+
+/// The app's port for this run: its variable's value (`.env` may override it), else the port
+/// written in devenv.toml.
+pub fn port(app: &App, values: &Values) -> Option<u16> {
+    let port = app.port.as_ref()?;
+    Some(
+        values
+            .get(&port.var)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(port.default),
+    )
+}
+
+/// What [`spawn`] needs to start `app` of `stack`.
+pub fn launch(stack: &Stack, app: &App, values: &Values) -> Launch {
+    let argv = match &app.command {
+        crate::stack::AppCommand::Shell(line) => {
+            vec!["sh".into(), "-c".into(), values.expand(line)]
+        }
+        crate::stack::AppCommand::Argv(argv) => argv.iter().map(|a| values.expand(a)).collect(),
+    };
+    Launch {
+        app: app.name.clone(),
+        argv,
+        cwd: stack.root.join(&app.cwd),
+        env: environment(app, values),
+        port: port(app, values),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_gets_the_stack_values_its_env_and_port() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[project]\nname = \"x\"\n[apps.api]\ncommand = \"serve --port ${API_PORT}\"\nport = 8080\nenv = { URL = \"http://127.0.0.1:${API_PORT}\" }\n[apps.web]\ncommand = [\"vite\", \"--port\", \"${WEB_PORT}\"]\nport = 5173\nport_env = false\n";
+        std::fs::write(dir.path().join("devenv.toml"), text).unwrap();
+        std::fs::write(dir.path().join(".env"), "API_PORT=9000\n").unwrap();
+        let stack = crate::stack::load(&dir.path().join("devenv.toml")).unwrap();
+        let values = crate::env::load(&stack).unwrap().values;
+        let api = launch(&stack, &stack.apps["api"], &values);
+        assert_eq!(api.argv, ["sh", "-c", "serve --port 9000"]);
+        assert_eq!(api.env["PORT"], "9000");
+        assert_eq!(api.env["URL"], "http://127.0.0.1:9000");
+        assert_eq!(api.env["WEB_PORT"], "5173");
+        assert_eq!(api.port, Some(9000));
+        let web = launch(&stack, &stack.apps["web"], &values);
+        assert_eq!(web.argv, ["vite", "--port", "5173"]);
+        assert!(!web.env.contains_key("PORT"), "port_env = false");
+    }
+}

@@ -1,0 +1,111 @@
+//! Starting an app: its command in its own session and process group (process-wrap's
+//! `ProcessSession`), in its working directory, with its environment, stdin closed and its
+//! output appended to `.devenv/logs/<app>.log`; its state file written as soon as it runs.
+
+use super::state::{self, AppState};
+use super::stop::{Stopped, stop_tree};
+use crate::source::Diagnostic;
+use indexmap::IndexMap;
+use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessSession};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// App name (names the log and state files).
+    pub app: String,
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Variables set on top of devenv's own environment.
+    pub env: IndexMap<String, String>,
+    /// The app's port, recorded in its state.
+    pub port: Option<u16>,
+}
+
+/// An app this process started and can wait for.
+pub struct RunningApp {
+    child: Box<dyn ChildWrapper>,
+    /// Its recorded state.
+    pub state: AppState,
+}
+
+/// `.devenv/logs/<app>.log` under `root`.
+pub fn log_path(root: &Path, app: &str) -> PathBuf {
+    root.join(crate::project::STATE_DIR)
+        .join("logs")
+        .join(format!("{app}.log"))
+}
+
+/// Starts `launch` for the project at `root` and records its state.
+pub fn spawn(root: &Path, launch: &Launch) -> Result<RunningApp, Diagnostic> {
+    let (program, args) = launch
+        .argv
+        .split_first()
+        .ok_or_else(|| Diagnostic::new(format!("app `{}` has no command", launch.app)))?;
+    let log = open_log(root, &launch.app)?;
+    let copy = log
+        .try_clone()
+        .map_err(|e| Diagnostic::new(format!("cannot share the log of `{}`: {e}", launch.app)))?;
+    let mut command = CommandWrap::with_new(program, |command| {
+        command
+            .args(args)
+            .current_dir(root.join(&launch.cwd))
+            .envs(&launch.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(copy));
+    });
+    command.wrap(ProcessSession);
+    let child = command.spawn().map_err(|e| {
+        Diagnostic::new(format!(
+            "cannot start app `{}` (`{program}`): {e}",
+            launch.app
+        ))
+        .with_help(
+            "check the app's `command` and `cwd` in devenv.toml; the program must be on PATH",
+        )
+    })?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| Diagnostic::new(format!("app `{}` exited at once", launch.app)))?;
+    let state = AppState::of_process(&launch.app, pid, launch.port)?;
+    state::write(root, &state)?;
+    Ok(RunningApp { child, state })
+}
+
+fn open_log(root: &Path, app: &str) -> Result<File, Diagnostic> {
+    let path = log_path(root, app);
+    crate::project::state_dir(root)?;
+    std::fs::create_dir_all(path.parent().expect("a log has a directory"))
+        .and_then(|()| OpenOptions::new().create(true).append(true).open(&path))
+        .map_err(|e| Diagnostic::new(format!("cannot open {}: {e}", path.display())))
+}
+
+impl RunningApp {
+    /// The app's pid.
+    pub fn pid(&self) -> i32 {
+        self.state.pid
+    }
+
+    /// Waits until the app's process exits (its session's other processes reaped as well).
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// Stops the whole tree (SIGTERM, SIGKILL after `grace`) and reaps the app's process.
+    pub async fn stop(mut self, grace: Duration) -> Stopped {
+        let stopped = stop_tree(&self.state, grace).await;
+        if stopped != Stopped::AlreadyGone && !matches!(stopped, Stopped::Stale(_)) {
+            let _ = self.child.wait().await;
+        } else {
+            let _ = self.child.try_wait();
+        }
+        stopped
+    }
+}
