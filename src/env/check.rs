@@ -71,7 +71,7 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
                 problem: "empty secret".into(),
                 fix: format!("set {} in .env, or delete its line and run `devenv env init` to generate one", var.name),
             }),
-            Some(value) if matches!(var.kind, VariableKind::HostPort { .. }) && value.trim().parse::<u16>().is_err() => {
+            Some(value) if matches!(var.kind, VariableKind::HostPort { .. } | VariableKind::AppPort { .. }) && value.trim().parse::<u16>().is_err() => {
                 findings.push(Finding {
                     key: var.name.clone(),
                     kind: Problem::NotAPort,

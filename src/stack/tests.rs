@@ -455,6 +455,15 @@ fn app_ports_interpolate_anywhere_and_env_can_override_them() {
     std::fs::write(dir.path().join(".env"), "API_PORT=9090\n").unwrap();
     let values = crate::env::load(&stack).unwrap().values;
     assert_eq!(values.get("API_URL"), Some("http://127.0.0.1:9090"));
+    std::fs::write(dir.path().join(".env"), "API_PORT=eighty\n").unwrap();
+    let file = crate::env::load(&stack).unwrap().file;
+    let findings = crate::env::check::check(&stack, file.as_ref());
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.key == "API_PORT" && f.kind == crate::env::check::Problem::NotAPort),
+        "{findings:?}"
+    );
     let e =
         app_error("[apps.api]\ncommand = \"x\"\nport = 8080\n[env.X]\nvalue = \"${API_PROT}\"\n");
     assert_eq!(e.message, "undefined variable `API_PROT`");
