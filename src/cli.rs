@@ -118,6 +118,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Run a command with the stack's environment (.env values, current ports, <APP>_PORT).
     Run(RunArgs),
+    /// The supervisor of one app (started by `up`; not for direct use).
+    #[command(hide = true)]
+    Supervise(SuperviseArgs),
 }
 
 /// `devenv init`.
@@ -340,6 +343,13 @@ pub struct RunArgs {
         value_name = "CMD"
     )]
     pub command: Vec<String>,
+}
+
+/// `devenv supervise APP`.
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// The app to supervise.
+    pub app: String,
 }
 
 /// `devenv watch`.

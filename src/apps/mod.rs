@@ -9,14 +9,59 @@ pub mod proc;
 pub mod spawn;
 pub mod state;
 pub mod stop;
+pub mod supervise;
 
 pub use spawn::{Launch, RunningApp, log_path, spawn};
 pub use state::{AppState, Liveness, Stale};
 pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
+pub use supervise::{start_detached, supervise};
 
 use crate::env::Values;
+use crate::source::Diagnostic;
 use crate::stack::{App, Stack};
 use indexmap::IndexMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What stopping an app did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppStopped {
+    /// Whether its supervisor was running and was told to stop.
+    pub supervisor_stopped: bool,
+    /// What stopping the app's tree found afterwards (`AlreadyGone` once the supervisor has
+    /// stopped it).
+    pub tree: Stopped,
+}
+
+/// Stops app `app` of the project at `root`: its supervisor first, so that nothing restarts
+/// it (verified by start time: a reused pid is left alone), then whatever is left of its
+/// tree; removes its state file. `None` when no state was recorded.
+pub async fn stop_app(
+    root: &Path,
+    app: &str,
+    grace: Duration,
+) -> Result<Option<AppStopped>, Diagnostic> {
+    let Some(record) = state::read(root, app)? else {
+        return Ok(None);
+    };
+    let supervisor = record.supervisor.filter(state::Process::is_alive);
+    if let Some(supervisor) = supervisor
+        && let Some(pid) = rustix::process::Pid::from_raw(supervisor.pid)
+    {
+        // It may exit between the check and the signal; then it has nothing left to do.
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let deadline = Instant::now() + grace + Duration::from_secs(5);
+        while supervisor.is_alive() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let tree = stop_tree(&record, grace).await;
+    state::remove(root, app)?;
+    Ok(Some(AppStopped {
+        supervisor_stopped: supervisor.is_some(),
+        tree,
+    }))
+}
 
 /// The environment an app runs with: every stack variable (ports as currently mapped, every
 /// `<APP>_PORT`), the app's own `env` expanded over them, and `PORT` unless `port_env = false`.

@@ -26,6 +26,34 @@ pub struct AppState {
     pub restarts: u32,
     /// The exit code of its last run (negative: the signal that ended it).
     pub last_exit_code: Option<i32>,
+    /// The supervisor process watching the app (pid and start time), when there is one.
+    #[serde(default)]
+    pub supervisor: Option<Process>,
+}
+
+/// A process as recorded: its pid and start time, so that a reused pid is told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Process {
+    /// Its pid.
+    pub pid: i32,
+    /// Its start time (`/proc/<pid>/stat` field 22).
+    pub start_time: u64,
+}
+
+impl Process {
+    /// This process.
+    pub fn current() -> Option<Self> {
+        let pid = std::process::id() as i32;
+        Some(Self {
+            pid,
+            start_time: proc::stat(pid)?.start_time,
+        })
+    }
+
+    /// Whether the pid is still this process (same start time, not exited).
+    pub fn is_alive(&self) -> bool {
+        proc::stat(self.pid).is_some_and(|s| s.start_time == self.start_time && !s.is_zombie())
+    }
 }
 
 /// Whether the process a state file names is still the app.
@@ -78,6 +106,7 @@ impl AppState {
             port,
             restarts: 0,
             last_exit_code: None,
+            supervisor: None,
         })
     }
 

@@ -30,6 +30,19 @@ pub enum Stopped {
     Stale(Stale),
 }
 
+impl Stopped {
+    /// What happened, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Terminated => "exited after SIGTERM".into(),
+            Self::Killed => "killed after the grace period".into(),
+            Self::AlreadyGone => "had already exited".into(),
+            Self::OrphansStopped => "its leftover processes were stopped".into(),
+            Self::Stale(why) => format!("not signalled: {why}"),
+        }
+    }
+}
+
 /// Stops the process tree `state` describes. Waits at most `grace` after SIGTERM, then kills
 /// what is left and waits for it to be gone.
 pub async fn stop_tree(state: &AppState, grace: Duration) -> Stopped {

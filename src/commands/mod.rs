@@ -15,6 +15,7 @@ mod run;
 mod runtime;
 mod seed;
 mod status;
+mod supervise;
 mod up;
 
 use crate::cli::{Cli, Command};
@@ -48,5 +49,6 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Db(command) => db::run(file, &command, ui),
         Command::Watch(args) => up::watch(file, &args, ui),
         Command::Run(args) => run::run(file, &args.command),
+        Command::Supervise(args) => supervise::run(file, &args.app),
     }
 }

@@ -172,6 +172,7 @@ mod supervisor {
             port: None,
             restarts: 2,
             last_exit_code: Some(1),
+            supervisor: None,
         };
         let stopped = runtime().block_on(apps::stop_tree(&state, Duration::from_millis(300)));
         assert_eq!(
@@ -196,5 +197,149 @@ mod supervisor {
             stranger.0.try_wait().unwrap().is_none(),
             "the stranger exited"
         );
+    }
+}
+
+mod supervised {
+    //! The supervisor process (`devenv supervise APP`, as `up` starts it) on real processes.
+
+    use crate::support::*;
+    use devenv::apps::{self, AppState, Stopped, proc};
+    use std::path::Path;
+    use std::time::Duration;
+
+    /// A project with one app, whose supervisor is started detached and stopped on drop.
+    struct Supervised {
+        project: TestProject,
+        app: &'static str,
+    }
+
+    impl Supervised {
+        fn start(app: &'static str, table: &str) -> Self {
+            let project = TestProject::new(&format!("[project]\nname = \"{{name}}\"\n{table}"));
+            apps::start_detached(
+                Path::new(env!("CARGO_BIN_EXE_devenv")),
+                &project.path("devenv.toml"),
+                app,
+            )
+            .unwrap();
+            Self { project, app }
+        }
+
+        fn state(&self) -> Option<AppState> {
+            apps::state::read(self.project.root(), self.app).unwrap()
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(apps::log_path(self.project.root(), self.app))
+                .unwrap_or_default()
+        }
+
+        fn stop(&self) -> Option<apps::AppStopped> {
+            runtime()
+                .block_on(apps::stop_app(
+                    self.project.root(),
+                    self.app,
+                    Duration::from_secs(10),
+                ))
+                .unwrap()
+        }
+    }
+
+    impl Drop for Supervised {
+        fn drop(&mut self) {
+            let _ = self.stop();
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_crashing_app_is_restarted_with_backoff_and_counted() {
+        let app = Supervised::start(
+            "crasher",
+            "[apps.crasher]\ncommand = \"echo started; exit 3\"\n",
+        );
+        let mut state = None;
+        wait_until("two restarts", Duration::from_secs(30), || {
+            state = app.state();
+            state.as_ref().is_some_and(|s| s.restarts >= 2)
+        });
+        let state = state.unwrap();
+        assert_eq!(state.last_exit_code, Some(3));
+        let supervisor = state.supervisor.expect("the supervisor is recorded");
+        assert!(supervisor.is_alive());
+        let log = app.log();
+        assert!(log.matches("started\n").count() >= 3, "{log}");
+        assert_mentions(
+            &log,
+            &[
+                "[devenv] crasher: exited with code 3; restarting in 500ms",
+                "[devenv] crasher: exited with code 3; restarting in 1s",
+            ],
+        );
+        let stopped = app.stop().expect("a state was recorded");
+        assert!(stopped.supervisor_stopped);
+        assert!(!supervisor.is_alive(), "the supervisor outlived down");
+        assert_eq!(app.state(), None, "the state file is removed");
+    }
+
+    #[test]
+    fn stopping_a_supervised_app_stops_the_supervisor_and_the_whole_tree() {
+        let app = Supervised::start(
+            "api",
+            "[apps.api]\ncommand = \"sleep 300 & sh -c 'sleep 300 & wait' & wait\"\nrestart = \"always\"\n",
+        );
+        let mut tree = Vec::new();
+        wait_until("the app's tree", Duration::from_secs(20), || {
+            tree = app
+                .state()
+                .map(|s| {
+                    proc::session_members(s.pid)
+                        .into_iter()
+                        .map(|(pid, _)| pid)
+                        .collect()
+                })
+                .unwrap_or_default();
+            tree.len() >= 4
+        });
+        let supervisor = app.state().unwrap().supervisor.unwrap();
+        let stopped = app.stop().unwrap();
+        assert!(stopped.supervisor_stopped);
+        assert_eq!(
+            stopped.tree,
+            Stopped::AlreadyGone,
+            "the supervisor stopped it"
+        );
+        assert!(!supervisor.is_alive());
+        let alive: Vec<i32> = tree
+            .into_iter()
+            .filter(|pid| proc::is_running(*pid))
+            .collect();
+        assert_eq!(alive, [] as [i32; 0], "processes of the tree still alive");
+        assert_mentions(&app.log(), &["[devenv] api: stopped: exited after SIGTERM"]);
+    }
+
+    #[test]
+    fn an_app_that_must_not_restart_ends_its_supervisor() {
+        let app = Supervised::start(
+            "once",
+            "[apps.once]\ncommand = \"exit 4\"\nrestart = \"never\"\n",
+        );
+        wait_until("the supervisor's note", Duration::from_secs(20), || {
+            app.log()
+                .contains("[devenv] once: exited with code 4; not restarted (restart = \"never\")")
+        });
+        let state = app.state().unwrap();
+        assert_eq!((state.restarts, state.last_exit_code), (0, Some(4)));
+        let supervisor = state.supervisor.unwrap();
+        wait_until("the supervisor exits", Duration::from_secs(10), || {
+            !supervisor.is_alive()
+        });
     }
 }
