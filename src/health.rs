@@ -324,7 +324,8 @@ async fn redis_ping(host: &str, port: u16) -> Result<(), String> {
     }
 }
 
-async fn http_get(host: &str, port: u16, path: &str) -> Result<(), String> {
+/// `GET path` on `host:port`; ready on a 2xx status.
+pub(crate) async fn http_get(host: &str, port: u16, path: &str) -> Result<(), String> {
     let mut stream = tcp_connect(host, port).await?;
     let request =
         format!("GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");

@@ -165,6 +165,22 @@ pub fn read(root: &Path, app: &str) -> Result<Option<AppState>, Diagnostic> {
     })
 }
 
+/// The apps that have a state file under `root`, in name order.
+pub fn recorded(root: &Path) -> Vec<String> {
+    let dir = root.join(crate::project::STATE_DIR).join("apps");
+    let mut apps: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            name.strip_suffix(".json").map(str::to_string)
+        })
+        .collect();
+    apps.sort();
+    apps
+}
+
 /// Removes the state file of `app` (nothing when there is none).
 pub fn remove(root: &Path, app: &str) -> Result<(), Diagnostic> {
     let file = path(root, app);
@@ -192,7 +208,9 @@ mod tests {
         write(dir.path(), &state).unwrap();
         assert_eq!(read(dir.path(), "api").unwrap(), Some(state.clone()));
         assert!(dir.path().join(".devenv/.gitignore").exists());
+        assert_eq!(recorded(dir.path()), ["api"]);
         remove(dir.path(), "api").unwrap();
+        assert!(recorded(dir.path()).is_empty());
         assert_eq!(read(dir.path(), "api").unwrap(), None);
     }
 

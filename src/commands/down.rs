@@ -13,6 +13,15 @@ use std::path::Path;
 pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     block_on(async {
+        // Apps first: they use the containers.
+        let apps = crate::apps::stop_all(&stack.root, crate::apps::DEFAULT_GRACE).await?;
+        if !apps.is_empty() && !args.json {
+            ui.info(format!(
+                "{} stopped apps: {}",
+                ui.paint(Style::Good, "✓"),
+                apps.join(", ")
+            ));
+        }
         let engine = Engine::connect().await?;
         crate::lifecycle::ownership::claim(&engine, &stack, args.adopt, ui).await?;
         let volumes = if args.volumes {
@@ -41,6 +50,7 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<()> {
                 network: report.network,
                 volumes: &report.volumes,
                 kept_volumes: &kept,
+                apps: &apps,
             });
             return Ok(());
         }
@@ -92,4 +102,7 @@ struct DownDocument<'a> {
     volumes: &'a [String],
     /// Volumes that stay (without `--volumes`).
     kept_volumes: &'a [String],
+    /// Apps stopped (absent when none ran).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    apps: &'a [String],
 }

@@ -31,6 +31,8 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     if let Some(note) = crate::project::name_note(&stack) {
         ui.info(note);
     }
+    // An app whose program is missing fails before anything starts.
+    stack.check_programs()?;
     if args.watch {
         return up_and_watch(stack, options, false, ui);
     }
@@ -81,6 +83,7 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
             return Err(e);
         }
     };
+    let apps = start_apps(stack, options)?;
     if options.json {
         ui.json(&ReadyEvent {
             event: "ready",
@@ -89,6 +92,7 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
             services: &report.rows,
             database: &report.database,
             remapped: report.remaps.iter().map(ToString::to_string).collect(),
+            apps: apps.iter().map(AppRow::from).collect(),
         });
         return Ok(());
     }
@@ -107,10 +111,67 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
         ));
     }
     ui.out(table(&report.rows, false));
+    for app in &apps {
+        let row = AppRow::from(app);
+        let at = row.url.map(|url| format!(" at {url}")).unwrap_or_default();
+        let how = if app.already_running {
+            "already running"
+        } else {
+            "running"
+        };
+        ui.info(format!(
+            "{} app `{}` {how} (pid {}){at}",
+            ui.paint(Style::Good, "✓"),
+            app.app,
+            app.pid
+        ));
+    }
     for remap in &report.remaps {
         ui.warn(remap);
     }
     Ok(())
+}
+
+/// Starts the stack's apps once services, migrations and seeds are done (all of them, and
+/// only when `up` was not limited to some services).
+fn start_apps(stack: &Stack, options: &UpOptions) -> Result<Vec<crate::apps::Started>> {
+    if stack.apps.is_empty() || !options.services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = crate::env::load(stack)?.values;
+    let exe = std::env::current_exe().map_err(|e| {
+        crate::error::Error::failure(crate::source::Diagnostic::new(format!(
+            "cannot find devenv's own program to supervise the apps: {e}"
+        )))
+    })?;
+    block_on(async { Ok(crate::apps::start_all(stack, &values, &exe, options.timeout).await?) })
+}
+
+/// An app in `up`'s output.
+#[derive(Debug, Serialize)]
+struct AppRow {
+    /// App name.
+    name: String,
+    /// Its process.
+    pid: i32,
+    /// Its port.
+    port: Option<u16>,
+    /// Where it answers.
+    url: Option<String>,
+    /// Whether it was already running.
+    already_running: bool,
+}
+
+impl From<&crate::apps::Started> for AppRow {
+    fn from(app: &crate::apps::Started) -> Self {
+        Self {
+            name: app.app.clone(),
+            pid: app.pid,
+            port: app.port,
+            url: app.port.map(|port| format!("http://127.0.0.1:{port}")),
+            already_running: app.already_running,
+        }
+    }
 }
 
 /// The last `up --json` event: the stack is up (the progress events before it are
@@ -129,4 +190,7 @@ struct ReadyEvent<'a> {
     database: &'a crate::database::Report,
     /// Host ports moved to free ones, as messages.
     remapped: Vec<String>,
+    /// The apps started (absent when the stack has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    apps: Vec<AppRow>,
 }

@@ -464,6 +464,9 @@ fn app_ports_interpolate_anywhere_and_env_can_override_them() {
             .any(|f| f.key == "API_PORT" && f.kind == crate::env::check::Problem::NotAPort),
         "{findings:?}"
     );
+    let e = app_error("[apps.api]\ncommand = \"serve --port $PORT\"\n");
+    assert_eq!(e.message, "undefined variable `PORT`");
+    assert!(e.help.unwrap().contains("write `$$PORT`"));
     let e =
         app_error("[apps.api]\ncommand = \"x\"\nport = 8080\n[env.X]\nvalue = \"${API_PROT}\"\n");
     assert_eq!(e.message, "undefined variable `API_PROT`");

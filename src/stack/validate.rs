@@ -56,6 +56,7 @@ fn check_references(
                 continue;
             }
             let help = match did_you_mean(&var.name, variables.keys().map(String::as_str)) {
+                _ if var.name == "PORT" => "an app gets `PORT` when it runs: write `$$PORT` for its shell to expand it, or use the app's `${<APP>_PORT}`".to_string(),
                 Some(best) => format!("did you mean `{best}`?"),
                 None => format!(
                     "declare it with `[env.{0}]` (a `value`, or `secret = true`), or give a default: `${{{0}:-value}}`",

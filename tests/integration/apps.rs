@@ -343,3 +343,97 @@ mod supervised {
         });
     }
 }
+
+mod with_the_stack {
+    //! `up` starting apps after the services, migrations and seeds; `down` stopping them
+    //! first (real engine, real processes).
+
+    use crate::support::*;
+    use devenv::apps::{self, proc};
+
+    const API: &str = r#"
+[apps.api]
+command = "psql \"$$DATABASE_URL\" -tAc 'select count(*) from products' > first_query.txt 2>&1; exec python3 -m http.server --bind 127.0.0.1 \"$$PORT\""
+port = 8080
+depends_on = ["db"]
+health = { http = "/" }
+"#;
+
+    fn shop_with(app: &str) -> Option<TestProject> {
+        if !require("psql", has_program("psql", &["--version"]))
+            || !require("python3", has_program("python3", &["--version"]))
+        {
+            return None;
+        }
+        let project = engine_project(
+            &format!("{SHOP}{app}"),
+            &["DB_PORT", "CACHE_PORT", "API_PORT"],
+        )?;
+        project.write(
+            "migrations/0001_products.sql",
+            "CREATE TABLE products (id int);\n",
+        );
+        project.write(
+            "seeds/01_products.sql",
+            "INSERT INTO products VALUES (1), (2);\n",
+        );
+        Some(project)
+    }
+
+    #[test]
+    fn up_starts_an_app_after_migrations_and_seeds_and_down_stops_its_tree() {
+        let Some(project) = shop_with(API) else {
+            return;
+        };
+        let (_, err) = project.up_ok(&[]);
+        assert_mentions(&err, &["app `api` running (pid"]);
+        assert_eq!(
+            project.read("first_query.txt").trim(),
+            "2",
+            "the app's first query sees the seeded table"
+        );
+        let state = apps::state::read(project.root(), "api").unwrap().unwrap();
+        assert_eq!(
+            state.port,
+            Some(project.env_value("API_PORT").parse().unwrap())
+        );
+        let supervisor = state.supervisor.unwrap();
+        let tree: Vec<i32> = proc::session_members(state.pid)
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .collect();
+        assert!(!tree.is_empty());
+        let (_, again) = project.up_ok(&[]);
+        assert_mentions(
+            &again,
+            &[&format!("app `api` already running (pid {})", state.pid)],
+        );
+        let (_, down) = project.run_ok(&["down"]);
+        assert_mentions(&down, &["stopped apps: api"]);
+        assert!(!supervisor.is_alive(), "the supervisor outlived down");
+        let alive: Vec<i32> = tree
+            .into_iter()
+            .filter(|pid| proc::is_running(*pid))
+            .collect();
+        assert_eq!(alive, [] as [i32; 0], "processes of the app still alive");
+        assert!(apps::state::recorded(project.root()).is_empty());
+    }
+
+    #[test]
+    fn an_app_that_crashes_during_up_fails_it_with_its_code_and_log() {
+        let app = "\n[apps.api]\ncommand = \"echo cannot bind; exit 3\"\nport = 8080\n";
+        let Some(project) = shop_with(app) else {
+            return;
+        };
+        let err = project.fails(&["up"]);
+        assert_mentions(
+            &err,
+            &["app `api` exited with code 3 while starting", "cannot bind"],
+        );
+        assert!(
+            apps::state::recorded(project.root()).is_empty(),
+            "its supervisor is stopped"
+        );
+        project.run_ok(&["down"]);
+    }
+}
