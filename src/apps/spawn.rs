@@ -79,7 +79,8 @@ pub fn spawn(root: &Path, launch: &Launch) -> Result<RunningApp, Diagnostic> {
     Ok(RunningApp { child, state })
 }
 
-fn open_log(root: &Path, app: &str) -> Result<File, Diagnostic> {
+/// Opens the app's log for appending (creating `.devenv/logs/`).
+pub(super) fn open_log(root: &Path, app: &str) -> Result<File, Diagnostic> {
     let path = log_path(root, app);
     crate::project::state_dir(root)?;
     std::fs::create_dir_all(path.parent().expect("a log has a directory"))

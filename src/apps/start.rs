@@ -51,8 +51,8 @@ pub async fn start_all(
             // A stale record: clean what its session left, never touching a stranger.
             stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
         }
-        start_detached(devenv_exe, &stack.file, &app.name)?;
-        let pid = match wait_ready(stack, app, values, port, timeout).await {
+        let supervisor = start_detached(devenv_exe, &stack.file, &app.name)?;
+        let pid = match wait_ready(stack, app, values, port, supervisor, timeout).await {
             Ok(pid) => pid,
             Err(failure) => {
                 // Its supervisor would restart it forever behind a failed `up`.
@@ -115,12 +115,17 @@ async fn wait_ready(
     app: &App,
     values: &Values,
     port: Option<u16>,
+    supervisor: i32,
     timeout: Duration,
 ) -> Result<i32, Diagnostic> {
     let start = Instant::now();
     let mut last = "not started yet".to_string();
     loop {
-        if let Some(record) = state::read(&stack.root, &app.name)? {
+        let record = state::read(&stack.root, &app.name)?;
+        if record.is_none() && !super::proc::is_running(supervisor) {
+            return Err(failed(stack, app, "could not be started by its supervisor"));
+        }
+        if let Some(record) = record {
             if let Some(code) = record.last_exit_code {
                 return Err(failed(
                     stack,

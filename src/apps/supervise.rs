@@ -136,22 +136,28 @@ fn note(root: &Path, app: &str, text: &str) {
 }
 
 /// Starts `devenv_exe --file STACK_FILE supervise APP` detached from this process (a session
-/// of its own, no terminal, output discarded: the supervisor writes to the app's log), so that
-/// it outlives the command that started it.
-pub fn start_detached(devenv_exe: &Path, stack_file: &Path, app: &str) -> Result<(), Diagnostic> {
+/// of its own, no terminal, its own output appended to the app's log), so that it outlives the
+/// command that started it. Returns the supervisor's pid.
+pub fn start_detached(devenv_exe: &Path, stack_file: &Path, app: &str) -> Result<i32, Diagnostic> {
     use process_wrap::std::{CommandWrap, ProcessSession};
+    let root = stack_file.parent().unwrap_or(Path::new("."));
+    let log = super::spawn::open_log(root, app)?;
+    let copy = log
+        .try_clone()
+        .map_err(|e| Diagnostic::new(format!("cannot share the log of `{app}`: {e}")))?;
     let mut command = CommandWrap::with_new(devenv_exe, |command| {
         command
             .arg("--file")
             .arg(stack_file)
-            .args(["supervise", app])
+            .args(["--color", "never", "supervise", app])
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+            .stdout(std::process::Stdio::from(log))
+            .stderr(std::process::Stdio::from(copy));
     });
     command.wrap(ProcessSession);
-    command
+    let child = command
         .spawn()
         .map_err(|e| Diagnostic::new(format!("cannot start the supervisor of app `{app}`: {e}")))?;
-    Ok(())
+    i32::try_from(child.id())
+        .map_err(|_| Diagnostic::new(format!("the supervisor of app `{app}` has no usable pid")))
 }

@@ -436,4 +436,22 @@ health = { http = "/" }
         );
         project.run_ok(&["down"]);
     }
+
+    #[test]
+    fn an_app_its_supervisor_cannot_start_fails_up_with_the_reason() {
+        // The program hides behind a variable, so only starting it finds it missing.
+        let app = "\n[apps.api]\ncommand = [\"${API_BIN}\"]\n[env.API_BIN]\nvalue = \"/nonexistent/api\"\n";
+        let Some(project) = shop_with(app) else {
+            return;
+        };
+        let err = project.fails(&["up"]);
+        assert_mentions(
+            &err,
+            &[
+                "app `api` could not be started by its supervisor",
+                "cannot start app `api` (`/nonexistent/api`)",
+            ],
+        );
+        project.run_ok(&["down"]);
+    }
 }
