@@ -35,6 +35,13 @@ pub struct AppStopped {
     pub tree: Stopped,
 }
 
+impl AppStopped {
+    /// Whether anything of the app was still running.
+    pub fn was_running(&self) -> bool {
+        self.supervisor_stopped || !matches!(self.tree, Stopped::AlreadyGone | Stopped::Stale(_))
+    }
+}
+
 /// Stops app `app` of the project at `root`: its supervisor first, so that nothing restarts
 /// it (verified by start time: a reused pid is left alone), then whatever is left of its
 /// tree; removes its state file. `None` when no state was recorded.

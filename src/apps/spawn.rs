@@ -43,6 +43,16 @@ pub fn log_path(root: &Path, app: &str) -> PathBuf {
 
 /// Starts `launch` for the project at `root` and records its state.
 pub fn spawn(root: &Path, launch: &Launch) -> Result<RunningApp, Diagnostic> {
+    spawn_recorded(root, launch, |_| {})
+}
+
+/// [`spawn`], with `complete` filling in what the caller knows (restarts, supervisor) before
+/// the state is first written, so that no reader ever sees it without.
+pub fn spawn_recorded(
+    root: &Path,
+    launch: &Launch,
+    complete: impl FnOnce(&mut AppState),
+) -> Result<RunningApp, Diagnostic> {
     let (program, args) = launch
         .argv
         .split_first()
@@ -74,7 +84,8 @@ pub fn spawn(root: &Path, launch: &Launch) -> Result<RunningApp, Diagnostic> {
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .ok_or_else(|| Diagnostic::new(format!("app `{}` exited at once", launch.app)))?;
-    let state = AppState::of_process(&launch.app, pid, launch.port)?;
+    let mut state = AppState::of_process(&launch.app, pid, launch.port)?;
+    complete(&mut state);
     state::write(root, &state)?;
     Ok(RunningApp { child, state })
 }

@@ -76,11 +76,7 @@ pub async fn stop_all(root: &Path, grace: Duration) -> Result<Vec<String>, Diagn
     let mut stopped = Vec::new();
     for app in state::recorded(root) {
         if let Some(outcome) = stop_app(root, &app, grace).await?
-            && (outcome.supervisor_stopped
-                || !matches!(
-                    outcome.tree,
-                    super::Stopped::AlreadyGone | super::Stopped::Stale(_)
-                ))
+            && outcome.was_running()
         {
             stopped.push(app);
         }

@@ -4,7 +4,7 @@
 //! whole tree and exits. Its own notes (exits, restarts) go to the app's log.
 
 use super::backoff::{self, Decision, Exit};
-use super::spawn::{Launch, log_path, spawn};
+use super::spawn::{Launch, log_path, spawn_recorded};
 use super::state::{self, Process};
 use super::stop::stop_tree;
 use crate::source::Diagnostic;
@@ -26,11 +26,11 @@ pub async fn supervise(
     let me = Process::current();
     let (mut restarts, mut failures, mut last_exit_code) = (0, 0, None);
     loop {
-        let mut app = spawn(root, launch)?;
-        app.state.restarts = restarts;
-        app.state.last_exit_code = last_exit_code;
-        app.state.supervisor = me;
-        state::write(root, &app.state)?;
+        let mut app = spawn_recorded(root, launch, |state| {
+            state.restarts = restarts;
+            state.last_exit_code = last_exit_code;
+            state.supervisor = me;
+        })?;
         let started = Instant::now();
         let status = tokio::select! {
             status = app.wait() => status,
