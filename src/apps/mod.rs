@@ -9,12 +9,14 @@ pub mod proc;
 pub mod spawn;
 pub mod start;
 pub mod state;
+pub mod status;
 pub mod stop;
 pub mod supervise;
 
 pub use spawn::{Launch, RunningApp, log_path, spawn};
 pub use start::{Started, start_all, stop_all};
 pub use state::{AppState, Liveness, Stale};
+pub use status::{AppStatus, status};
 pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
 pub use supervise::{start_detached, supervise};
 

@@ -1,4 +1,5 @@
-//! `devenv status`: one line per service; exit 1 unless all run and are healthy.
+//! `devenv status`: one line per service, then one per app; exit 1 unless all run and are
+//! healthy.
 
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
@@ -17,15 +18,20 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
     }
     let stack = crate::project::load(file)?;
     let rows = block_on(async { Ok(status(&stack).await?) })?;
-    let healthy = all_healthy(&rows);
+    let apps = crate::apps::status(&stack);
+    let healthy = all_healthy(&rows) && apps.iter().all(crate::apps::AppStatus::is_running);
     if args.json {
         ui.json(&StatusDocument {
             project: &stack.project.name,
             healthy,
             services: &rows,
+            apps: &apps,
         });
     } else {
         ui.out(table(&rows, true));
+        if !apps.is_empty() {
+            ui.out(apps_table(&apps));
+        }
     }
     if !healthy {
         return Err(Error::problems_found(format!(
@@ -45,6 +51,26 @@ struct StatusDocument<'a> {
     healthy: bool,
     /// One row per service.
     services: &'a [ServiceRow],
+    /// One row per app (absent when the stack has none).
+    #[serde(skip_serializing_if = "<[crate::apps::AppStatus]>::is_empty")]
+    apps: &'a [crate::apps::AppStatus],
+}
+
+/// The apps' table: state, pid, address, restarts and the last exit code.
+fn apps_table(apps: &[crate::apps::AppStatus]) -> Table {
+    let mut table = Table::new(["APP", "STATE", "PID", "ADDRESS", "RESTARTS", "LAST EXIT"]);
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    for app in apps {
+        table.row([
+            app.name.clone(),
+            app.state.to_string(),
+            or_dash(app.pid.map(|p| p.to_string())),
+            or_dash(app.url.clone()),
+            app.restarts.to_string(),
+            or_dash(app.last_exit_code.map(|c| c.to_string())),
+        ]);
+    }
+    table
 }
 
 /// `devenv status --all`: every devenv project on the engine and the directory it belongs to.

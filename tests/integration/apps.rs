@@ -350,6 +350,7 @@ mod with_the_stack {
 
     use crate::support::*;
     use devenv::apps::{self, proc};
+    use std::time::Duration;
 
     const API: &str = r#"
 [apps.api]
@@ -403,6 +404,24 @@ health = { http = "/" }
             .map(|(pid, _)| pid)
             .collect();
         assert!(!tree.is_empty());
+        let mut status = String::new();
+        wait_until("status exits 0", Duration::from_secs(60), || {
+            let (code, out, _) = output(&mut project.devenv(&["status"]));
+            status = out;
+            code == 0
+        });
+        let row = status
+            .lines()
+            .find(|l| l.starts_with("api "))
+            .unwrap_or_default();
+        assert_mentions(
+            row,
+            &["running", &state.pid.to_string(), "http://127.0.0.1:"],
+        );
+        let (json, _) = project.run_ok(&["status", "--json"]);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["apps"][0]["state"], "running");
+        assert_eq!(json["apps"][0]["restarts"], 0);
         let (_, again) = project.up_ok(&[]);
         assert_mentions(
             &again,
