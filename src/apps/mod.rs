@@ -5,6 +5,7 @@
 //! Not yet started by `up`.
 
 pub mod backoff;
+pub mod env_file;
 pub mod proc;
 pub mod spawn;
 pub mod start;

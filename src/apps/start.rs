@@ -51,6 +51,8 @@ pub async fn start_all(
             // A stale record: clean what its session left, never touching a stranger.
             stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
         }
+        // Written before the start: a dev server reads it once, when it starts.
+        super::env_file::write(stack, app, values)?;
         let supervisor = start_detached(devenv_exe, &stack.file, &app.name)?;
         let pid = match wait_ready(stack, app, values, port, supervisor, timeout).await {
             Ok(pid) => pid,

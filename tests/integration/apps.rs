@@ -358,6 +358,7 @@ command = "psql \"$$DATABASE_URL\" -tAc 'select count(*) from products' > first_
 port = 8080
 depends_on = ["db"]
 health = { http = "/" }
+env_file = { path = "web/.env.local", vars = { VITE_API_URL = "http://127.0.0.1:${API_PORT}" } }
 "#;
 
     fn shop_with(app: &str) -> Option<TestProject> {
@@ -394,9 +395,13 @@ health = { http = "/" }
             "the app's first query sees the seeded table"
         );
         let state = apps::state::read(project.root(), "api").unwrap().unwrap();
-        assert_eq!(
-            state.port,
-            Some(project.env_value("API_PORT").parse().unwrap())
+        let port = project.env_value("API_PORT");
+        assert_eq!(state.port, Some(port.parse().unwrap()));
+        assert!(
+            project
+                .read("web/.env.local")
+                .ends_with(&format!("VITE_API_URL=http://127.0.0.1:{port}\n")),
+            "the env file is written with the app's port"
         );
         let supervisor = state.supervisor.unwrap();
         let tree: Vec<i32> = proc::session_members(state.pid)
