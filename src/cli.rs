@@ -171,6 +171,9 @@ pub struct UpArgs {
     /// Skip seeds.
     #[arg(long)]
     pub no_seed: bool,
+    /// Skip the apps' `setup` commands.
+    #[arg(long)]
+    pub no_setup: bool,
     /// Keep running and follow changes (as `devenv watch`).
     #[arg(long)]
     pub watch: bool,

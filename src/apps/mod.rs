@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod env_file;
 pub mod proc;
+pub mod setup;
 pub mod spawn;
 pub mod start;
 pub mod state;

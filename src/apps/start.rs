@@ -27,13 +27,24 @@ pub struct Started {
     pub already_running: bool,
 }
 
-/// Starts every app of `stack` (dependencies first), each under a supervisor run from
-/// `devenv_exe`, and waits at most `timeout` for each to be ready.
+/// How [`start_all`] starts apps.
+pub struct Start<'a> {
+    /// The devenv program the supervisors run.
+    pub devenv_exe: &'a Path,
+    /// The longest wait for one app to be ready.
+    pub timeout: Duration,
+    /// Whether to run an app's `setup` when it is due.
+    pub setup: bool,
+    /// Where the setup's output lines go.
+    pub on_line: &'a (dyn Fn(&str) + Sync),
+}
+
+/// Starts every app of `stack` (dependencies first): its setup when due, its `env_file`, its
+/// supervisor; then waits for it to be ready.
 pub async fn start_all(
     stack: &Stack,
     values: &Values,
-    devenv_exe: &Path,
-    timeout: Duration,
+    how: &Start<'_>,
 ) -> Result<Vec<Started>, Diagnostic> {
     let mut started = Vec::new();
     for app in start_order(stack) {
@@ -51,10 +62,13 @@ pub async fn start_all(
             // A stale record: clean what its session left, never touching a stranger.
             stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
         }
+        if how.setup {
+            super::setup::run_if_due(stack, app, values, how.on_line).await?;
+        }
         // Written before the start: a dev server reads it once, when it starts.
         super::env_file::write(stack, app, values)?;
-        let supervisor = start_detached(devenv_exe, &stack.file, &app.name)?;
-        let pid = match wait_ready(stack, app, values, port, supervisor, timeout).await {
+        let supervisor = start_detached(how.devenv_exe, &stack.file, &app.name)?;
+        let pid = match wait_ready(stack, app, values, port, supervisor, how.timeout).await {
             Ok(pid) => pid,
             Err(failure) => {
                 // Its supervisor would restart it forever behind a failed `up`.

@@ -33,10 +33,11 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     }
     // An app whose program is missing fails before anything starts.
     stack.check_programs()?;
+    let setup = !args.no_setup;
     if args.watch {
-        return up_and_watch(stack, options, false, ui);
+        return up_and_watch(stack, options, setup, false, ui);
     }
-    print_up(&stack, &options, ui)?;
+    print_up(&stack, &options, setup, ui)?;
     Ok(())
 }
 
@@ -44,13 +45,19 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
 pub fn watch(file: Option<&Path>, args: &WatchArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let options = default_options(&stack);
-    up_and_watch(stack, options, args.down_on_exit, ui)
+    up_and_watch(stack, options, true, args.down_on_exit, ui)
 }
 
-/// Brings the stack up (printing as `up` does), then watches it; `down_on_exit` stops the
-/// stack when the watch ends.
-fn up_and_watch(stack: Stack, options: UpOptions, down_on_exit: bool, ui: &Ui) -> Result<()> {
-    print_up(&stack, &options, ui)?;
+/// Brings the stack up (printing as `up` does; `setup`: run the apps' setup when due), then
+/// watches it; `down_on_exit` stops the stack when the watch ends.
+fn up_and_watch(
+    stack: Stack,
+    options: UpOptions,
+    setup: bool,
+    down_on_exit: bool,
+    ui: &Ui,
+) -> Result<()> {
+    print_up(&stack, &options, setup, ui)?;
     block_on_uninterrupted(async {
         Ok(crate::watch::watch(stack, &options, ui, down_on_exit).await?)
     })?;
@@ -73,7 +80,7 @@ fn default_options(stack: &Stack) -> UpOptions {
 }
 
 /// Brings the stack up and prints the outcome (table, or JSON with `options.json`).
-fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
+fn print_up(stack: &Stack, options: &UpOptions, setup: bool, ui: &Ui) -> Result<()> {
     let progress = Progress::new(ui, options.json);
     let report = block_on(async { Ok(up(stack, options, ui, &progress).await?) });
     let report = match report {
@@ -83,7 +90,7 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
             return Err(e);
         }
     };
-    let apps = start_apps(stack, options)?;
+    let apps = start_apps(stack, options, setup, ui)?;
     if options.json {
         ui.json(&ReadyEvent {
             event: "ready",
@@ -133,8 +140,13 @@ fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
 }
 
 /// Starts the stack's apps once services, migrations and seeds are done (all of them, and
-/// only when `up` was not limited to some services).
-fn start_apps(stack: &Stack, options: &UpOptions) -> Result<Vec<crate::apps::Started>> {
+/// only when `up` was not limited to some services), after their setup when due and `setup`.
+fn start_apps(
+    stack: &Stack,
+    options: &UpOptions,
+    setup: bool,
+    ui: &Ui,
+) -> Result<Vec<crate::apps::Started>> {
     if stack.apps.is_empty() || !options.services.is_empty() {
         return Ok(Vec::new());
     }
@@ -144,7 +156,14 @@ fn start_apps(stack: &Stack, options: &UpOptions) -> Result<Vec<crate::apps::Sta
             "cannot find devenv's own program to supervise the apps: {e}"
         )))
     })?;
-    block_on(async { Ok(crate::apps::start_all(stack, &values, &exe, options.timeout).await?) })
+    let on_line = |line: &str| ui.info(line);
+    let start = crate::apps::start::Start {
+        devenv_exe: &exe,
+        timeout: options.timeout,
+        setup,
+        on_line: &on_line,
+    };
+    block_on(async { Ok(crate::apps::start_all(stack, &values, &start).await?) })
 }
 
 /// An app in `up`'s output.

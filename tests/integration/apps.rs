@@ -478,4 +478,28 @@ env_file = { path = "web/.env.local", vars = { VITE_API_URL = "http://127.0.0.1:
         );
         project.run_ok(&["down"]);
     }
+
+    #[test]
+    fn setup_runs_before_the_first_start_and_again_only_after_the_lockfile_changed() {
+        let app = "\n[apps.worker]\ncommand = \"exec sleep 300\"\nsetup = { command = \"echo setup-ran >> setup_runs.txt; echo setup done\", inputs = [\"Cargo.lock\"] }\n";
+        let Some(project) = shop_with(app) else {
+            return;
+        };
+        project.write("Cargo.lock", "version = 1\n");
+        let runs = || project.read("setup_runs.txt").lines().count();
+        let (_, err) = project.up_ok(&[]);
+        assert_mentions(&err, &["worker setup | setup done", "app `worker` running"]);
+        assert_eq!(runs(), 1);
+        project.run_ok(&["down"]);
+        project.up_ok(&[]);
+        assert_eq!(runs(), 1, "inputs unchanged: no second run");
+        project.run_ok(&["down"]);
+        project.write("Cargo.lock", "version = 2\n");
+        project.up_ok(&["--no-setup"]);
+        assert_eq!(runs(), 1, "--no-setup skips it");
+        project.run_ok(&["down"]);
+        project.up_ok(&[]);
+        assert_eq!(runs(), 2, "the lockfile changed");
+        project.run_ok(&["down"]);
+    }
 }
