@@ -90,10 +90,20 @@ pub fn spawn_recorded(
     Ok(RunningApp { child, state })
 }
 
-/// Opens the app's log for appending (creating `.devenv/logs/`).
+/// The size past which a log is rotated when the app (re)starts.
+pub const LOG_CAP: u64 = 10 * 1024 * 1024;
+
+/// Opens the app's log for appending (creating `.devenv/logs/`); a log past [`LOG_CAP`] is
+/// moved to `<app>.log.1` first (replacing the previous one).
 pub(super) fn open_log(root: &Path, app: &str) -> Result<File, Diagnostic> {
     let path = log_path(root, app);
     crate::project::state_dir(root)?;
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_CAP) {
+        let mut rotated = path.clone().into_os_string();
+        rotated.push(".1");
+        std::fs::rename(&path, &rotated)
+            .map_err(|e| Diagnostic::new(format!("cannot rotate {}: {e}", path.display())))?;
+    }
     std::fs::create_dir_all(path.parent().expect("a log has a directory"))
         .and_then(|()| OpenOptions::new().create(true).append(true).open(&path))
         .map_err(|e| Diagnostic::new(format!("cannot open {}: {e}", path.display())))
@@ -119,5 +129,30 @@ impl RunningApp {
             let _ = self.child.try_wait();
         }
         stopped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_past_the_cap_is_rotated_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open_log(dir.path(), "api").unwrap());
+        let path = log_path(dir.path(), "api");
+        std::fs::write(&path, "small\n").unwrap();
+        drop(open_log(dir.path(), "api").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "small\n",
+            "kept under the cap"
+        );
+        let big = File::options().append(true).open(&path).unwrap();
+        big.set_len(LOG_CAP + 1).unwrap();
+        drop(open_log(dir.path(), "api").unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "a fresh log");
+        let rotated = dir.path().join(".devenv/logs/api.log.1");
+        assert_eq!(std::fs::metadata(rotated).unwrap().len(), LOG_CAP + 1);
     }
 }
