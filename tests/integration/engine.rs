@@ -350,3 +350,20 @@ fn status_json_of_missing_services_has_null_health_and_the_resolved_image() {
         "UDP ports say so: {addresses}"
     );
 }
+
+#[test]
+fn status_asks_the_service_while_dockers_health_check_has_not_run_yet() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\nhealth = { cmd = [\"redis-cli\", \"ping\"], interval = \"60s\" }\n";
+    let project = TestProject::engine(stack, &["CACHE_PORT"]);
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = output(&mut project.devenv(&["status", "--json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = &value["services"][0];
+    assert_eq!(row["health"], "healthy", "{row}");
+    assert_eq!(row["health_source"], "probe", "Docker still says starting: {row}");
+}
