@@ -45,12 +45,7 @@ pub fn run(file: Option<&Path>, command: &EnvCommand, ui: &Ui) -> Result<ExitCod
                 match Engine::connect().await {
                     Ok(engine) => {
                         let published = engine.published_ports().await?;
-                        let observed = engine.observe(&stack.project.name).await?;
-                        let running: HashSet<String> = observed
-                            .into_iter()
-                            .filter(|(_, o)| o.state == "running")
-                            .map(|(s, _)| s)
-                            .collect();
+                        let running = engine.running_services(&stack.project.name).await?;
                         Ok((published, running))
                     }
                     Err(e) => {

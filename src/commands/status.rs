@@ -4,7 +4,7 @@ use super::runtime::block_on;
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::lifecycle::report::table;
-use crate::lifecycle::status::{all_healthy, status};
+use crate::lifecycle::status::status;
 use crate::ui::Ui;
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,14 +12,13 @@ use std::process::ExitCode;
 /// Runs `devenv status`.
 pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<ExitCode> {
     let stack = crate::project::load(file)?;
-    let rows = block_on(async { Ok(status(&stack).await?) })?;
-    let healthy = all_healthy(&rows);
+    let report = block_on(async { Ok(status(&stack).await?) })?;
     if args.json {
-        ui.out(serde_json::json!({ "project": stack.project.name, "healthy": healthy, "services": rows }));
+        ui.out(serde_json::to_value(&report).expect("the status report serializes"));
     } else {
-        ui.out(table(&rows, true));
+        ui.out(table(&report.services, true));
     }
-    Ok(if healthy {
+    Ok(if report.healthy {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -13,13 +13,9 @@ pub async fn running_services(stack: &Stack, engine: Option<&Engine>) -> HashSet
         return HashSet::new();
     };
     engine
-        .observe(&stack.project.name)
+        .running_services(&stack.project.name)
         .await
         .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, o)| o.state == "running")
-        .map(|(s, _)| s)
-        .collect()
 }
 
 /// Every running-stack check.
@@ -70,7 +66,7 @@ pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
                 format!("{} with exit code {}; last log lines:\n      {}", state.status, state.exit_code, logs().await),
                 format!("read the log (`devenv logs {}`), fix the cause, then `devenv up` (or `devenv doctor --fix` to start it)", service.name),
             )
-        } else if state.health.as_deref() == Some("unhealthy") {
+        } else if state.health == Some(crate::engine::Health::Unhealthy) {
             Check::fail(
                 id,
                 title,

@@ -1,6 +1,6 @@
 //! `devenv logs`: the services' logs multiplexed line by line, each prefixed by its service.
 
-use crate::engine::{Engine, labels};
+use crate::engine::Engine;
 use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
@@ -30,20 +30,10 @@ pub async fn logs(
         if !services.is_empty() && !services.contains(service) {
             continue;
         }
-        let Some(container) = containers.iter().find(|c| {
-            c.labels
-                .as_ref()
-                .and_then(|l| l.get(labels::SERVICE))
-                .is_some_and(|s| s == service)
-        }) else {
+        let Some(container) = containers.iter().find(|c| &c.service == service) else {
             continue;
         };
-        let name = container
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/'))
-            .unwrap_or_default();
+        let name = container.name.as_str();
         let prefix = ui.paint(
             palette[index % palette.len()],
             format!("{service:<width$} |"),

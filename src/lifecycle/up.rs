@@ -3,12 +3,15 @@
 //! when every service answers its readiness probe.
 
 use super::preflight::{self, Remap};
-use super::report::{ServiceRow, addresses, connection_url};
+use super::report::{
+    HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses, connection_url,
+};
 use crate::config::UserConfig;
-use crate::engine::Engine;
+use crate::dotenv::EnvFile;
+use crate::engine::{Engine, PortTaken, StartError, container};
 use crate::envfile::{self, EnsureReport};
 use crate::health;
-use crate::plan::{self, Action, ContainerSpec};
+use crate::plan::{self, Action, ContainerSpec, Observed};
 use crate::progress::Progress;
 use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
@@ -17,7 +20,7 @@ use crate::variables::Values;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What `up` was asked to do.
@@ -66,7 +69,37 @@ impl UpReport {
     }
 }
 
-type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Diagnostic>>>;
+/// Attempts at starting after the engine finds a host port taken (by a program or another
+/// project that got it between the port check and the start).
+const PORT_RACE_ATTEMPTS: usize = 3;
+
+/// Why one service did not come up.
+#[derive(Debug, Clone)]
+enum Failure {
+    /// It failed (its diagnostic says how).
+    Failed(Diagnostic),
+    /// A host port it publishes was taken when its container started.
+    PortTaken(PortTaken),
+    /// Not started, because a dependency did not come up.
+    DependencyFailed,
+}
+
+type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Failure>>>;
+
+/// What one reconcile pass over the services came to.
+enum PassOutcome {
+    /// Every service is ready.
+    Ready,
+    /// Some host ports were taken at start: (service, port).
+    PortsTaken(Vec<(String, PortTaken)>),
+}
+
+/// Everything one reconcile pass works from.
+struct Plan {
+    values: Values,
+    specs: IndexMap<String, ContainerSpec>,
+    actions: IndexMap<String, Action>,
+}
 
 /// Brings the stack up.
 pub async fn up(
@@ -76,6 +109,71 @@ pub async fn up(
     progress: &Progress,
 ) -> Result<UpReport, Diagnostic> {
     let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
+    let (env_file, env_report) = ensure_env(stack, progress)?;
+    let config = UserConfig::load()?;
+    let services = plan::select_services(stack, &options.services, &options.profiles)
+        .map_err(Diagnostic::new)?;
+    let engine = Engine::connect().await?;
+    let observed = engine.observe(&stack.project.name).await?;
+    note_orphans(stack, &observed, progress);
+    let running = container::running_services(observed.values());
+    let published = engine.published_ports().await?;
+    let (mut env_file, mut remaps) = preflight::settle_ports(
+        stack,
+        &services,
+        env_file,
+        &published,
+        &running,
+        options.remap,
+    )?;
+    for remap in &remaps {
+        progress.note(&remap.to_string());
+    }
+    let mut plan = make_plan(stack, &services, &env_file, &config, &observed);
+    let mut actions = plan.actions.clone();
+    for attempt in 1.. {
+        prepare(&engine, stack, &plan, &config, progress).await?;
+        let taken = match reconcile(&engine, stack, &services, &plan, options, progress).await? {
+            PassOutcome::Ready => break,
+            PassOutcome::PortsTaken(taken) => taken,
+        };
+        if attempt >= PORT_RACE_ATTEMPTS || !options.remap {
+            progress.clear();
+            let (_, port) = taken.into_iter().next().expect("a taken port");
+            return Err(StartError::PortTaken(port).into());
+        }
+        let (file, moved) = preflight::remap_taken(stack, &services, env_file, &taken)?;
+        for remap in &moved {
+            progress.note(&remap.to_string());
+        }
+        remaps.extend(moved);
+        env_file = file;
+        let observed = engine.observe(&stack.project.name).await?;
+        plan = make_plan(stack, &services, &env_file, &config, &observed);
+        merge_actions(&mut actions, &plan.actions);
+    }
+    let rows = ready_rows(&services, &plan.specs);
+    let database = migrate_and_seed(
+        stack,
+        &services,
+        &plan.values,
+        &env_file.values,
+        options,
+        progress,
+    )
+    .await?;
+    Ok(UpReport {
+        database,
+        remaps,
+        env: env_report,
+        actions,
+        rows,
+        elapsed: progress.elapsed(),
+    })
+}
+
+/// Creates `.env` or adds missing keys, and says so.
+fn ensure_env(stack: &Stack, progress: &Progress) -> Result<(EnvFile, EnsureReport), Diagnostic> {
     let (env_file, env_report) = envfile::ensure(stack)?;
     if env_report.created {
         progress.note(&format!(
@@ -92,36 +190,12 @@ pub async fn up(
     if env_report.ignored_in_git {
         progress.note("added .env to .gitignore: it holds secrets");
     }
-    let config = UserConfig::load()?;
-    let services = plan::select_services(stack, &options.services, &options.profiles)
-        .map_err(Diagnostic::new)?;
+    Ok((env_file, env_report))
+}
 
-    let engine = Engine::connect().await?;
-    let observed = engine.observe(&stack.project.name).await?;
-    let running: HashSet<String> = observed
-        .iter()
-        .filter(|(_, o)| o.state == "running")
-        .map(|(service, _)| service.clone())
-        .collect();
-    let published = engine.published_ports().await?;
-    let (env_file, remaps) = preflight::settle_ports(
-        stack,
-        &services,
-        env_file,
-        &published,
-        &running,
-        options.remap,
-    )?;
-    for remap in &remaps {
-        progress.note(&remap.to_string());
-    }
-    let values = Values::resolve(stack, &env_file.values);
-    let specs = plan::specs(stack, &services, &values, &config);
-    let actions: IndexMap<String, Action> = specs
-        .iter()
-        .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
-        .collect();
-    for (service, container) in &observed {
+/// Containers of services that devenv.toml no longer has.
+fn note_orphans(stack: &Stack, observed: &HashMap<String, Observed>, progress: &Progress) {
+    for (service, container) in observed {
         if !stack.services.contains_key(service) {
             progress.note(&format!(
                 "container {} belongs to service `{service}`, which devenv.toml no longer has; `devenv down` removes it",
@@ -129,19 +203,55 @@ pub async fn up(
             ));
         }
     }
+}
 
-    ensure_images(&engine, &specs, &actions, &config, progress).await?;
+/// Specs from `.env` as it is now, and what each container needs.
+fn make_plan(
+    stack: &Stack,
+    services: &[&Service],
+    env_file: &EnvFile,
+    config: &UserConfig,
+    observed: &HashMap<String, Observed>,
+) -> Plan {
+    let values = Values::resolve(stack, &env_file.values);
+    let specs = plan::specs(stack, services, &values, config);
+    let actions = specs
+        .iter()
+        .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
+        .collect();
+    Plan {
+        values,
+        specs,
+        actions,
+    }
+}
+
+/// A later pass's actions count where the first pass had nothing to do.
+fn merge_actions(actions: &mut IndexMap<String, Action>, later: &IndexMap<String, Action>) {
+    for (service, action) in later {
+        if *action != Action::Keep {
+            actions.insert(service.clone(), action.clone());
+        }
+    }
+}
+
+/// Images, the project network and named volumes, before any container is created.
+async fn prepare(
+    engine: &Engine,
+    stack: &Stack,
+    plan: &Plan,
+    config: &UserConfig,
+    progress: &Progress,
+) -> Result<(), Diagnostic> {
+    ensure_images(engine, &plan.specs, &plan.actions, config, progress).await?;
     engine
         .ensure_network(
             &stack.project.name,
             &plan::network_name(&stack.project.name),
         )
         .await?;
-    let volumes: Vec<&str> = {
-        let mut v: Vec<&str> = specs.values().flat_map(|s| s.volume_names()).collect();
-        v.dedup();
-        v
-    };
+    let mut volumes: Vec<&str> = plan.specs.values().flat_map(|s| s.volume_names()).collect();
+    volumes.dedup();
     for result in join_all(
         volumes
             .iter()
@@ -151,8 +261,12 @@ pub async fn up(
     {
         result?;
     }
+    Ok(())
+}
 
-    let extra_labels = HashMap::from([
+/// The labels that say where the project lives.
+fn project_location_labels(stack: &Stack) -> HashMap<String, String> {
+    HashMap::from([
         (
             crate::engine::labels::WORKING_DIR.to_string(),
             stack.root.display().to_string(),
@@ -161,55 +275,68 @@ pub async fn up(
             crate::engine::labels::CONFIG_FILES.to_string(),
             stack.file.display().to_string(),
         ),
-    ]);
+    ])
+}
+
+/// Brings every service up in dependency order, independent ones in parallel. A failure is
+/// the error; host ports taken at start are handed back to be moved.
+async fn reconcile(
+    engine: &Engine,
+    stack: &Stack,
+    services: &[&Service],
+    plan: &Plan,
+    options: &UpOptions,
+    progress: &Progress,
+) -> Result<PassOutcome, Diagnostic> {
+    let extra_labels = project_location_labels(stack);
     let mut futures: HashMap<String, ServiceFuture<'_>> = HashMap::new();
-    for service in &services {
+    for service in services {
         let deps: Vec<ServiceFuture<'_>> = service
             .depends_on
             .iter()
             .filter_map(|d| futures.get(d).cloned())
             .collect();
-        let spec = &specs[&service.name];
-        let action = actions[&service.name].clone();
-        let engine = &engine;
-        let extra = extra_labels.clone();
-        let project = stack.project.name.as_str();
-        let service: &Service = service;
+        let step = ServiceStep {
+            engine,
+            project: stack.project.name.as_str(),
+            spec: &plan.specs[&service.name],
+            service,
+            action: plan.actions[&service.name].clone(),
+            extra_labels: extra_labels.clone(),
+            timeout: options.timeout,
+            progress,
+        };
         let future = async move {
-            for (dep, dep_future) in service.depends_on.iter().zip(deps) {
-                if dep_future.await.is_err() {
-                    return Err(Diagnostic::new(format!(
-                        "not started: its dependency `{dep}` failed"
-                    )));
+            for dep in deps {
+                if dep.await.is_err() {
+                    return Err(Failure::DependencyFailed);
                 }
             }
-            bring_up(
-                engine,
-                project,
-                spec,
-                service,
-                &action,
-                extra,
-                options.timeout,
-                progress,
-            )
-            .await
+            step.run().await
         }
         .boxed()
         .shared();
         futures.insert(service.name.clone(), future);
     }
     let results = join_all(services.iter().map(|s| futures[&s.name].clone())).await;
-    let mut failures: Vec<(String, Diagnostic)> = Vec::new();
-    for (service, result) in services.iter().zip(results) {
-        if let Err(e) = result {
-            failures.push((service.name.clone(), e));
-        }
-    }
-    if let Some((name, first)) = failures
+    let failures: Vec<(String, Failure)> = services
         .iter()
-        .find(|(_, e)| !e.message.starts_with("not started"))
-    {
+        .zip(results)
+        .filter_map(|(service, result)| Some((service.name.clone(), result.err()?)))
+        .collect();
+    settle_failures(failures, progress)
+}
+
+/// The first real failure is the error (naming the others); otherwise taken ports, if any.
+fn settle_failures(
+    failures: Vec<(String, Failure)>,
+    progress: &Progress,
+) -> Result<PassOutcome, Diagnostic> {
+    let failed = failures.iter().find_map(|(name, f)| match f {
+        Failure::Failed(d) => Some((name, d)),
+        _ => None,
+    });
+    if let Some((name, first)) = failed {
         progress.clear();
         let mut error = first.clone();
         let others: Vec<&str> = failures
@@ -224,39 +351,38 @@ pub async fn up(
         }
         return Err(error);
     }
+    let taken: Vec<(String, PortTaken)> = failures
+        .into_iter()
+        .filter_map(|(name, f)| match f {
+            Failure::PortTaken(port) => Some((name, port)),
+            _ => None,
+        })
+        .collect();
+    Ok(if taken.is_empty() {
+        PassOutcome::Ready
+    } else {
+        PassOutcome::PortsTaken(taken)
+    })
+}
 
-    let rows = services
+/// The table rows once every service is ready.
+fn ready_rows(services: &[&Service], specs: &IndexMap<String, ContainerSpec>) -> Vec<ServiceRow> {
+    services
         .iter()
         .map(|service| {
             let spec = &specs[&service.name];
             ServiceRow {
                 service: service.name.clone(),
-                state: "running".into(),
-                health: "ready".into(),
+                state: ServiceState::Container(crate::engine::State::Running),
+                health: Some(ServiceHealth::Ready),
+                health_source: Some(HealthSource::Probe),
                 addresses: addresses(spec),
                 url: connection_url(service, spec),
                 image: spec.image.clone(),
                 status: String::new(),
             }
         })
-        .collect();
-    let database = migrate_and_seed(
-        stack,
-        &services,
-        &values,
-        &env_file.values,
-        options,
-        progress,
-    )
-    .await?;
-    Ok(UpReport {
-        database,
-        remaps,
-        env: env_report,
-        actions,
-        rows,
-        elapsed: progress.elapsed(),
-    })
+        .collect()
 }
 
 /// Applies migrations and seeds when the stack has a database among the started services.
@@ -367,55 +493,95 @@ fn missing_image_error(image: &str, error: &Diagnostic, config: &UserConfig) -> 
         ))
 }
 
-/// Creates, recreates or starts one container as decided, then waits until it is ready.
-#[allow(clippy::too_many_arguments)]
-async fn bring_up(
-    engine: &Engine,
-    project: &str,
-    spec: &ContainerSpec,
-    service: &Service,
-    action: &Action,
+/// One service's part of a pass: create, recreate or start its container as decided, then
+/// wait until it is ready.
+struct ServiceStep<'a> {
+    engine: &'a Engine,
+    project: &'a str,
+    spec: &'a ContainerSpec,
+    service: &'a Service,
+    action: Action,
     extra_labels: HashMap<String, String>,
     timeout: Duration,
-    progress: &Progress,
-) -> Result<(), Diagnostic> {
-    let name = &service.name;
-    let verb = match action {
-        Action::Create => {
-            progress.step(name, "creating", "");
-            engine.create(project, spec, extra_labels).await?;
-            engine.start(&spec.name).await?;
-            "created"
-        }
-        Action::Recreate => {
-            progress.step(name, "recreating", "(configuration changed; volumes kept)");
-            engine.stop(&spec.name, Duration::from_secs(10)).await?;
-            engine.remove(&spec.name).await?;
-            engine.create(project, spec, extra_labels).await?;
-            engine.start(&spec.name).await?;
-            "recreated"
-        }
-        Action::Start => {
-            progress.step(name, "starting", "");
-            engine.start(&spec.name).await?;
-            "started"
-        }
-        Action::Keep => "running",
-    };
-    progress.step(name, "waiting", "for readiness");
-    match health::wait_ready(engine, spec, service, timeout).await {
-        Ok(waited) => {
-            progress.done(
-                name,
-                &format!("{verb}, ready"),
-                &format!("in {:.2}s", waited.as_secs_f64()),
-                true,
-            );
-            Ok(())
-        }
-        Err(e) => {
-            progress.done(name, "failed", "", false);
-            Err(e)
+    progress: &'a Progress,
+}
+
+impl ServiceStep<'_> {
+    async fn run(self) -> Result<(), Failure> {
+        let name = &self.service.name;
+        let verb = match self.converge().await {
+            Ok(verb) => verb,
+            Err(failure) => {
+                let event = match failure {
+                    Failure::PortTaken(_) => "port taken meanwhile",
+                    _ => "failed",
+                };
+                self.progress.done(name, event, "", false);
+                return Err(failure);
+            }
+        };
+        self.progress.step(name, "waiting", "for readiness");
+        match health::wait_ready(self.engine, self.spec, self.service, self.timeout).await {
+            Ok(waited) => {
+                self.progress.done(
+                    name,
+                    &format!("{verb}, ready"),
+                    &format!("in {:.2}s", waited.as_secs_f64()),
+                    true,
+                );
+                Ok(())
+            }
+            Err(e) => {
+                self.progress.done(name, "failed", "", false);
+                Err(Failure::Failed(e))
+            }
         }
     }
+
+    /// Brings the container to the decided state; returns what was done.
+    async fn converge(&self) -> Result<&'static str, Failure> {
+        let (engine, spec, name) = (self.engine, self.spec, &self.service.name);
+        match self.action {
+            Action::Create => {
+                self.progress.step(name, "creating", "");
+                self.create().await?;
+                start(engine, &spec.name).await?;
+                Ok("created")
+            }
+            Action::Recreate => {
+                self.progress
+                    .step(name, "recreating", "(configuration changed; volumes kept)");
+                engine
+                    .stop(&spec.name, Duration::from_secs(10))
+                    .await
+                    .map_err(Failure::Failed)?;
+                engine.remove(&spec.name).await.map_err(Failure::Failed)?;
+                self.create().await?;
+                start(engine, &spec.name).await?;
+                Ok("recreated")
+            }
+            Action::Start => {
+                self.progress.step(name, "starting", "");
+                start(engine, &spec.name).await?;
+                Ok("started")
+            }
+            Action::Keep => Ok("running"),
+        }
+    }
+
+    async fn create(&self) -> Result<(), Failure> {
+        self.engine
+            .create(self.project, self.spec, self.extra_labels.clone())
+            .await
+            .map(drop)
+            .map_err(Failure::Failed)
+    }
+}
+
+/// Starts a container; a host port taken meanwhile is handed back to be moved.
+async fn start(engine: &Engine, name: &str) -> Result<(), Failure> {
+    engine.start(name).await.map_err(|e| match e {
+        StartError::PortTaken(port) => Failure::PortTaken(port),
+        other => Failure::Failed(other.into()),
+    })
 }
