@@ -22,7 +22,7 @@ pub async fn logs(
     }
     let engine =
         Engine::connect_with_timeout(std::time::Duration::from_secs(60 * 60 * 24 * 365)).await?;
-    let containers = engine.project_containers(&stack.project.name).await?;
+    let containers = engine.observe(&stack.project.name).await?;
     let width = stack.services.keys().map(String::len).max().unwrap_or(0);
     let palette = [Style::Good, Style::Warn, Style::Bold, Style::Dim];
     let mut streams = Vec::new();
@@ -30,7 +30,7 @@ pub async fn logs(
         if !services.is_empty() && !services.contains(service) {
             continue;
         }
-        let Some(container) = containers.iter().find(|c| &c.service == service) else {
+        let Some(container) = containers.get(service) else {
             continue;
         };
         let name = container.name.as_str();
