@@ -228,7 +228,10 @@ mod tests {
             help.contains("docker` group") && help.contains("rootless"),
             "{help}"
         );
-        for kind in [std::io::ErrorKind::ConnectionRefused, std::io::ErrorKind::NotFound] {
+        for kind in [
+            std::io::ErrorKind::ConnectionRefused,
+            std::io::ErrorKind::NotFound,
+        ] {
             let d = unreachable_error(&endpoint, &io(kind));
             assert!(
                 d.message.contains("nothing is listening")

@@ -197,7 +197,7 @@ impl Engine {
     }
 
     /// Every container that publishes a host port, with its name and project (for conflicts).
-    pub async fn all_containers(
+    async fn all_containers(
         &self,
     ) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
         let options = ListContainersOptionsBuilder::default().all(false).build();

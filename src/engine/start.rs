@@ -44,7 +44,9 @@ impl From<StartError> for Diagnostic {
             StartError::PortTaken(taken) => Diagnostic::new(format!(
                 "{taken} was taken by another program before the container could start"
             ))
-            .with_help("run `devenv up` again: devenv picks a free port"),
+            .with_help(
+                "stop what holds it and run `devenv up` again (without --no-remap devenv moves to a free port itself)",
+            ),
             StartError::Other(diagnostic) => diagnostic,
         }
     }

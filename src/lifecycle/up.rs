@@ -115,10 +115,9 @@ pub async fn up(
         .map_err(Diagnostic::new)?;
     let engine = Engine::connect().await?;
     let observed = engine.observe(&stack.project.name).await?;
-    note_orphans(stack, &observed, progress);
     let running = container::running_services(observed.values());
     let published = engine.published_ports().await?;
-    let (mut env_file, mut remaps) = preflight::settle_ports(
+    let (env_file, mut remaps) = preflight::settle_ports(
         stack,
         &services,
         env_file,
@@ -129,29 +128,16 @@ pub async fn up(
     for remap in &remaps {
         progress.note(&remap.to_string());
     }
-    let mut plan = make_plan(stack, &services, &env_file, &config, &observed);
-    let mut actions = plan.actions.clone();
-    for attempt in 1.. {
-        prepare(&engine, stack, &plan, &config, progress).await?;
-        let taken = match reconcile(&engine, stack, &services, &plan, options, progress).await? {
-            PassOutcome::Ready => break,
-            PassOutcome::PortsTaken(taken) => taken,
-        };
-        if attempt >= PORT_RACE_ATTEMPTS || !options.remap {
-            progress.clear();
-            let (_, port) = taken.into_iter().next().expect("a taken port");
-            return Err(StartError::PortTaken(port).into());
-        }
-        let (file, moved) = preflight::remap_taken(stack, &services, env_file, &taken)?;
-        for remap in &moved {
-            progress.note(&remap.to_string());
-        }
-        remaps.extend(moved);
-        env_file = file;
-        let observed = engine.observe(&stack.project.name).await?;
-        plan = make_plan(stack, &services, &env_file, &config, &observed);
-        merge_actions(&mut actions, &plan.actions);
-    }
+    note_orphans(stack, &observed, progress);
+    let run = Run {
+        engine: &engine,
+        stack,
+        services: &services,
+        config: &config,
+        options,
+        progress,
+    };
+    let (plan, env_file, actions) = run.until_ready(env_file, &observed, &mut remaps).await?;
     let rows = ready_rows(&services, &plan.specs);
     let database = migrate_and_seed(
         stack,
@@ -170,6 +156,55 @@ pub async fn up(
         rows,
         elapsed: progress.elapsed(),
     })
+}
+
+/// What every pass of one `up` shares.
+struct Run<'a> {
+    engine: &'a Engine,
+    stack: &'a Stack,
+    services: &'a [&'a Service],
+    config: &'a UserConfig,
+    options: &'a UpOptions,
+    progress: &'a Progress,
+}
+
+impl Run<'_> {
+    /// Reconciles until every service is ready. A host port taken at start (after the port
+    /// check) is moved in `.env` like the check moves one, and the pass runs again, at most
+    /// `PORT_RACE_ATTEMPTS` times. Returns the last plan, `.env` and what was done.
+    async fn until_ready(
+        &self,
+        mut env_file: EnvFile,
+        observed: &HashMap<String, Observed>,
+        remaps: &mut Vec<Remap>,
+    ) -> Result<(Plan, EnvFile, IndexMap<String, Action>), Diagnostic> {
+        let (stack, services) = (self.stack, self.services);
+        let mut plan = make_plan(stack, services, &env_file, self.config, observed);
+        let mut actions = plan.actions.clone();
+        for attempt in 1.. {
+            prepare(self.engine, stack, &plan, self.config, self.progress).await?;
+            let outcome =
+                reconcile(self.engine, stack, services, &plan, self.options, self.progress).await?;
+            let PassOutcome::PortsTaken(taken) = outcome else {
+                break;
+            };
+            if attempt >= PORT_RACE_ATTEMPTS || !self.options.remap {
+                self.progress.clear();
+                let (_, port) = taken.into_iter().next().expect("a taken port");
+                return Err(StartError::PortTaken(port).into());
+            }
+            let (file, moved) = preflight::remap_taken(stack, services, env_file, &taken)?;
+            for remap in &moved {
+                self.progress.note(&remap.to_string());
+            }
+            remaps.extend(moved);
+            env_file = file;
+            let observed = self.engine.observe(&stack.project.name).await?;
+            plan = make_plan(stack, services, &env_file, self.config, &observed);
+            merge_actions(&mut actions, &plan.actions);
+        }
+        Ok((plan, env_file, actions))
+    }
 }
 
 /// Creates `.env` or adds missing keys, and says so.

@@ -253,7 +253,10 @@ fn a_port_taken_after_the_check_is_remapped_when_the_container_starts() {
     let slow = format!("{}-slow-1", project.name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while docker(&["ps", "-aq", "--filter", &format!("name={slow}")]).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "{slow} never appeared");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{slow} never appeared"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let _listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
@@ -274,7 +277,10 @@ fn a_port_taken_after_the_check_is_remapped_when_the_container_starts() {
         !stderr.contains("driver failed") && !stderr.contains("address already in use"),
         "the engine's raw error is never shown: {stderr}"
     );
-    assert!(stdout.contains(&format!("127.0.0.1:{new_port}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("127.0.0.1:{new_port}")),
+        "{stdout}"
+    );
     let published = docker(&["port", &format!("{}-cache-1", project.name), "6379/tcp"]);
     assert!(published.ends_with(&format!(":{new_port}")), "{published}");
 }
