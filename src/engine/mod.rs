@@ -197,9 +197,7 @@ impl Engine {
     }
 
     /// Every container that publishes a host port, with its name and project (for conflicts).
-    async fn all_containers(
-        &self,
-    ) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
+    async fn all_containers(&self) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
         let options = ListContainersOptionsBuilder::default().all(false).build();
         self.docker
             .list_containers(Some(options))

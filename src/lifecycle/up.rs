@@ -183,8 +183,15 @@ impl Run<'_> {
         let mut actions = plan.actions.clone();
         for attempt in 1.. {
             prepare(self.engine, stack, &plan, self.config, self.progress).await?;
-            let outcome =
-                reconcile(self.engine, stack, services, &plan, self.options, self.progress).await?;
+            let outcome = reconcile(
+                self.engine,
+                stack,
+                services,
+                &plan,
+                self.options,
+                self.progress,
+            )
+            .await?;
             let PassOutcome::PortsTaken(taken) = outcome else {
                 break;
             };
