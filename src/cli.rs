@@ -19,6 +19,11 @@ pub struct Cli {
     #[arg(long = "file", value_name = "PATH", global = true, env = "DEVENV_FILE")]
     pub file: Option<PathBuf>,
 
+    /// Run the project under this name instead of devenv.toml's `[project] name` (a second
+    /// checkout of the same project; `devenv init`: the name to write).
+    #[arg(long, value_name = "NAME", global = true, env = "DEVENV_PROJECT")]
+    pub name: Option<String>,
+
     /// Print only errors and results.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -80,9 +85,6 @@ pub struct InitArgs {
     /// Starter stack or catalog entry to start from (see --list).
     #[arg(long, short, value_name = "NAME", required_unless_present = "list")]
     pub template: Option<String>,
-    /// Project name [default: the directory name].
-    #[arg(long)]
-    pub name: Option<String>,
     /// Overwrite an existing devenv.toml.
     #[arg(long)]
     pub force: bool,
@@ -125,6 +127,10 @@ pub struct UpArgs {
     /// Keep running and follow changes (as `devenv watch`).
     #[arg(long)]
     pub watch: bool,
+    /// Take over the containers and volumes of this project that a checkout whose directory
+    /// no longer exists created (asked on a terminal otherwise).
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// `devenv down`.
@@ -136,6 +142,10 @@ pub struct DownArgs {
     /// Do not ask for confirmation.
     #[arg(long, short)]
     pub yes: bool,
+    /// Take over (and remove) containers that a checkout whose directory no longer exists
+    /// created.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// `devenv status`.
@@ -144,6 +154,9 @@ pub struct StatusArgs {
     /// JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// List every devenv project on the engine with the directory it belongs to.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `devenv logs`.

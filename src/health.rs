@@ -2,6 +2,7 @@
 //! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
 //! A container that exits while we wait fails at once with its exit code and logs.
 
+use crate::endpoint::{env_value, reach_host};
 use crate::engine::{Engine, State};
 use crate::plan::ContainerSpec;
 use crate::source::Diagnostic;
@@ -111,21 +112,6 @@ pub enum ProbeError {
     /// One attempt took too long.
     #[error("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())]
     TimedOut,
-}
-
-/// A container environment value from a spec (`KEY=value` entries).
-pub fn env_value<'a>(spec: &'a ContainerSpec, key: &str) -> Option<&'a str> {
-    spec.env
-        .iter()
-        .find_map(|e| e.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
-}
-
-/// The address to reach a published port from the host.
-pub fn reach_host(host_ip: &str) -> &str {
-    match host_ip {
-        "0.0.0.0" | "::" | "" => "127.0.0.1",
-        other => other,
-    }
 }
 
 /// Waits until the service answers its probe; fails fast if the container stops.

@@ -76,7 +76,7 @@ pub struct ContainerSpec {
 impl ContainerSpec {
     /// Hash of the whole spec.
     pub fn config_hash(&self) -> String {
-        crate::generate::header::hash(&serde_json::to_string(self).expect("specs serialize"))
+        crate::hash::sha256_hex(&serde_json::to_string(self).expect("specs serialize"))
     }
 
     /// Names of the named volumes it mounts.
@@ -344,6 +344,7 @@ mod tests {
             status: "Up 1 second".into(),
             image: spec.image.clone(),
             config_hash: spec.config_hash(),
+            working_dir: None,
             ports: Vec::new(),
         };
         assert_eq!(decide(&spec, None), Action::Create);

@@ -1,8 +1,8 @@
-//! `devenv watch`: after `up`, follow edits (debounced) and keep the running stack in step.
-//! devenv.toml: validate, then reconcile (only changed services are recreated) and regenerate
-//! the generated files; an invalid edit is reported and the stack left as it is. `.env`:
-//! recreate the services whose environment changed. New migrations: apply them. Changed seeds:
-//! report them. One summary line per reaction.
+//! `devenv up --watch` (alias `devenv watch`): after `up`, follow edits (debounced) and keep the
+//! running stack in step. devenv.toml: validate, then reconcile (only changed services are
+//! recreated) and regenerate the generated files; an invalid edit is reported and the stack
+//! left as it is. `.env`: recreate the services whose environment changed. New migrations:
+//! apply them. Changed seeds: report them. One summary line per reaction.
 
 use crate::database::{self, Steps, Target};
 use crate::lifecycle::up::{UpOptions, up};
@@ -12,10 +12,11 @@ use crate::source::Diagnostic;
 use crate::stack::{Seed, Stack};
 use crate::ui::{Style, Ui, Verbosity};
 use crate::variables::Values;
-use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
-use std::path::{Path, PathBuf};
+use notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// How long edits settle before devenv reacts.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -78,52 +79,105 @@ pub fn is_content_change(kind: &notify::EventKind) -> bool {
     }
 }
 
-/// Watches until Ctrl-C; `down_on_exit` stops the stack then.
+/// Watches `stack` (already up) until Ctrl-C; `down_on_exit` stops the stack then. The stack
+/// is reloaded only when its file changes.
 pub async fn watch(
-    stack_file: &Path,
+    mut stack: Stack,
     base: &UpOptions,
     ui: &Ui,
     down_on_exit: bool,
 ) -> Result<(), Diagnostic> {
-    let mut stack = crate::stack::load(stack_file)?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        if let Ok(events) = result {
-            // Only changes of content count: reads (devenv's own included) and metadata do not.
-            let paths: Vec<PathBuf> = events
-                .into_iter()
-                .filter(|e| is_content_change(&e.event.kind))
-                .flat_map(|e| e.event.paths)
-                .collect();
-            if !paths.is_empty() {
-                let _ = tx.send(paths);
-            }
+    let mut watcher = Watcher::start()?;
+    watcher.follow(&stack);
+    announce(&stack, ui, down_on_exit);
+    while let Some(paths) = watcher.next_change().await {
+        let started = Instant::now();
+        let touched = classify(&stack, &paths);
+        if touched == Touched::default() {
+            continue;
         }
-    })
-    .map_err(|e| Diagnostic::new(format!("cannot watch files: {e}")))?;
-    let mut watched: Vec<PathBuf> = Vec::new();
-    let mut add_watches = |stack: &Stack, watched: &mut Vec<PathBuf>| {
-        let mut dirs = vec![(stack.root.clone(), RecursiveMode::NonRecursive)];
-        if let Some(db) = &stack.database {
-            dirs.extend(
-                db.migrations
-                    .iter()
-                    .map(|m| (stack.root.join(m), RecursiveMode::Recursive)),
-            );
-            dirs.extend(db.seeds.iter().filter_map(|s| match s {
-                Seed::Path(p) if stack.root.join(p).is_dir() => {
-                    Some((stack.root.join(p), RecursiveMode::Recursive))
+        let outcome = react(&mut stack, &touched, base, ui).await;
+        show_reaction(ui, outcome, started.elapsed());
+        watcher.follow(&stack);
+    }
+    finish(&stack, ui, down_on_exit).await
+}
+
+/// Debounced content changes under the stack's directories, as batches of paths.
+struct Watcher {
+    debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
+    changes: UnboundedReceiver<Vec<PathBuf>>,
+    watched: Vec<PathBuf>,
+}
+
+impl Watcher {
+    /// Starts the debouncer; nothing is watched until `follow`.
+    fn start() -> Result<Self, Diagnostic> {
+        let (tx, changes) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+        let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+            if let Ok(events) = result {
+                // Only changes of content count: reads (devenv's own included) and metadata
+                // do not.
+                let paths: Vec<PathBuf> = events
+                    .into_iter()
+                    .filter(|e| is_content_change(&e.event.kind))
+                    .flat_map(|e| e.event.paths)
+                    .collect();
+                if !paths.is_empty() {
+                    let _ = tx.send(paths);
                 }
-                _ => None,
-            }));
-        }
-        for (dir, mode) in dirs {
-            if dir.is_dir() && !watched.contains(&dir) && debouncer.watch(&dir, mode).is_ok() {
-                watched.push(dir);
+            }
+        })
+        .map_err(|e| Diagnostic::new(format!("cannot watch files: {e}")))?;
+        Ok(Self {
+            debouncer,
+            changes,
+            watched: Vec::new(),
+        })
+    }
+
+    /// Adds the stack's directories not watched yet (new migration or seed directories too).
+    fn follow(&mut self, stack: &Stack) {
+        for (dir, mode) in watched_dirs(stack) {
+            if dir.is_dir()
+                && !self.watched.contains(&dir)
+                && self.debouncer.watch(&dir, mode).is_ok()
+            {
+                self.watched.push(dir);
             }
         }
-    };
-    add_watches(&stack, &mut watched);
+    }
+
+    /// The next batch of changed paths; `None` on Ctrl-C.
+    async fn next_change(&mut self) -> Option<Vec<PathBuf>> {
+        tokio::select! {
+            received = self.changes.recv() => received,
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    }
+}
+
+/// The project directory (not recursively), the migrations and the seed directories.
+fn watched_dirs(stack: &Stack) -> Vec<(PathBuf, RecursiveMode)> {
+    let mut dirs = vec![(stack.root.clone(), RecursiveMode::NonRecursive)];
+    if let Some(db) = &stack.database {
+        dirs.extend(
+            db.migrations
+                .iter()
+                .map(|m| (stack.root.join(m), RecursiveMode::Recursive)),
+        );
+        dirs.extend(db.seeds.iter().filter_map(|s| match s {
+            Seed::Path(p) if stack.root.join(p).is_dir() => {
+                Some((stack.root.join(p), RecursiveMode::Recursive))
+            }
+            _ => None,
+        }));
+    }
+    dirs
+}
+
+/// The line saying what is watched and what Ctrl-C will do.
+fn announce(stack: &Stack, ui: &Ui, down_on_exit: bool) {
     ui.info(format!(
         "{} watching devenv.toml, .env{} (Ctrl-C stops watching; the stack keeps running{})",
         ui.paint(Style::Good, "●"),
@@ -134,36 +188,31 @@ pub async fn watch(
         },
         if down_on_exit { " until then" } else { "" }
     ));
-    loop {
-        let paths = tokio::select! {
-            received = rx.recv() => match received { Some(paths) => paths, None => break },
-            _ = tokio::signal::ctrl_c() => break,
-        };
-        let started = Instant::now();
-        let touched = classify(&stack, &paths);
-        if touched == Touched::default() {
-            continue;
+}
+
+/// One summary line for a reaction, or its error and the reassurance that nothing changed.
+fn show_reaction(ui: &Ui, outcome: Result<String, Diagnostic>, took: Duration) {
+    match outcome {
+        Ok(text) => ui.info(format!(
+            "{} {text} ({:.2}s)",
+            ui.paint(Style::Good, "↻"),
+            took.as_secs_f64()
+        )),
+        Err(e) => {
+            ui.error(&e);
+            ui.info(format!(
+                "{} the stack is left as it was; fix the error and save again",
+                ui.paint(Style::Warn, "!")
+            ));
         }
-        let line = react(&mut stack, stack_file, &touched, base, ui).await;
-        let seconds = started.elapsed().as_secs_f64();
-        match line {
-            Ok(text) => ui.info(format!(
-                "{} {text} ({seconds:.2}s)",
-                ui.paint(Style::Good, "↻")
-            )),
-            Err(e) => {
-                ui.error(&e);
-                ui.info(format!(
-                    "{} the stack is left as it was; fix the error and save again",
-                    ui.paint(Style::Warn, "!")
-                ));
-            }
-        }
-        add_watches(&stack, &mut watched);
     }
+}
+
+/// The end of the watch: stop the stack with `down_on_exit`, else say it keeps running.
+async fn finish(stack: &Stack, ui: &Ui, down_on_exit: bool) -> Result<(), Diagnostic> {
     if down_on_exit {
         let engine = crate::engine::Engine::connect().await?;
-        crate::lifecycle::down::down(&engine, &stack, &[], ui).await?;
+        crate::lifecycle::down::down(&engine, stack, &[], ui).await?;
         ui.info(format!(
             "{} stopped `{}` (volumes kept)",
             ui.paint(Style::Good, "✓"),
@@ -181,7 +230,6 @@ pub async fn watch(
 /// One reaction; returns the summary line.
 async fn react(
     stack: &mut Stack,
-    stack_file: &Path,
     touched: &Touched,
     base: &UpOptions,
     ui: &Ui,
@@ -189,70 +237,14 @@ async fn react(
     let mut parts = Vec::new();
     if touched.stack || touched.env {
         if touched.stack {
-            *stack = crate::stack::load(stack_file)?;
+            *stack = crate::project::load_path(&stack.file)?;
         }
-        let quiet = Ui {
-            verbosity: Verbosity::Quiet,
-            ..ui.clone()
-        };
-        let progress = Progress::new(&quiet, false);
-        let options = UpOptions {
-            seed: false,
-            ..base.clone()
-        };
-        let report = up(stack, &options, &quiet, &progress).await?;
-        let changed: Vec<String> = report
-            .actions
-            .iter()
-            .filter(|(_, a)| **a != Action::Keep)
-            .map(|(s, a)| format!("{} {s}", format!("{a:?}").to_lowercase()))
-            .collect();
-        let what = if touched.stack {
-            "devenv.toml changed"
-        } else {
-            ".env changed"
-        };
-        parts.push(if changed.is_empty() {
-            format!("{what}: no service affected")
-        } else {
-            format!("{what}: {}", changed.join(", "))
-        });
-        parts.extend(report.remaps.iter().map(ToString::to_string));
-        parts.extend(report.database.lines());
+        parts.extend(reconcile(stack, touched, base, ui).await?);
         if touched.stack {
-            for file in crate::generate::files(stack) {
-                match crate::generate::write(&stack.root, &file, false) {
-                    Ok(crate::generate::WriteOutcome::Unchanged) => {}
-                    Ok(_) => parts.push(format!("regenerated {}", file.path.display())),
-                    Err(e) => parts.push(format!("kept {} ({})", file.path.display(), e.message)),
-                }
-            }
+            parts.extend(regenerate(stack));
         }
     } else if touched.migrations {
-        let env = crate::dotenv::read(&crate::envfile::path(stack))?.unwrap_or_default();
-        let target = Target::of(stack, &Values::resolve(stack, &env.values))?;
-        let report = database::run_steps(
-            stack,
-            &target,
-            &env.values,
-            Steps {
-                migrate: true,
-                seed: false,
-                reseed: false,
-            },
-            &|_| {},
-        )
-        .await?;
-        let applied: Vec<String> = report
-            .applied
-            .iter()
-            .map(|a| format!("applied {}", a.file))
-            .collect();
-        parts.push(if applied.is_empty() {
-            "migrations changed: nothing pending".into()
-        } else {
-            applied.join(", ")
-        });
+        parts.push(apply_migrations(stack).await?);
     }
     if touched.seeds {
         parts.push("a seed file changed: `devenv seed --reseed` applies it again".into());
@@ -260,10 +252,84 @@ async fn react(
     Ok(parts.join("; "))
 }
 
+/// `up` again, quietly and without seeding: what changed, remapped ports, database steps.
+async fn reconcile(
+    stack: &Stack,
+    touched: &Touched,
+    base: &UpOptions,
+    ui: &Ui,
+) -> Result<Vec<String>, Diagnostic> {
+    let quiet = Ui {
+        verbosity: Verbosity::Quiet,
+        ..ui.clone()
+    };
+    let progress = Progress::new(&quiet, false);
+    let options = UpOptions {
+        seed: false,
+        ..base.clone()
+    };
+    let report = up(stack, &options, &quiet, &progress).await?;
+    let changed: Vec<String> = report
+        .actions
+        .iter()
+        .filter(|(_, a)| **a != Action::Keep)
+        .map(|(s, a)| format!("{} {s}", format!("{a:?}").to_lowercase()))
+        .collect();
+    let what = if touched.stack {
+        "devenv.toml changed"
+    } else {
+        ".env changed"
+    };
+    let mut parts = vec![if changed.is_empty() {
+        format!("{what}: no service affected")
+    } else {
+        format!("{what}: {}", changed.join(", "))
+    }];
+    parts.extend(report.remaps.iter().map(ToString::to_string));
+    parts.extend(report.database.lines());
+    Ok(parts)
+}
+
+/// Rewrites the generated files the stack change made stale; hand-edited ones are kept.
+fn regenerate(stack: &Stack) -> Vec<String> {
+    let mut parts = Vec::new();
+    for file in crate::generate::files(stack) {
+        match crate::generate::write(&stack.root, &file, false) {
+            Ok(crate::generate::WriteOutcome::Unchanged) => {}
+            Ok(_) => parts.push(format!("regenerated {}", file.path.display())),
+            Err(e) => parts.push(format!("kept {} ({})", file.path.display(), e.message)),
+        }
+    }
+    parts
+}
+
+/// Applies pending migrations; says which.
+async fn apply_migrations(stack: &Stack) -> Result<String, Diagnostic> {
+    let env = crate::dotenv::read(&crate::envfile::path(stack))?.unwrap_or_default();
+    let target = Target::of(stack, &Values::resolve(stack, &env.values))?;
+    let steps = Steps {
+        migrate: true,
+        seed: false,
+        reseed: false,
+    };
+    let report = database::run_steps(stack, &target, &env.values, steps, &|_| {}).await?;
+    let applied: Vec<String> = report
+        .applied
+        .iter()
+        .map(|a| format!("applied {}", a.file))
+        .collect();
+    Ok(if applied.is_empty() {
+        "migrations changed: nothing pending".into()
+    } else {
+        applied.join(", ")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+    use std::path::Path;
 
     #[test]
     fn reads_and_metadata_are_not_changes() {

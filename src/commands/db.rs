@@ -3,11 +3,12 @@
 use super::migrate::database_context;
 use super::runtime::block_on;
 use crate::cli::DbCommand;
-use crate::database::{self, Kind, Steps, reset};
+use crate::database::{self, Steps, Target, reset};
 use crate::error::Result;
-use crate::plan;
 use crate::source::Diagnostic;
+use crate::stack::Stack;
 use crate::ui::{Style, Ui};
+use indexmap::IndexMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,108 +17,58 @@ use std::process::ExitCode;
 pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<ExitCode> {
     let (stack, env, target) = database_context(file)?;
     match command {
-        DbCommand::Reset { yes } => {
-            if !yes {
-                ui.confirm(
-                    &format!(
-                        "Drop and recreate the database at {}? Every row in it is lost.",
-                        target.shown
-                    ),
-                    &format!("refusing to reset the database at {}", target.shown),
-                    "every row in it is lost",
-                )?;
-            }
-            let steps = Steps {
-                migrate: true,
-                seed: true,
-                reseed: false,
-            };
-            let report = block_on(async {
-                reset::drop_and_create(&target).await?;
-                Ok(
-                    database::run_steps(&stack, &target, &env.values, steps, &|n| ui.info(n))
-                        .await?,
-                )
-            })?;
-            ui.info(format!(
-                "{} recreated the database at {}",
-                ui.paint(Style::Good, "✓"),
-                target.shown
-            ));
-            for line in report.lines() {
-                ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        DbCommand::Shell => {
-            let (user, password, name) = credentials(&target.url);
-            let mut cmd = match target.kind {
-                Kind::Sqlite => {
-                    let mut cmd = std::process::Command::new("sqlite3");
-                    cmd.arg(database::sqlite_path(&target.url).unwrap_or_default());
-                    cmd
-                }
-                kind => {
-                    let service = stack
-                        .database
-                        .as_ref()
-                        .and_then(|d| d.service.clone())
-                        .ok_or_else(|| {
-                            Diagnostic::new("[database] names no service to open a shell in")
-                                .with_help("add `service = \"db\"` to [database]")
-                        })?;
-                    let container = plan::container_name(&stack.project.name, &service);
-                    let mut cmd = std::process::Command::new("docker");
-                    cmd.args(["exec", "-i"]);
-                    if std::io::stdin().is_terminal() {
-                        cmd.arg("-t");
-                    }
-                    if kind == Kind::Postgres {
-                        cmd.args([
-                            "-e",
-                            &format!("PGPASSWORD={password}"),
-                            &container,
-                            "psql",
-                            "-h",
-                            "127.0.0.1",
-                            "-U",
-                            &user,
-                            "-d",
-                            &name,
-                        ]);
-                    } else {
-                        cmd.args([
-                            "-e",
-                            &format!("MYSQL_PWD={password}"),
-                            &container,
-                            "sh",
-                            "-c",
-                        ]);
-                        cmd.arg("if command -v mariadb >/dev/null; then exec mariadb \"$@\"; else exec mysql \"$@\"; fi");
-                        cmd.args(["sh", "-h", "127.0.0.1", "-u", &user, &name]);
-                    }
-                    cmd
-                }
-            };
-            let status = cmd.status().map_err(|e| {
-                Diagnostic::new(format!("cannot start the database shell: {e}"))
-                    .with_help("the docker CLI (or sqlite3 for SQLite) must be on PATH")
-            })?;
-            Ok(ExitCode::from(
-                status.code().unwrap_or(1).clamp(0, 255) as u8
-            ))
-        }
+        DbCommand::Reset { yes } => reset_database(&stack, &env.values, &target, *yes, ui),
+        DbCommand::Shell => open_shell(&stack, &target),
     }
 }
 
-/// User, password and database name from a URL (`scheme://user:pass@host/db`).
-fn credentials(url: &str) -> (String, String, String) {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (userinfo, _) = rest.split_once('@').unwrap_or(("", rest));
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    (
-        user.to_string(),
-        password.to_string(),
-        database::database_name(url).unwrap_or_default(),
-    )
+/// `devenv db reset`: after consent, drop and recreate the database, then migrate and seed
+/// (`env_file`: the values of `.env`).
+fn reset_database(
+    stack: &Stack,
+    env_file: &IndexMap<String, String>,
+    target: &Target,
+    yes: bool,
+    ui: &Ui,
+) -> Result<ExitCode> {
+    if !yes {
+        ui.confirm(
+            &format!(
+                "Drop and recreate the database at {}? Every row in it is lost.",
+                target.shown
+            ),
+            &format!("refusing to reset the database at {}", target.shown),
+            "every row in it is lost",
+        )?;
+    }
+    let steps = Steps {
+        migrate: true,
+        seed: true,
+        reseed: false,
+    };
+    let report = block_on(async {
+        reset::drop_and_create(target).await?;
+        Ok(database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?)
+    })?;
+    ui.info(format!(
+        "{} recreated the database at {}",
+        ui.paint(Style::Good, "✓"),
+        target.shown
+    ));
+    for line in report.lines() {
+        ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `devenv db shell`: the database's client in the foreground; its exit code is ours.
+fn open_shell(stack: &Stack, target: &Target) -> Result<ExitCode> {
+    let mut cmd = database::shell::command(stack, target, std::io::stdin().is_terminal())?;
+    let status = cmd.status().map_err(|e| {
+        Diagnostic::new(format!("cannot start the database shell: {e}"))
+            .with_help("the docker CLI (or sqlite3 for SQLite) must be on PATH")
+    })?;
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
 }

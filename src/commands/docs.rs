@@ -1,8 +1,8 @@
 //! `devenv docs [--check] [--output PATH] [--force]`.
 
 use crate::cli::DocsArgs;
-use crate::docs::{self, DocsOutcome};
 use crate::error::{Error, Result};
+use crate::generate::docs::{self, DocsOutcome};
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use std::path::{Path, PathBuf};
@@ -25,11 +25,8 @@ pub fn run(file: Option<&Path>, args: &DocsArgs, ui: &Ui) -> Result<ExitCode> {
             ));
             return Ok(ExitCode::SUCCESS);
         }
-        for line in diff.iter().take(20) {
+        for line in &diff {
             ui.out(line);
-        }
-        if diff.len() > 20 {
-            ui.out(format!("... and {} more changed lines", diff.len() - 20));
         }
         return Err(Error::failure(
             Diagnostic::new(format!(

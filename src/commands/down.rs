@@ -14,6 +14,7 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<ExitCode> {
     let stack = crate::project::load(file)?;
     block_on(async {
         let engine = Engine::connect().await?;
+        crate::lifecycle::ownership::claim(&engine, &stack, args.adopt, ui).await?;
         let volumes = if args.volumes {
             volumes_to_remove(&engine, &stack).await?
         } else {

@@ -10,7 +10,7 @@ use crate::ui::{Style, Ui};
 use std::process::ExitCode;
 
 /// Runs `devenv init`.
-pub fn run(args: &InitArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: &InitArgs, name: Option<&str>, ui: &Ui) -> Result<ExitCode> {
     let catalog = Catalog::get();
     if args.list {
         ui.out("Starter stacks:");
@@ -32,15 +32,15 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<ExitCode> {
     let template = args.template.as_deref().unwrap_or_default();
     let cwd = std::env::current_dir()
         .map_err(|e| Diagnostic::new(format!("cannot read the current directory: {e}")))?;
-    let project = match &args.name {
-        Some(name) if is_project_name(name) => name.clone(),
+    let project = match name {
+        Some(name) if is_project_name(name) => name.to_string(),
         Some(name) => {
             return Err(Error::usage(format!(
                 "invalid project name `{name}`: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
             )));
         }
-        None => project_name_from_dir(
-            cwd.file_name()
+        None => crate::project::name_from(
+            &cwd.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         ),
@@ -87,40 +87,4 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<ExitCode> {
         "next: `devenv up` starts it; `devenv generate` writes docker-compose.yml and .env.example",
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// A valid project name from a directory name: lowercase, other characters as `-`.
-fn project_name_from_dir(dir: String) -> String {
-    let name: String = dir
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let name = name.trim_start_matches(['-', '_']).to_string();
-    if name.is_empty() {
-        "app".to_string()
-    } else {
-        name
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn directory_names_become_valid_project_names() {
-        assert_eq!(project_name_from_dir("My.App".into()), "my-app");
-        assert_eq!(project_name_from_dir("__x".into()), "x");
-        assert_eq!(project_name_from_dir("...".into()), "app");
-        assert!(is_project_name(&project_name_from_dir(
-            "Ünïcode Dir".into()
-        )));
-    }
 }

@@ -15,7 +15,6 @@ mod runtime;
 mod seed;
 mod status;
 mod up;
-mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -30,8 +29,11 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         })?;
     }
     let file = cli.file.as_deref();
+    if let Some(name) = &cli.name {
+        crate::project::override_name(name)?;
+    }
     match cli.command {
-        Command::Init(args) => init::run(&args, ui),
+        Command::Init(args) => init::run(&args, cli.name.as_deref(), ui),
         Command::Generate(args) => generate::run(file, &args, ui),
         Command::Up(args) => up::run(file, &args, ui),
         Command::Down(args) => down::run(file, &args, ui),
@@ -44,9 +46,6 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         Command::Migrate(args) => migrate::run(file, &args, ui),
         Command::Seed(args) => seed::run(file, &args, ui),
         Command::Db(command) => db::run(file, &command, ui),
-        Command::Watch(args) => {
-            let stack = crate::project::load(file)?;
-            watch::run(file, up::default_options(&stack), args.down_on_exit, ui)
-        }
+        Command::Watch(args) => up::watch(file, &args, ui),
     }
 }

@@ -27,6 +27,7 @@ pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode>
         .collect();
     block_on(async {
         let engine = Engine::connect().await?;
+        crate::lifecycle::ownership::claim(&engine, &stack, false, ui).await?;
         for service in services {
             let spec = plan::container_spec(&stack, service, &values, &config);
             engine.restart(&spec.name).await?;

@@ -1,11 +1,14 @@
-//! `devenv up`: bring the stack up and say what is where.
+//! `devenv up` and `devenv up --watch` (alias `devenv watch`): bring the stack up and say what
+//! is where, then, when watching, follow edits until Ctrl-C. The stack is loaded once here and
+//! passed down; the watcher reloads it only when devenv.toml changes.
 
-use super::runtime::block_on;
-use crate::cli::UpArgs;
+use super::runtime::{block_on, block_on_uninterrupted};
+use crate::cli::{UpArgs, WatchArgs};
 use crate::error::Result;
 use crate::lifecycle::report::table;
 use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
+use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,16 +25,37 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         remap: !args.no_remap && stack.project.remap_ports,
         migrate: !args.no_migrate,
         seed: !args.no_seed,
+        adopt: args.adopt,
     };
+    if let Some(note) = crate::project::name_note(&stack) {
+        ui.info(note);
+    }
     if args.watch {
-        return super::watch::run(file, options, false, ui);
+        return up_and_watch(stack, options, false, ui);
     }
     print_up(&stack, &options, ui)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `devenv watch`: `devenv up --watch` with the default options.
+pub fn watch(file: Option<&Path>, args: &WatchArgs, ui: &Ui) -> Result<ExitCode> {
+    let stack = crate::project::load(file)?;
+    let options = default_options(&stack);
+    up_and_watch(stack, options, args.down_on_exit, ui)
+}
+
+/// Brings the stack up (printing as `up` does), then watches it; `down_on_exit` stops the
+/// stack when the watch ends.
+fn up_and_watch(stack: Stack, options: UpOptions, down_on_exit: bool, ui: &Ui) -> Result<ExitCode> {
+    print_up(&stack, &options, ui)?;
+    block_on_uninterrupted(async {
+        Ok(crate::watch::watch(stack, &options, ui, down_on_exit).await?)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Options of a plain `devenv up` for a stack (what `devenv watch` starts with).
-pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
+fn default_options(stack: &Stack) -> UpOptions {
     UpOptions {
         services: Vec::new(),
         profiles: Vec::new(),
@@ -40,11 +64,12 @@ pub fn default_options(stack: &crate::stack::Stack) -> UpOptions {
         remap: stack.project.remap_ports,
         migrate: true,
         seed: true,
+        adopt: false,
     }
 }
 
 /// Brings the stack up and prints the outcome (table, or JSON with `options.json`).
-pub fn print_up(stack: &crate::stack::Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
+fn print_up(stack: &Stack, options: &UpOptions, ui: &Ui) -> Result<()> {
     let progress = Progress::new(ui, options.json);
     let report = block_on(async { Ok(up(stack, options, ui, &progress).await?) });
     let report = match report {

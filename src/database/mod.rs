@@ -6,6 +6,7 @@ pub mod command;
 pub mod migrate;
 pub mod reset;
 pub mod seed;
+pub mod shell;
 
 use crate::source::Diagnostic;
 use crate::stack::Stack;
@@ -55,7 +56,7 @@ impl Target {
                     .map(|s| crate::plan::container_spec(stack, s, values, &Default::default()));
                 service
                     .zip(spec.as_ref())
-                    .and_then(|(service, spec)| crate::lifecycle::report::connection_url(service, spec))
+                    .and_then(|(service, spec)| crate::endpoint::connection_url(service, spec))
                     .ok_or_else(|| {
                         Diagnostic::new("[database] has no `url`, and its service offers none")
                             .with_help("add `url = \"${DATABASE_URL}\"` (declared under [env.DATABASE_URL]) to [database]")

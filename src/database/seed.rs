@@ -79,9 +79,9 @@ fn checksum(item: &Item, root: &Path) -> Result<(String, Option<String>), Diagno
         Item::File(path) => {
             let text = std::fs::read_to_string(root.join(path))
                 .map_err(|e| Diagnostic::new(format!("cannot read seed {path}: {e}")))?;
-            Ok((crate::generate::header::hash(&text), Some(text)))
+            Ok((crate::hash::sha256_hex(&text), Some(text)))
         }
-        Item::Command(argv) => Ok((crate::generate::header::hash(&argv.join("\u{0}")), None)),
+        Item::Command(argv) => Ok((crate::hash::sha256_hex(&argv.join("\u{0}")), None)),
     }
 }
 

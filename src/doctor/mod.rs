@@ -98,7 +98,7 @@ pub async fn run_all(stack_file: Option<&Path>) -> Vec<Check> {
     let stack_result = located
         .as_ref()
         .map_err(|e| e.diagnostic.clone())
-        .and_then(|path| crate::stack::load(path));
+        .and_then(|path| crate::project::load_path(path));
     let (engine_checks, engine) = environment::engine_checks(stack_result.as_ref().ok()).await;
     let mut checks = environment::host_checks();
     checks.extend(engine_checks);

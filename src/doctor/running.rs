@@ -205,7 +205,7 @@ async fn seed_check(stack: &Stack, conn: &mut sqlx::AnyConnection, kind: databas
                 return None;
             };
             let text = std::fs::read_to_string(stack.root.join(path)).ok()?;
-            let sum = crate::generate::header::hash(&text);
+            let sum = crate::hash::sha256_hex(&text);
             recorded
                 .iter()
                 .find(|(n, _)| n == path)

@@ -83,7 +83,7 @@ fn current_context(env: &dyn Fn(&str) -> Option<String>) -> Option<(String, Stri
 
 /// `contexts/meta/<sha256(name)>/meta.json` → `Endpoints.docker.Host`.
 fn context_host(config_dir: &Path, name: &str) -> Option<String> {
-    let digest = crate::generate::header::hash(name);
+    let digest = crate::hash::sha256_hex(name);
     let meta: serde_json::Value = serde_json::from_slice(
         &std::fs::read(
             config_dir
@@ -262,7 +262,7 @@ mod tests {
         let meta = home
             .path()
             .join(".docker/contexts/meta")
-            .join(crate::generate::header::hash("colima"));
+            .join(crate::hash::sha256_hex("colima"));
         std::fs::create_dir_all(&meta).unwrap();
         std::fs::write(
             meta.join("meta.json"),
@@ -299,7 +299,7 @@ mod tests {
         let meta = dir
             .path()
             .join("contexts/meta")
-            .join(crate::generate::header::hash("colima"));
+            .join(crate::hash::sha256_hex("colima"));
         std::fs::create_dir_all(&meta).unwrap();
         std::fs::write(
             meta.join("meta.json"),

@@ -10,6 +10,7 @@ use bollard::models::{
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt;
+use std::path::PathBuf;
 
 /// A container's lifecycle state as Docker reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -160,6 +161,8 @@ pub struct ProjectContainer {
     pub image: String,
     /// Config-hash label.
     pub config_hash: String,
+    /// Working-dir label: the project directory (checkout) that created it.
+    pub working_dir: Option<PathBuf>,
     /// Published host ports, sorted, one per address family collapsed by Docker's list.
     pub ports: Vec<PortMapping>,
 }
@@ -195,6 +198,7 @@ impl ProjectContainer {
             status: summary.status.unwrap_or_default(),
             image: summary.image.unwrap_or_default(),
             config_hash: labels.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
+            working_dir: labels.get(labels::WORKING_DIR).map(PathBuf::from),
             ports,
         })
     }
@@ -273,8 +277,10 @@ mod tests {
             (labels::SERVICE, "db"),
             (labels::CONTAINER_NUMBER, "1"),
             (labels::CONFIG_HASH, "h"),
+            (labels::WORKING_DIR, "/src/shop"),
         ]))
         .unwrap();
+        assert_eq!(c.working_dir, Some(PathBuf::from("/src/shop")));
         assert_eq!(c.service, "db");
         assert_eq!(c.name, "shop-db-1");
         assert_eq!(c.number, 1);

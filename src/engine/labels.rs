@@ -35,6 +35,14 @@ pub fn project_labels(project: &str) -> HashMap<String, String> {
     ])
 }
 
+/// The labels of a resource created for the project in directory `owner`: the project's own
+/// plus the working directory, so another checkout with the same project name is told apart.
+pub fn owned_labels(project: &str, owner: &std::path::Path) -> HashMap<String, String> {
+    let mut labels = project_labels(project);
+    labels.insert(WORKING_DIR.to_string(), owner.display().to_string());
+    labels
+}
+
 /// A `filters` map selecting a project's resources.
 pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{PROJECT}={project}")])])

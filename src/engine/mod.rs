@@ -5,6 +5,8 @@ pub mod connect;
 pub mod container;
 mod create;
 pub mod labels;
+pub mod owners;
+pub mod shell;
 pub mod start;
 
 use crate::source::Diagnostic;
@@ -242,10 +244,10 @@ impl Engine {
         image: &str,
         mut on_progress: impl FnMut(PullProgress),
     ) -> Result<(), Diagnostic> {
-        let (repo, tag) = split_image(image);
+        let reference = split_image(image);
         let options = CreateImageOptionsBuilder::default()
-            .from_image(repo)
-            .tag(tag)
+            .from_image(reference.repository)
+            .tag(reference.pull_tag())
             .build();
         let mut stream = self.docker.create_image(Some(options), None, None);
         let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
@@ -271,7 +273,12 @@ impl Engine {
     }
 
     /// Creates the project network unless it exists.
-    pub async fn ensure_network(&self, project: &str, name: &str) -> Result<bool, Diagnostic> {
+    pub async fn ensure_network(
+        &self,
+        project: &str,
+        name: &str,
+        owner: &std::path::Path,
+    ) -> Result<bool, Diagnostic> {
         match self
             .docker
             .inspect_network(
@@ -284,7 +291,7 @@ impl Engine {
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(api_error(&format!("inspecting network {name}"), &e)),
         }
-        let mut net_labels = labels::project_labels(project);
+        let mut net_labels = labels::owned_labels(project, owner);
         net_labels.insert(labels::NETWORK.into(), "default".into());
         let request = NetworkCreateRequest {
             name: name.to_string(),
@@ -300,9 +307,14 @@ impl Engine {
     }
 
     /// Creates a project volume unless it exists (creating is idempotent in Docker).
-    pub async fn ensure_volume(&self, project: &str, name: &str) -> Result<(), Diagnostic> {
+    pub async fn ensure_volume(
+        &self,
+        project: &str,
+        name: &str,
+        owner: &std::path::Path,
+    ) -> Result<(), Diagnostic> {
         let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
-        let mut vol_labels = labels::project_labels(project);
+        let mut vol_labels = labels::owned_labels(project, owner);
         vol_labels.insert(labels::VOLUME.into(), short.to_string());
         let request = VolumeCreateRequest {
             name: Some(name.to_string()),
@@ -500,11 +512,39 @@ impl Engine {
     }
 }
 
-/// `repo:tag` → (`repo`, `tag`), defaulting the tag to `latest` (a `:` in a registry port is not a tag).
-pub fn split_image(image: &str) -> (&str, &str) {
-    match image.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-        _ => (image, "latest"),
+/// An image reference split the way the Engine's pull asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    /// Registry, namespace and name (`registry:5000/team/app`).
+    pub repository: &'a str,
+    /// Tag (`16`), when the reference names one.
+    pub tag: Option<&'a str>,
+    /// Content digest (`sha256:...`), when the reference pins one.
+    pub digest: Option<&'a str>,
+}
+
+impl<'a> ImageRef<'a> {
+    /// What a pull asks for beside the repository: the digest when the reference pins one
+    /// (it wins over a tag, as with the docker CLI), else the tag, else `latest`.
+    pub fn pull_tag(&self) -> &'a str {
+        self.digest.or(self.tag).unwrap_or("latest")
+    }
+}
+
+/// `repo[:tag][@digest]` → repository, tag and digest (a `:` in a registry port is not a tag).
+pub fn split_image(image: &str) -> ImageRef<'_> {
+    let (name, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (image, None),
+    };
+    let (repository, tag) = match name.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag)),
+        _ => (name, None),
+    };
+    ImageRef {
+        repository,
+        tag,
+        digest,
     }
 }
 
@@ -512,17 +552,59 @@ pub fn split_image(image: &str) -> (&str, &str) {
 mod tests {
     use super::*;
 
+    fn image<'a>(
+        repository: &'a str,
+        tag: Option<&'a str>,
+        digest: Option<&'a str>,
+    ) -> ImageRef<'a> {
+        ImageRef {
+            repository,
+            tag,
+            digest,
+        }
+    }
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
     #[test]
-    fn image_references_split_into_repository_and_tag() {
-        assert_eq!(split_image("postgres:16"), ("postgres", "16"));
-        assert_eq!(split_image("redis"), ("redis", "latest"));
+    fn plain_and_tagged_references_split_into_repository_and_tag() {
+        assert_eq!(split_image("redis"), image("redis", None, None));
+        assert_eq!(split_image("redis").pull_tag(), "latest");
+        assert_eq!(
+            split_image("postgres:16"),
+            image("postgres", Some("16"), None)
+        );
+        assert_eq!(split_image("postgres:16").pull_tag(), "16");
+    }
+
+    #[test]
+    fn a_registry_port_is_not_a_tag() {
         assert_eq!(
             split_image("registry:5000/team/app"),
-            ("registry:5000/team/app", "latest")
+            image("registry:5000/team/app", None, None)
         );
         assert_eq!(
             split_image("registry:5000/app:1.2"),
-            ("registry:5000/app", "1.2")
+            image("registry:5000/app", Some("1.2"), None)
         );
+    }
+
+    #[test]
+    fn a_digest_is_kept_and_pulled_by() {
+        let reference = format!("img@{DIGEST}");
+        let split = split_image(&reference);
+        assert_eq!(split, image("img", None, Some(DIGEST)));
+        assert_eq!(split.pull_tag(), DIGEST);
+    }
+
+    #[test]
+    fn a_tag_and_a_digest_keep_both_and_pull_by_the_digest() {
+        let reference = format!("registry:5000/ns/img:tag@{DIGEST}");
+        let split = split_image(&reference);
+        assert_eq!(
+            split,
+            image("registry:5000/ns/img", Some("tag"), Some(DIGEST))
+        );
+        assert_eq!(split.pull_tag(), DIGEST);
     }
 }

@@ -132,7 +132,7 @@ pub fn render(stack: &Stack) -> String {
         })
         .collect();
     let file = ComposeFile {
-        name: &stack.project.name,
+        name: &stack.project.declared_name,
         services,
         volumes,
     };

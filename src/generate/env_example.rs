@@ -31,7 +31,7 @@ pub fn render(stack: &Stack) -> String {
         .map(|s| (Some(s.as_str()), format!("service `{s}`")))
         .chain(std::iter::once((
             None,
-            format!("project `{}`", stack.project.name),
+            format!("project `{}`", stack.project.declared_name),
         )));
     for (service, title) in titles {
         let vars: Vec<Var> = stack

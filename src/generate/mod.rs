@@ -1,7 +1,9 @@
-//! Files generated from the stack (`docker-compose.yml`, `.env.example`) and the rules for
-//! writing them: a header with a hash, and no silent overwrite of a hand-edited file.
+//! Files generated from the stack (`docker-compose.yml`, `.env.example`, the onboarding guide)
+//! and the rules for writing them: a header with a hash, and no silent overwrite of a hand-edited
+//! file.
 
 mod compose;
+pub mod docs;
 mod env_example;
 pub mod header;
 

@@ -4,6 +4,7 @@
 pub mod down;
 pub mod lock;
 pub mod logs;
+pub mod ownership;
 pub mod preflight;
 pub mod report;
 pub mod status;

@@ -1,9 +1,8 @@
 //! Tables and connection URLs shown after `up` and by `status`.
 
+use crate::endpoint::reach_host;
 use crate::engine::{Health, State};
-use crate::health::{env_value, reach_host};
 use crate::plan::ContainerSpec;
-use crate::stack::{Service, interpolate};
 use serde::Serialize;
 use std::fmt;
 
@@ -102,18 +101,6 @@ pub enum HealthSource {
     Docker,
     /// devenv's readiness probe (the one `up` waits on).
     Probe,
-}
-
-/// The connection URL a catalog service offers, with host, port and credentials filled in.
-pub fn connection_url(service: &Service, spec: &ContainerSpec) -> Option<String> {
-    let template = service.url.as_ref()?;
-    let port = spec.ports.first()?;
-    let lookup = |name: &str| match name {
-        "HOST" => Some(reach_host(&port.host_ip).to_string()),
-        "PORT" => Some(port.host_port.to_string()),
-        other => env_value(spec, other).map(str::to_string),
-    };
-    interpolate::expand(template, &lookup).ok()
 }
 
 /// Host addresses of a spec's ports.

@@ -3,10 +3,9 @@
 //! where Docker's check has not passed yet, the readiness probe `up` waits on decides, so
 //! `status` right after `up` agrees with it. `--json` is a versioned contract (`StatusReport`).
 
-use super::report::{
-    HealthSource, ServiceHealth, ServiceRow, ServiceState, address, connection_url,
-};
+use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, address};
 use crate::config::UserConfig;
+use crate::endpoint::connection_url;
 use crate::engine::{Engine, Health, ProjectContainer};
 use crate::health;
 use crate::plan::{self, ContainerSpec};
@@ -214,6 +213,7 @@ mod tests {
             status: "Up 2 seconds (health: starting)".into(),
             image: "mirror/postgres:16".into(),
             config_hash: String::new(),
+            working_dir: None,
             ports,
         }
     }

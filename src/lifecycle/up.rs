@@ -3,11 +3,10 @@
 //! when every service answers its readiness probe.
 
 use super::preflight::{self, Remap};
-use super::report::{
-    HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses, connection_url,
-};
+use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
 use crate::config::UserConfig;
 use crate::dotenv::EnvFile;
+use crate::endpoint::connection_url;
 use crate::engine::{Engine, PortTaken, StartError, container};
 use crate::envfile::{self, EnsureReport};
 use crate::health;
@@ -40,6 +39,8 @@ pub struct UpOptions {
     pub migrate: bool,
     /// Run seeds once the database is migrated.
     pub seed: bool,
+    /// Take over resources a vanished checkout of the project left (`--adopt`).
+    pub adopt: bool,
 }
 
 /// What `up` did.
@@ -114,6 +115,7 @@ pub async fn up(
     let services = plan::select_services(stack, &options.services, &options.profiles)
         .map_err(Diagnostic::new)?;
     let engine = Engine::connect().await?;
+    super::ownership::claim(&engine, stack, options.adopt, ui).await?;
     let observed = engine.observe(&stack.project.name).await?;
     let running = container::running_services(observed.values());
     let published = engine.published_ports().await?;
@@ -290,6 +292,7 @@ async fn prepare(
         .ensure_network(
             &stack.project.name,
             &plan::network_name(&stack.project.name),
+            &stack.root,
         )
         .await?;
     let mut volumes: Vec<&str> = plan.specs.values().flat_map(|s| s.volume_names()).collect();
@@ -297,7 +300,7 @@ async fn prepare(
     for result in join_all(
         volumes
             .iter()
-            .map(|v| engine.ensure_volume(&stack.project.name, v)),
+            .map(|v| engine.ensure_volume(&stack.project.name, v, &stack.root)),
     )
     .await
     {

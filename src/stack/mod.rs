@@ -2,11 +2,17 @@
 
 pub mod interpolate;
 mod load;
+mod merge;
 mod model;
+pub mod parse;
+mod policy;
 pub mod raw;
+mod spans;
+mod validate;
 
-pub use load::{format_duration, is_project_name, load, load_source, parse_duration};
+pub use load::{load, load_source};
 pub use model::*;
+pub use parse::{format_duration, is_project_name, parse_duration};
 
 use indexmap::IndexMap;
 

@@ -24,12 +24,31 @@ pub struct Stack {
 /// `[project]`.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// Compose project name.
+    /// The project name devenv runs under: containers, network and volumes are prefixed with
+    /// it. It is `declared_name` unless `--name`/`DEVENV_PROJECT` or a git worktree says
+    /// otherwise (see `origin`).
     pub name: String,
+    /// The name written in devenv.toml; generated files use it, so they are the same in
+    /// every checkout.
+    pub declared_name: String,
+    /// Where `name` came from.
+    pub origin: NameOrigin,
     /// One line about the project.
     pub description: Option<String>,
     /// Whether port conflicts may be solved by another host port.
     pub remap_ports: bool,
+}
+
+/// Where a project's runtime name came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NameOrigin {
+    /// `[project] name` in devenv.toml.
+    #[default]
+    StackFile,
+    /// `--name` or `DEVENV_PROJECT`.
+    Override,
+    /// The stack file's name plus the name of the git worktree it sits in.
+    Worktree(String),
 }
 
 /// One service, with its catalog entry merged in.

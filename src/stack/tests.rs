@@ -261,23 +261,6 @@ fn start_order_puts_dependencies_first() {
 }
 
 #[test]
-fn durations_parse() {
-    assert_eq!(
-        parse_duration("1m30s"),
-        Some(std::time::Duration::from_secs(90))
-    );
-    assert_eq!(
-        parse_duration("250ms"),
-        Some(std::time::Duration::from_millis(250))
-    );
-    assert_eq!(parse_duration("5"), None);
-    assert_eq!(
-        format_duration(std::time::Duration::from_millis(1500)),
-        "1500ms"
-    );
-}
-
-#[test]
 fn every_starter_stack_loads() {
     for starter in &crate::catalog::Catalog::get().starters {
         let text = starter.text.replace("{{ project }}", "demo");

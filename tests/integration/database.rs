@@ -303,3 +303,56 @@ fn sqlite_needs_no_container() {
     let (out, _) = run_ok(&project, &["migrate", "status"]);
     assert!(out.contains("0001_products.sql  applied"), "{out}");
 }
+
+/// A project whose database password needs percent-encoding in the URL (`@`, `%`, `/`).
+fn with_awkward_password(project: &TestProject, scheme: &str) {
+    let port = project.env_value("DB_PORT");
+    let mut env = project.read(".env");
+    env.push_str(&format!(
+        "DB_PASSWORD='p@ss%w/rd'\nDATABASE_URL={scheme}://shop:p%40ss%25w%2Frd@127.0.0.1:{port}/shop\n"
+    ));
+    project.write(".env", &env);
+}
+
+/// `devenv db shell` with SQL on stdin (no terminal), as a script would run it.
+fn db_shell(project: &TestProject, sql: &str) -> (i32, String, String) {
+    output(project.devenv(&["db", "shell"]).write_stdin(sql))
+}
+
+#[test]
+fn db_shell_logs_in_with_a_percent_encoded_password_on_mariadb() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(MARIADB, &["DB_PORT"]);
+    with_awkward_password(&project, "mysql");
+    with_schema(&project);
+    run_ok(&project, &["up"]);
+    let (code, out, err) = db_shell(&project, "SELECT count(*) AS n FROM products;\n");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["n", "2"],
+        "{err}"
+    );
+    assert!(
+        !err.contains("p@ss") && !out.contains("p@ss"),
+        "the password stays hidden"
+    );
+}
+
+#[test]
+fn db_shell_runs_sql_from_stdin_on_postgres_with_a_percent_encoded_password() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(SHOP, &["DB_PORT", "CACHE_PORT"]);
+    with_awkward_password(&project, "postgres");
+    run_ok(&project, &["up"]);
+    let (code, out, err) = db_shell(&project, "SELECT 1 AS one;\n");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("one") && out.contains("(1 row)"),
+        "{out}\n{err}"
+    );
+}

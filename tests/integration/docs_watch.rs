@@ -42,10 +42,46 @@ fn docs_cover_the_stack_and_check_detects_drift() {
     let (code, out, err) = output(&mut project.devenv(&["docs", "--check"]));
     assert_eq!(code, 1);
     assert!(
-        out.contains("+ | `cache` | `redis:7.2` |") && out.contains("- | `cache` | `redis:7` |"),
-        "a short diff: {out}"
+        out.contains("\n-| `cache` | `redis:7` |") && out.contains("\n+| `cache` | `redis:7.2` |"),
+        "a unified diff: {out}"
     );
     assert!(err.contains("run `devenv docs`"), "{err}");
+}
+
+#[test]
+fn docs_check_shows_a_unified_diff_of_an_edited_line() {
+    let project = TestProject::new(SHOP);
+    let (code, _, err) = output(&mut project.devenv(&["docs"]));
+    assert_eq!(code, 0, "{err}");
+    let guide = project.read("docs/local-development.md");
+    project.write(
+        "docs/local-development.md",
+        &guide.replace("## 6. Daily workflow", "## 6. Our workflow"),
+    );
+    let (code, out, err) = output(&mut project.devenv(&["docs", "--check"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("-## 6. Our workflow\n+## 6. Daily workflow\n"),
+        "the edited line, then what devenv would write: {out}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let hunk = lines
+        .iter()
+        .position(|l| l.starts_with("@@ "))
+        .unwrap_or_else(|| panic!("a hunk header: {out}"));
+    let removed = lines
+        .iter()
+        .position(|l| *l == "-## 6. Our workflow")
+        .unwrap();
+    assert!(
+        lines[hunk + 1..removed].iter().all(|l| l.starts_with(' ')),
+        "context before the change: {out}"
+    );
+    assert!(lines.len() <= 20, "a short diff: {out}");
+    assert!(
+        err.contains("differs from what devenv.toml generates"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,9 +131,13 @@ struct Watcher {
 
 impl Watcher {
     fn start(project: &TestProject) -> Self {
+        Self::start_with(project, &["watch"])
+    }
+
+    fn start_with(project: &TestProject, args: &[&str]) -> Self {
         let log = project.path("watch.log");
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = project.devenv_process(&["watch"]);
+        let mut cmd = project.devenv_process(args);
         let child = cmd
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -188,4 +228,43 @@ fn watch_applies_migrations_recreates_one_service_and_survives_bad_edits() {
         db,
         "the stack keeps running after the watch"
     );
+}
+
+#[test]
+fn up_watch_follows_stack_edits_and_watch_down_on_exit_stops_the_stack() {
+    if !docker_ready() {
+        return;
+    }
+    let stack =
+        "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n";
+    let project = TestProject::engine(stack, &["CACHE_PORT"]);
+    let watcher = Watcher::start_with(&project, &["up", "--watch"]);
+    let cache = project.container_id("cache");
+    project.write(
+        "devenv.toml",
+        &project.read("devenv.toml").replace(
+            "image = \"redis:7\"",
+            "image = \"redis:7\"\nenv = { MARK = \"1\" }",
+        ),
+    );
+    watcher.wait_for(
+        "devenv.toml changed: recreate cache",
+        Duration::from_secs(60),
+    );
+    assert_ne!(project.container_id("cache"), cache, "cache recreated");
+    let (code, text) = watcher.stop();
+    assert_eq!(code, 0, "Ctrl-C ends `up --watch` cleanly:\n{text}");
+    assert!(text.contains("keeps running"), "{text}");
+
+    let watcher = Watcher::start_with(&project, &["watch", "--down-on-exit"]);
+    let (code, text) = watcher.stop();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("(volumes kept)"), "{text}");
+    let left = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", project.name),
+    ]);
+    assert!(left.is_empty(), "--down-on-exit stops the stack: {left}");
 }

@@ -9,6 +9,8 @@ mod docs_watch;
 mod doctor;
 mod engine;
 mod generate;
+mod isolation;
 mod ports_env;
 mod properties;
 mod reliability;
+mod stack;

@@ -1,11 +1,16 @@
-//! Case 24: property-based tests (proptest) for the stack parser, interpolation and the `.env`
-//! reader/writer (no panic on any input; render → parse round-trips values), and the corpus in
-//! `fuzz/corpus/` replayed.
+//! Case 24: property-based tests (proptest) for the stack parser, its value parsers
+//! (durations, ports, volumes), interpolation and the `.env` reader/writer (no panic on any
+//! input; format → parse round-trips values; overflowing durations are errors), and the corpus
+//! in `fuzz/corpus/` replayed. `PROPTEST_CASES` sets how many cases each property tries.
 
 use devenv::source::SourceFile;
 use devenv::stack::interpolate;
+use devenv::stack::parse::{
+    DurationError, MAX_DURATION, PortSpec, Protocol, VolumeSpec, format_duration, parse_duration,
+};
 use proptest::prelude::*;
 use std::path::Path;
+use std::time::Duration;
 
 fn load(text: &str) {
     let _ = devenv::stack::load_source(
@@ -108,6 +113,101 @@ proptest! {
         let text = format!("A=a\nX={}\n", devenv::dotenv::render_template(&template));
         let file = devenv::dotenv::parse(Path::new(".env"), text).unwrap();
         prop_assert_eq!(&file.values["X"], &format!("{literal}a"));
+    }
+}
+
+/// Text close to a duration: numbers of any size with units, some wrong.
+fn duration_like_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(("[0-9]{0,22}", "(ms|s|m|h|x|)"), 0..5)
+        .prop_map(|pieces| pieces.into_iter().map(|(n, u)| n + &u).collect())
+}
+
+/// `<number><unit>` pieces, with numbers anywhere in u64 (small ones likelier).
+fn duration_pieces() -> impl Strategy<Value = Vec<(u64, &'static str)>> {
+    let number = prop_oneof![0u64..1000, 0u64..10_000_000_000, any::<u64>()];
+    let unit = prop_oneof![Just("ms"), Just("s"), Just("m"), Just("h")];
+    proptest::collection::vec((number, unit), 1..4)
+}
+
+/// A volume as a stack writes it: a name or a project path, an absolute target, maybe `:ro`.
+fn volume_spec() -> impl Strategy<Value = VolumeSpec> {
+    (
+        prop_oneof!["[a-zA-Z0-9][a-zA-Z0-9_.-]{0,10}", "\\./[a-z0-9_/-]{0,10}"],
+        "/[a-zA-Z0-9_./-]{0,16}",
+        any::<bool>(),
+    )
+        .prop_map(|(source, target, read_only)| VolumeSpec {
+            source,
+            target,
+            read_only,
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_duration_parser_never_panics(any_text in ".{0,40}", near in duration_like_text()) {
+        let _ = parse_duration(&any_text);
+        let _ = parse_duration(&near);
+    }
+
+    #[test]
+    fn durations_round_trip(millis in 0..=MAX_DURATION.as_millis() as u64) {
+        let duration = Duration::from_millis(millis);
+        prop_assert_eq!(parse_duration(&format_duration(duration)), Ok(duration));
+    }
+
+    #[test]
+    fn durations_are_exact_or_too_large_never_wrapped(pieces in duration_pieces()) {
+        let text: String = pieces.iter().map(|(n, unit)| format!("{n}{unit}")).collect();
+        let millis: u128 = pieces
+            .iter()
+            .map(|(n, unit)| {
+                let per_unit: u128 = match *unit {
+                    "ms" => 1,
+                    "s" => 1000,
+                    "m" => 60_000,
+                    _ => 3_600_000,
+                };
+                u128::from(*n) * per_unit
+            })
+            .sum();
+        if millis <= MAX_DURATION.as_millis() {
+            prop_assert_eq!(
+                parse_duration(&text).map(|d| d.as_millis()),
+                Ok(millis)
+            );
+        } else {
+            prop_assert_eq!(parse_duration(&text), Err(DurationError::TooLarge(text.clone())));
+        }
+    }
+
+    #[test]
+    fn the_port_parser_never_panics(any_text in ".{0,24}", near in "[0-9:/a-z]{0,16}") {
+        let _ = any_text.parse::<PortSpec>();
+        let _ = near.parse::<PortSpec>();
+    }
+
+    #[test]
+    fn ports_round_trip(host in proptest::option::of(1u16..), container in 1u16.., udp in any::<bool>()) {
+        let spec = PortSpec {
+            host,
+            container,
+            protocol: if udp { Protocol::Udp } else { Protocol::Tcp },
+        };
+        prop_assert_eq!(spec.to_string().parse::<PortSpec>(), Ok(spec));
+    }
+
+    #[test]
+    fn the_volume_parser_never_panics(any_text in ".{0,40}", near in "[a-z0-9./~:-]{0,24}") {
+        let _ = any_text.parse::<VolumeSpec>();
+        let _ = near.parse::<VolumeSpec>();
+    }
+
+    #[test]
+    fn volumes_round_trip(spec in volume_spec()) {
+        prop_assert_eq!(spec.to_string().parse::<VolumeSpec>(), Ok(spec));
     }
 }
 

@@ -2,11 +2,11 @@
 //! `templates/`, so it cannot drift from what `devenv up` does. Text inside
 //! `<!-- devenv:custom NAME -->` ... `<!-- devenv:end -->` is the team's and survives regeneration.
 
-use crate::generate::header::{self, HeaderState};
-use crate::lifecycle::report::connection_url;
-use crate::plan;
+use super::header::{self, HeaderState};
+use crate::endpoint::connection_url;
+use crate::plan::{self, ContainerSpec};
 use crate::source::Diagnostic;
-use crate::stack::{HealthCheck, HostPort, Seed, Stack, Volume, var_prefix};
+use crate::stack::{HealthCheck, HostPort, Seed, Service, Stack, Volume, var_prefix};
 use crate::variables::Values;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -50,71 +50,100 @@ pub fn render(stack: &Stack) -> String {
     let services: Vec<ServiceDoc> = stack
         .services
         .values()
-        .map(|s| {
-            let spec = plan::container_spec(stack, s, &placeholders, &Default::default());
-            let host_ports = s
+        .map(|s| service_doc(stack, s, &placeholders))
+        .collect();
+    let memory_gb = (stack.services.len() as u64).div_ceil(2).max(2) * 2;
+    crate::templates::render(
+        "local-development.md.j2",
+        minijinja::context! {
+            project => stack.project.declared_name.clone(),
+            description => stack.project.description.clone(),
+            services => minijinja::Value::from(minijinja::value::Serde(&services)),
+            edges => minijinja::Value::from(minijinja::value::Serde(&dependency_edges(stack))),
+            variables => minijinja::Value::from(minijinja::value::Serde(&variable_docs(stack))),
+            database => minijinja::Value::from(minijinja::value::Serde(&database_doc(stack))),
+            first_service => stack.services.keys().next().cloned().unwrap_or_else(|| "SERVICE".into()),
+            memory_gb => memory_gb,
+        },
+    )
+}
+
+/// One row of the services table.
+fn service_doc(stack: &Stack, service: &Service, placeholders: &Values) -> ServiceDoc {
+    let spec = plan::container_spec(stack, service, placeholders, &Default::default());
+    let host_ports = service
+        .ports
+        .iter()
+        .map(|p| match &p.host {
+            HostPort::Variable { name, default } => format!("{default} (`{name}`)"),
+            HostPort::Fixed(port) => format!("{port} (fixed)"),
+        })
+        .collect::<Vec<_>>();
+    ServiceDoc {
+        name: service.name.clone(),
+        node: var_prefix(&service.name).to_ascii_lowercase(),
+        image: service.image.clone(),
+        purpose: service.description.clone().unwrap_or_else(|| "-".into()),
+        host_ports: or_dash(host_ports.join(", ")),
+        container_ports: or_dash(
+            service
                 .ports
                 .iter()
-                .map(|p| match &p.host {
-                    HostPort::Variable { name, default } => format!("{default} (`{name}`)"),
-                    HostPort::Fixed(port) => format!("{port} (fixed)"),
-                })
-                .collect::<Vec<_>>();
-            let url = connection_url(s, &spec).map(|u| {
-                let first_var = s.ports.first().and_then(|p| match &p.host {
-                    HostPort::Variable { name, default } => Some((name.clone(), *default)),
-                    HostPort::Fixed(_) => None,
-                });
-                match first_var {
-                    Some((name, default)) => {
-                        u.replace(&format!(":{default}"), &format!(":${{{name}}}"))
-                    }
-                    None => u,
-                }
-            });
-            ServiceDoc {
-                name: s.name.clone(),
-                node: var_prefix(&s.name).to_ascii_lowercase(),
-                image: s.image.clone(),
-                purpose: s.description.clone().unwrap_or_else(|| "-".into()),
-                host_ports: or_dash(host_ports.join(", ")),
-                container_ports: or_dash(
-                    s.ports
-                        .iter()
-                        .map(|p| format!("{}/{}", p.container, p.protocol))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                volumes: or_dash(
-                    s.volumes
-                        .iter()
-                        .map(|v| match v {
-                            Volume::Named { name, target, .. } => format!(
-                                "`{}` → `{target}`",
-                                plan::volume_name(&stack.project.name, name)
-                            ),
-                            Volume::Bind { source, target, .. } => {
-                                format!("`{source}` → `{target}`")
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join("<br/>"),
-                ),
-                health: match s.health.as_ref().map(|h| &h.check) {
-                    Some(HealthCheck::Command(cmd)) => {
-                        let shown: Vec<String> =
-                            cmd.iter().map(|c| placeholders.expand(c)).collect();
-                        format!("`{}`", shown.join(" ").replace('|', "\\|"))
-                    }
-                    Some(HealthCheck::Tcp(port)) => format!("TCP {port}"),
-                    Some(HealthCheck::Http { path, port }) => format!("HTTP GET {path} on {port}"),
-                    None => "-".into(),
-                },
-                url,
-            }
+                .map(|p| format!("{}/{}", p.container, p.protocol))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        volumes: or_dash(volumes_cell(stack, service)),
+        health: health_cell(service, placeholders),
+        url: documented_url(service, &spec),
+    }
+}
+
+/// The service's connection URL with its first host port shown as its variable.
+fn documented_url(service: &Service, spec: &ContainerSpec) -> Option<String> {
+    let url = connection_url(service, spec)?;
+    let first_var = service.ports.first().and_then(|p| match &p.host {
+        HostPort::Variable { name, default } => Some((name.clone(), *default)),
+        HostPort::Fixed(_) => None,
+    });
+    Some(match first_var {
+        Some((name, default)) => url.replace(&format!(":{default}"), &format!(":${{{name}}}")),
+        None => url,
+    })
+}
+
+/// The volumes of a service, one `source → target` per line.
+fn volumes_cell(stack: &Stack, service: &Service) -> String {
+    service
+        .volumes
+        .iter()
+        .map(|v| match v {
+            Volume::Named { name, target, .. } => format!(
+                "`{}` → `{target}`",
+                plan::volume_name(&stack.project.declared_name, name)
+            ),
+            Volume::Bind { source, target, .. } => format!("`{source}` → `{target}`"),
         })
-        .collect();
-    let edges: Vec<serde_json::Value> = stack
+        .collect::<Vec<_>>()
+        .join("<br/>")
+}
+
+/// The health check of a service as a table cell.
+fn health_cell(service: &Service, placeholders: &Values) -> String {
+    match service.health.as_ref().map(|h| &h.check) {
+        Some(HealthCheck::Command(cmd)) => {
+            let shown: Vec<String> = cmd.iter().map(|c| placeholders.expand(c)).collect();
+            format!("`{}`", shown.join(" ").replace('|', "\\|"))
+        }
+        Some(HealthCheck::Tcp(port)) => format!("TCP {port}"),
+        Some(HealthCheck::Http { path, port }) => format!("HTTP GET {path} on {port}"),
+        None => "-".into(),
+    }
+}
+
+/// The dependency graph's edges, between Mermaid node names.
+fn dependency_edges(stack: &Stack) -> Vec<serde_json::Value> {
+    stack
         .services
         .values()
         .flat_map(|s| {
@@ -122,8 +151,12 @@ pub fn render(stack: &Stack) -> String {
                 serde_json::json!({ "from": var_prefix(&s.name).to_ascii_lowercase(), "to": var_prefix(d).to_ascii_lowercase() })
             })
         })
-        .collect();
-    let variables: Vec<VarDoc> = stack
+        .collect()
+}
+
+/// The variables table: descriptions and defaults, never a secret's value.
+fn variable_docs(stack: &Stack) -> Vec<VarDoc> {
+    stack
         .variables
         .values()
         .map(|v| VarDoc {
@@ -138,8 +171,12 @@ pub fn render(stack: &Stack) -> String {
             },
             secret: if v.secret { "yes" } else { "no" },
         })
-        .collect();
-    let database = stack.database.as_ref().map(|d| {
+        .collect()
+}
+
+/// The database section: where it is, its migrations and seeds.
+fn database_doc(stack: &Stack) -> Option<serde_json::Value> {
+    stack.database.as_ref().map(|d| {
         serde_json::json!({
             "service": d.service.clone().unwrap_or_else(|| "SQLite".into()),
             "url": d.url.clone().unwrap_or_default(),
@@ -150,21 +187,7 @@ pub fn render(stack: &Stack) -> String {
                 Seed::Command(c) => format!("`{}`", c.join(" ")),
             }).collect::<Vec<_>>().join(", "),
         })
-    });
-    let memory_gb = (stack.services.len() as u64).div_ceil(2).max(2) * 2;
-    crate::templates::render(
-        "local-development.md.j2",
-        minijinja::context! {
-            project => stack.project.name.clone(),
-            description => stack.project.description.clone(),
-            services => minijinja::Value::from(minijinja::value::Serde(&services)),
-            edges => minijinja::Value::from(minijinja::value::Serde(&edges)),
-            variables => minijinja::Value::from(minijinja::value::Serde(&variables)),
-            database => minijinja::Value::from(minijinja::value::Serde(&database)),
-            first_service => stack.services.keys().next().cloned().unwrap_or_else(|| "SERVICE".into()),
-            memory_gb => memory_gb,
-        },
-    )
+    })
 }
 
 fn or_dash(text: String) -> String {
@@ -254,29 +277,49 @@ pub fn write(stack: &Stack, output: &Path, force: bool) -> Result<DocsOutcome, D
     Ok(DocsOutcome::Written(output.to_path_buf()))
 }
 
-/// A short line diff between the file on disk and what would be generated (empty when equal).
+/// Lines of unchanged context around each change in `check`'s diff.
+const DIFF_CONTEXT: usize = 3;
+/// Diff lines `check` shows before summing up the rest.
+const DIFF_MAX_LINES: usize = 40;
+
+/// A unified diff from the file on disk to what would be generated (empty when equal), at
+/// most `DIFF_MAX_LINES` lines and a note of how many more there are.
 pub fn check(stack: &Stack, output: &Path) -> Vec<String> {
     let existing = std::fs::read_to_string(stack.root.join(output)).unwrap_or_default();
     let fresh = content(stack, Some(&existing));
-    if existing == fresh {
+    let shown = output.display().to_string();
+    short_diff(
+        &existing,
+        &fresh,
+        &shown,
+        &format!("{shown} (generated)"),
+        DIFF_MAX_LINES,
+    )
+}
+
+/// A unified diff of two texts with a few lines of context, capped at `max_lines` lines.
+fn short_diff(
+    old: &str,
+    new: &str,
+    old_name: &str,
+    new_name: &str,
+    max_lines: usize,
+) -> Vec<String> {
+    if old == new {
         return Vec::new();
     }
-    let old: Vec<&str> = existing.lines().collect();
-    let new: Vec<&str> = fresh.lines().collect();
-    let mut diff: Vec<String> = old
-        .iter()
-        .filter(|l| !new.contains(l))
-        .map(|l| format!("- {l}"))
-        .collect();
-    diff.extend(
-        new.iter()
-            .filter(|l| !old.contains(l))
-            .map(|l| format!("+ {l}")),
-    );
-    if diff.is_empty() {
-        diff.push("(lines moved)".into());
+    let diff = similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(DIFF_CONTEXT)
+        .header(old_name, new_name)
+        .to_string();
+    let mut lines: Vec<String> = diff.lines().map(str::to_string).collect();
+    if lines.len() > max_lines {
+        let more = lines.len() - max_lines;
+        lines.truncate(max_lines);
+        lines.push(format!("... {more} more lines"));
     }
-    diff
+    lines
 }
 
 #[cfg(test)]
@@ -327,5 +370,33 @@ mod tests {
             header::inspect_normalized(&edited, &without_custom),
             HeaderState::Edited
         );
+    }
+
+    #[test]
+    fn the_diff_is_unified_and_capped() {
+        let old: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let one = old.replace("line 50\n", "line fifty\n");
+        let diff = short_diff(&old, &one, "a.md", "a.md (generated)", 40);
+        assert_eq!(
+            diff,
+            [
+                "--- a.md",
+                "+++ a.md (generated)",
+                "@@ -48,7 +48,7 @@",
+                " line 47",
+                " line 48",
+                " line 49",
+                "-line 50",
+                "+line fifty",
+                " line 51",
+                " line 52",
+                " line 53",
+            ]
+        );
+        let many: String = (0..100).map(|i| format!("new {i}\n")).collect();
+        let diff = short_diff(&old, &many, "a.md", "a.md (generated)", 40);
+        assert_eq!(diff.len(), 41);
+        assert_eq!(diff[40], "... 163 more lines");
+        assert!(short_diff(&old, &old, "a", "b", 40).is_empty());
     }
 }
