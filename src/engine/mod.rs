@@ -5,6 +5,7 @@ pub mod connect;
 pub mod container;
 mod create;
 pub mod labels;
+mod logs;
 pub mod owners;
 pub mod shell;
 pub mod start;
@@ -14,9 +15,9 @@ use bollard::Docker;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -433,42 +434,6 @@ impl Engine {
             .await
             .map_err(|e| api_error(&doing, &e))?;
         Ok((inspect.exit_code.unwrap_or(-1), output))
-    }
-
-    /// The last `lines` lines of a container's log.
-    pub async fn log_tail(&self, container: &str, lines: usize) -> String {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .tail(&lines.to_string())
-            .build();
-        let mut stream = self.docker.logs(container, Some(options));
-        let mut text = String::new();
-        while let Some(Ok(chunk)) = stream.next().await {
-            text.push_str(&chunk.to_string());
-        }
-        text
-    }
-
-    /// A container's log as a stream of chunks.
-    pub fn log_stream(
-        &self,
-        container: &str,
-        follow: bool,
-        tail: Option<u64>,
-    ) -> impl Stream<Item = Result<String, Diagnostic>> + use<> {
-        let tail = tail.map_or_else(|| "all".to_string(), |t| t.to_string());
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .follow(follow)
-            .tail(&tail)
-            .build();
-        let name = container.to_string();
-        self.docker.logs(container, Some(options)).map(move |item| {
-            item.map(|c| c.to_string())
-                .map_err(|e| api_error(&format!("reading logs of {name}"), &e))
-        })
     }
 
     /// Removes the project network if it exists.

@@ -2,6 +2,7 @@
 //! container), in dependency order with independent services in parallel, and return only
 //! when every service answers its readiness probe.
 
+use super::converge::{Failure, ServiceStep};
 use super::preflight::{self, Remap};
 use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
 use crate::config::UserConfig;
@@ -9,7 +10,6 @@ use crate::dotenv::EnvFile;
 use crate::endpoint::connection_url;
 use crate::engine::{Engine, PortTaken, StartError, container};
 use crate::envfile::{self, EnsureReport};
-use crate::health;
 use crate::plan::{self, Action, ContainerSpec, Observed};
 use crate::progress::Progress;
 use crate::source::Diagnostic;
@@ -73,17 +73,6 @@ impl UpReport {
 /// Attempts at starting after the engine finds a host port taken (by a program or another
 /// project that got it between the port check and the start).
 const PORT_RACE_ATTEMPTS: usize = 3;
-
-/// Why one service did not come up.
-#[derive(Debug, Clone)]
-enum Failure {
-    /// It failed (its diagnostic says how).
-    Failed(Diagnostic),
-    /// A host port it publishes was taken when its container started.
-    PortTaken(PortTaken),
-    /// Not started, because a dependency did not come up.
-    DependencyFailed,
-}
 
 type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Failure>>>;
 
@@ -536,97 +525,4 @@ fn missing_image_error(image: &str, error: &Diagnostic, config: &UserConfig) -> 
              or map it to an image you have in the [images] table of {}: \"{from}\" = \"registry.example/{from}\"",
             config.describe_path()
         ))
-}
-
-/// One service's part of a pass: create, recreate or start its container as decided, then
-/// wait until it is ready.
-struct ServiceStep<'a> {
-    engine: &'a Engine,
-    project: &'a str,
-    spec: &'a ContainerSpec,
-    service: &'a Service,
-    action: Action,
-    extra_labels: HashMap<String, String>,
-    timeout: Duration,
-    progress: &'a Progress,
-}
-
-impl ServiceStep<'_> {
-    async fn run(self) -> Result<(), Failure> {
-        let name = &self.service.name;
-        let verb = match self.converge().await {
-            Ok(verb) => verb,
-            Err(failure) => {
-                let event = match failure {
-                    Failure::PortTaken(_) => "port taken meanwhile",
-                    _ => "failed",
-                };
-                self.progress.done(name, event, "", false);
-                return Err(failure);
-            }
-        };
-        self.progress.step(name, "waiting", "for readiness");
-        match health::wait_ready(self.engine, self.spec, self.service, self.timeout).await {
-            Ok(waited) => {
-                self.progress.done(
-                    name,
-                    &format!("{verb}, ready"),
-                    &format!("in {:.2}s", waited.as_secs_f64()),
-                    true,
-                );
-                Ok(())
-            }
-            Err(e) => {
-                self.progress.done(name, "failed", "", false);
-                Err(Failure::Failed(e))
-            }
-        }
-    }
-
-    /// Brings the container to the decided state; returns what was done.
-    async fn converge(&self) -> Result<&'static str, Failure> {
-        let (engine, spec, name) = (self.engine, self.spec, &self.service.name);
-        match self.action {
-            Action::Create => {
-                self.progress.step(name, "creating", "");
-                self.create().await?;
-                start(engine, &spec.name).await?;
-                Ok("created")
-            }
-            Action::Recreate => {
-                self.progress
-                    .step(name, "recreating", "(configuration changed; volumes kept)");
-                engine
-                    .stop(&spec.name, Duration::from_secs(10))
-                    .await
-                    .map_err(Failure::Failed)?;
-                engine.remove(&spec.name).await.map_err(Failure::Failed)?;
-                self.create().await?;
-                start(engine, &spec.name).await?;
-                Ok("recreated")
-            }
-            Action::Start => {
-                self.progress.step(name, "starting", "");
-                start(engine, &spec.name).await?;
-                Ok("started")
-            }
-            Action::Keep => Ok("running"),
-        }
-    }
-
-    async fn create(&self) -> Result<(), Failure> {
-        self.engine
-            .create(self.project, self.spec, self.extra_labels.clone())
-            .await
-            .map(drop)
-            .map_err(Failure::Failed)
-    }
-}
-
-/// Starts a container; a host port taken meanwhile is handed back to be moved.
-async fn start(engine: &Engine, name: &str) -> Result<(), Failure> {
-    engine.start(name).await.map_err(|e| match e {
-        StartError::PortTaken(port) => Failure::PortTaken(port),
-        other => Failure::Failed(other.into()),
-    })
 }
