@@ -3,8 +3,8 @@
 //! call). Run with `cargo run --release --example port_check`. Prints the median of 50 runs.
 
 use devenv::engine::Engine;
+use devenv::env::Values;
 use devenv::source::SourceFile;
-use devenv::variables::Values;
 use std::time::{Duration, Instant};
 
 fn main() {

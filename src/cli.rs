@@ -21,8 +21,14 @@ pub struct Cli {
 
     /// Run the project under this name instead of devenv.toml's `[project] name` (a second
     /// checkout of the same project; `devenv init`: the name to write).
-    #[arg(long, value_name = "NAME", global = true, env = "DEVENV_PROJECT")]
-    pub name: Option<String>,
+    #[arg(
+        long = "name",
+        id = "project_name",
+        value_name = "NAME",
+        global = true,
+        env = "DEVENV_PROJECT"
+    )]
+    pub project_name: Option<String>,
 
     /// Print only errors and results.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -131,6 +137,9 @@ pub struct UpArgs {
     /// no longer exists created (asked on a terminal otherwise).
     #[arg(long)]
     pub adopt: bool,
+    /// Write generated secrets even into a .env that git tracks.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 /// `devenv down`.

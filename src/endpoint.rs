@@ -48,7 +48,7 @@ mod tests {
     fn the_shop_database_offers_its_url_with_the_values_in_force() {
         let stack = crate::stack::tests_support::shop_at(std::path::Path::new("."));
         let db = &stack.services["db"];
-        let values = crate::variables::Values(
+        let values = crate::env::Values(
             [("DB_PASSWORD", "s3cret"), ("DB_PORT", "5433")]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -2,8 +2,8 @@
 //! values and the user config) and what must change to get there from what runs now.
 
 use crate::config::UserConfig;
+use crate::env::Values;
 use crate::stack::{HealthCheck, Service, Stack, Volume};
-use crate::variables::Values;
 use indexmap::IndexMap;
 use serde::Serialize;
 

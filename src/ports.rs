@@ -1,8 +1,8 @@
 //! Host ports: which ones the stack will publish, which are taken and by whom (a container of
 //! any project, or a process found through /proc or lsof), and which free port to use instead.
 
+use crate::env::Values;
 use crate::stack::{HostPort, Service, Stack};
-use crate::variables::Values;
 use std::collections::HashSet;
 use std::fmt;
 use std::net::{TcpListener, UdpSocket};

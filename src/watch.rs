@@ -11,7 +11,6 @@ use crate::progress::Progress;
 use crate::source::Diagnostic;
 use crate::stack::{Seed, Stack};
 use crate::ui::{Style, Ui, Verbosity};
-use crate::variables::Values;
 use notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use std::path::PathBuf;
@@ -55,7 +54,7 @@ pub fn classify(stack: &Stack, paths: &[PathBuf]) -> Touched {
     for path in paths {
         if path == &stack.file {
             touched.stack = true;
-        } else if path == &root.join(crate::envfile::ENV_FILE) {
+        } else if path == &root.join(crate::env::ENV_FILE) {
             touched.env = true;
         } else if migrations.as_ref().is_some_and(|m| path.starts_with(m)) {
             touched.migrations = true;
@@ -305,14 +304,14 @@ fn regenerate(stack: &Stack) -> Vec<String> {
 
 /// Applies pending migrations; says which.
 async fn apply_migrations(stack: &Stack) -> Result<String, Diagnostic> {
-    let env = crate::dotenv::read(&crate::envfile::path(stack))?.unwrap_or_default();
-    let target = Target::of(stack, &Values::resolve(stack, &env.values))?;
+    let loaded = crate::env::load(stack)?;
+    let target = Target::of(stack, &loaded.values)?;
     let steps = Steps {
         migrate: true,
         seed: false,
         reseed: false,
     };
-    let report = database::run_steps(stack, &target, &env.values, steps, &|_| {}).await?;
+    let report = database::run_steps(stack, &target, loaded.file_values(), steps, &|_| {}).await?;
     let applied: Vec<String> = report
         .applied
         .iter()

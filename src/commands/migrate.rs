@@ -6,7 +6,6 @@ use crate::database::{self, Steps, Target, migrate};
 use crate::error::Result;
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
-use crate::variables::Values;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,9 +22,8 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
         ui.out(path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
-    let values = Values::resolve(&stack, &env.values);
-    let target = Target::of(&stack, &values)?;
+    let loaded = crate::env::load(&stack)?;
+    let target = Target::of(&stack, &loaded.values)?;
     match &args.action {
         Some(MigrateAction::Status { json }) => {
             let rows = block_on(async {
@@ -65,8 +63,10 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
             };
             let report = block_on(async {
                 Ok(
-                    database::run_steps(&stack, &target, &env.values, steps, &|note| ui.info(note))
-                        .await?,
+                    database::run_steps(&stack, &target, loaded.file_values(), steps, &|note| {
+                        ui.info(note)
+                    })
+                    .await?,
                 )
             })?;
             for applied in &report.applied {
@@ -91,15 +91,14 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<ExitCode>
 /// Loads what the database commands need: the stack, `.env` values and the target.
 pub fn database_context(
     file: Option<&Path>,
-) -> Result<(crate::stack::Stack, crate::dotenv::EnvFile, Target)> {
+) -> Result<(crate::stack::Stack, crate::env::EnvFile, Target)> {
     let stack = crate::project::load(file)?;
     if stack.database.is_none() {
         return Err(Diagnostic::new("devenv.toml has no [database] section")
             .with_help("add `[database]` with `service`, `url`, `migrations` and `seeds`")
             .into());
     }
-    let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
-    let values = Values::resolve(&stack, &env.values);
-    let target = Target::of(&stack, &values)?;
-    Ok((stack, env, target))
+    let loaded = crate::env::load(&stack)?;
+    let target = Target::of(&stack, &loaded.values)?;
+    Ok((stack, loaded.file.unwrap_or_default(), target))
 }

@@ -29,11 +29,11 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<ExitCode> {
         })?;
     }
     let file = cli.file.as_deref();
-    if let Some(name) = &cli.name {
+    if let Some(name) = &cli.project_name {
         crate::project::override_name(name)?;
     }
     match cli.command {
-        Command::Init(args) => init::run(&args, cli.name.as_deref(), ui),
+        Command::Init(args) => init::run(&args, cli.project_name.as_deref(), ui),
         Command::Generate(args) => generate::run(file, &args, ui),
         Command::Up(args) => up::run(file, &args, ui),
         Command::Down(args) => down::run(file, &args, ui),

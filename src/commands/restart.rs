@@ -9,7 +9,6 @@ use crate::health::wait_ready;
 use crate::plan;
 use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
-use crate::variables::Values;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,8 +16,7 @@ use std::time::Duration;
 /// Runs `devenv restart`.
 pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<ExitCode> {
     let stack = crate::project::load(file)?;
-    let env = crate::dotenv::read(&crate::envfile::path(&stack))?.unwrap_or_default();
-    let values = Values::resolve(&stack, &env.values);
+    let values = crate::env::load(&stack)?.values;
     let config = UserConfig::load()?;
     let services = plan::select_services(&stack, &args.services, &[]).map_err(Diagnostic::new)?;
     let services: Vec<_> = services

@@ -26,6 +26,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<ExitCode> {
         migrate: !args.no_migrate,
         seed: !args.no_seed,
         adopt: args.adopt,
+        secrets_into_tracked_env: args.yes,
     };
     if let Some(note) = crate::project::name_note(&stack) {
         ui.info(note);
@@ -65,6 +66,7 @@ fn default_options(stack: &Stack) -> UpOptions {
         migrate: true,
         seed: true,
         adopt: false,
+        secrets_into_tracked_env: false,
     }
 }
 

@@ -8,9 +8,9 @@ pub mod reset;
 pub mod seed;
 pub mod shell;
 
+use crate::env::Values;
 use crate::source::Diagnostic;
 use crate::stack::Stack;
-use crate::variables::Values;
 use sqlx::AnyConnection;
 use sqlx::Connection;
 use std::path::Path;

@@ -165,7 +165,7 @@ async fn apply_one(
         sqlx::query(sqlx::AssertSqlSafe(insert))
             .bind(name.to_string())
             .bind(sum.to_string())
-            .bind(crate::dotenv::today())
+            .bind(crate::env::today())
             .execute(&mut *conn)
             .await?;
         Ok(())

@@ -142,7 +142,7 @@ pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<String> {
     };
     let mut changed = Vec::new();
     if broken("env-") {
-        match crate::envfile::ensure(stack) {
+        match crate::env::ensure(stack, crate::env::IfTracked::Refuse) {
             Ok((_, report)) if report.created => {
                 changed.push("created .env with generated secrets".to_string())
             }
@@ -165,7 +165,8 @@ pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<String> {
     }
     let engine = Engine::connect().await.ok();
     if broken("ports")
-        && let Ok(Some(env)) = crate::dotenv::read(&crate::envfile::path(stack))
+        && let Ok(loaded) = crate::env::load(stack)
+        && loaded.file.is_some()
     {
         let published = match &engine {
             Some(engine) => engine.published_ports().await.unwrap_or_default(),
@@ -174,7 +175,7 @@ pub async fn apply_fixes(stack: &Stack, checks: &[Check]) -> Vec<String> {
         let services = crate::ports::all_services(stack);
         let running = running::running_services(stack, engine.as_ref()).await;
         match crate::lifecycle::preflight::settle_ports(
-            stack, &services, env, &published, &running, true,
+            stack, &services, loaded, &published, &running, true,
         ) {
             Ok((_, remaps)) => changed.extend(remaps.iter().map(ToString::to_string)),
             Err(e) => changed.push(format!("could not remap ports: {}", e.message)),

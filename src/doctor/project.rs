@@ -2,20 +2,21 @@
 
 use super::Check;
 use crate::engine::Engine;
+use crate::env::{self, Loaded, check::Finding};
 use crate::generate::{self, FileState};
+use crate::ports;
+use crate::source::Diagnostic;
 use crate::stack::Stack;
-use crate::{dotenv, envcheck, envfile, ports};
 
 /// Every project check.
 pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
     let mut checks = vec![generated_files(stack)];
-    let env = dotenv::read(&envfile::path(stack));
-    checks.extend(env_checks(stack, &env));
+    let loaded = env::load(stack);
+    checks.extend(env_checks(stack, &loaded));
     checks.push(gitignore(stack));
-    let values = crate::variables::Values::resolve(
-        stack,
-        &env.ok().flatten().map(|f| f.values).unwrap_or_default(),
-    );
+    let values = loaded
+        .unwrap_or_else(|_| Loaded::without_file(stack))
+        .values;
     checks.push(port_check(stack, engine, &values).await);
     checks.push(image_check(stack, engine, &values).await);
     checks
@@ -65,11 +66,8 @@ fn generated_files(stack: &Stack) -> Check {
     }
 }
 
-fn env_checks(
-    stack: &Stack,
-    env: &Result<Option<dotenv::EnvFile>, crate::source::Diagnostic>,
-) -> Vec<Check> {
-    let file = match env {
+fn env_checks(stack: &Stack, loaded: &Result<Loaded, Diagnostic>) -> Vec<Check> {
+    let file = match loaded.as_ref().map(|l| l.file.as_ref()) {
         Err(e) => {
             return vec![Check::fail(
                 "env-file",
@@ -95,8 +93,8 @@ fn env_checks(
         ".env present and readable",
         format!("{} keys", file.values.len()),
     )];
-    let findings = envcheck::check(stack, Some(file));
-    let serious: Vec<&envcheck::Finding> = findings
+    let findings = env::check::check(stack, Some(file));
+    let serious: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.problem != "not used by devenv.toml")
         .collect();
@@ -122,33 +120,37 @@ fn env_checks(
 
 fn gitignore(stack: &Stack) -> Check {
     let title = ".env ignored by git";
-    if !stack.root.ancestors().any(|d| d.join(".git").exists()) {
+    if !crate::git::in_work_tree(&stack.root) {
         return Check::ok("env-gitignored", title, "not a git repository");
     }
-    let ignored = std::process::Command::new("git")
-        .args(["check-ignore", "-q", ".env"])
-        .current_dir(&stack.root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.code() == Some(0));
-    match ignored {
-        Ok(true) => Check::ok("env-gitignored", title, ".env is ignored"),
-        Ok(false) => Check::fail(
+    if crate::git::is_tracked(&stack.root, env::ENV_FILE) {
+        let ignore = if crate::git::listed_in_gitignore(&stack.root, env::ENV_FILE) {
+            ""
+        } else {
+            ", `echo .env >> .gitignore`"
+        };
+        return Check::fail(
+            "env-gitignored",
+            title,
+            ".env is tracked by git: its secrets go into the repository with every commit (an ignore line does not untrack it)",
+            format!(
+                "untrack it (the file stays here): `git rm --cached .env`{ignore}, then commit; change any secret already pushed"
+            ),
+        );
+    }
+    if crate::git::is_ignored(&stack.root, env::ENV_FILE) {
+        Check::ok("env-gitignored", title, ".env is ignored")
+    } else {
+        Check::fail(
             "env-gitignored",
             title,
             ".env is not ignored: its secrets could be committed",
             "add it: `echo .env >> .gitignore`",
-        ),
-        Err(_) => Check::ok("env-gitignored", title, "git is not installed; cannot tell"),
+        )
     }
 }
 
-async fn port_check(
-    stack: &Stack,
-    engine: Option<&Engine>,
-    values: &crate::variables::Values,
-) -> Check {
+async fn port_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values) -> Check {
     let title = "host ports free or held by this project";
     let published = match engine {
         Some(engine) => engine.published_ports().await.unwrap_or_default(),
@@ -198,11 +200,7 @@ async fn port_check(
     Check::fail("ports", title, detail, fix)
 }
 
-async fn image_check(
-    stack: &Stack,
-    engine: Option<&Engine>,
-    values: &crate::variables::Values,
-) -> Check {
+async fn image_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values) -> Check {
     let title = "images present locally";
     let Some(engine) = engine else {
         return Check::skip("images", title, "no engine to ask");

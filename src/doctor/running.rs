@@ -117,11 +117,9 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
     let Some(database) = &stack.database else {
         return Vec::new();
     };
-    let env = crate::dotenv::read(&crate::envfile::path(stack))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let values = crate::variables::Values::resolve(stack, &env.values);
+    let values = crate::env::load(stack)
+        .unwrap_or_else(|_| crate::env::Loaded::without_file(stack))
+        .values;
     let title = "database reachable from this machine";
     let target = match Target::of(stack, &values) {
         Ok(t) => t,

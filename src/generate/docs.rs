@@ -4,10 +4,10 @@
 
 use super::header::{self, HeaderState};
 use crate::endpoint::connection_url;
+use crate::env::Values;
 use crate::plan::{self, ContainerSpec};
 use crate::source::Diagnostic;
 use crate::stack::{HealthCheck, HostPort, Seed, Service, Stack, Volume, var_prefix};
-use crate::variables::Values;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! `.env.example`: every variable the stack uses, grouped by service, described, with secrets
 //! as `<REPLACE_ME>`. Values come from devenv.toml only, never from a real `.env`.
 
-use crate::dotenv;
+use crate::env::dotenv;
 use crate::stack::{Stack, VariableKind};
 use crate::templates;
 use serde::Serialize;

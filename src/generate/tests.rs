@@ -118,15 +118,15 @@ fn case_18_hostile_values_round_trip() {
     let files = files(&stack);
     let compose: serde_norway::Value = serde_norway::from_str(&files[0].content).unwrap();
     let example =
-        crate::dotenv::parse(Path::new(".env.example"), files[1].content.clone()).unwrap();
-    let (env, _) = crate::envfile::ensure(&stack).unwrap();
+        crate::env::dotenv::parse(Path::new(".env.example"), files[1].content.clone()).unwrap();
+    let (loaded, _) = crate::env::ensure(&stack, crate::env::IfTracked::Write).unwrap();
     for (i, value) in hostile.iter().enumerate() {
         let in_yaml = compose["services"]["app"]["environment"][format!("V{i}").as_str()]
             .as_str()
             .unwrap();
         let decoded = crate::stack::interpolate::expand(in_yaml, &|_| None).unwrap();
         assert_eq!(decoded, *value, "compose V{i}");
-        assert_eq!(env.values[&format!("E{i}")], *value, ".env E{i}");
+        assert_eq!(loaded.file_values()[&format!("E{i}")], *value, ".env E{i}");
         assert_eq!(
             example.values[&format!("E{i}")],
             *value,

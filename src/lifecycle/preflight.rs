@@ -2,13 +2,11 @@
 //! publish is free or already this project's, remapped to a free one (and written to `.env`)
 //! when allowed, or a clear error naming who holds it.
 
-use crate::dotenv::{self, EnvFile};
 use crate::engine::{PortTaken, StartError};
-use crate::envfile;
+use crate::env::{self, Loaded};
 use crate::ports::{self, Conflict, Published};
 use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
-use crate::variables::Values;
 use indexmap::IndexMap;
 use std::collections::HashSet;
 use std::fmt;
@@ -38,25 +36,26 @@ impl fmt::Display for Remap {
 }
 
 /// Checks the ports of `services` (skipping those in `running`, which hold their own ports)
-/// and remaps conflicts when `remap` allows. Returns `.env` as it is afterwards.
+/// and remaps conflicts when `remap` allows. Returns `.env` and the values as they are
+/// afterwards.
 pub fn settle_ports(
     stack: &Stack,
     services: &[&Service],
-    file: EnvFile,
+    loaded: Loaded,
     published: &[Published],
     running: &HashSet<String>,
     remap: bool,
-) -> Result<(EnvFile, Vec<Remap>), Diagnostic> {
-    let values = Values::resolve(stack, &file.values);
+) -> Result<(Loaded, Vec<Remap>), Diagnostic> {
+    let values = &loaded.values;
     let to_check: Vec<&Service> = services
         .iter()
         .copied()
         .filter(|s| !running.contains(&s.name))
         .collect();
-    let wanted = ports::wanted(&to_check, &values);
+    let wanted = ports::wanted(&to_check, values);
     let conflicts = ports::conflicts(&wanted, published, &stack.project.name);
     if conflicts.is_empty() {
-        return Ok((file, Vec::new()));
+        return Ok((loaded, Vec::new()));
     }
     let blocking: Vec<&Conflict> = conflicts
         .iter()
@@ -65,12 +64,12 @@ pub fn settle_ports(
     if !blocking.is_empty() {
         return Err(conflict_error(&blocking, remap));
     }
-    let mut avoid: HashSet<u16> = ports::wanted(services, &values)
+    let mut avoid: HashSet<u16> = ports::wanted(services, values)
         .iter()
         .map(|p| p.host_port)
         .collect();
     avoid.extend(published.iter().map(|p| p.port));
-    move_ports(stack, file, conflicts, avoid)
+    move_ports(stack, loaded, conflicts, avoid)
 }
 
 /// Moves host ports that the engine found taken when starting a container (someone took them
@@ -79,11 +78,10 @@ pub fn settle_ports(
 pub fn remap_taken(
     stack: &Stack,
     services: &[&Service],
-    file: EnvFile,
+    loaded: Loaded,
     taken: &[(String, PortTaken)],
-) -> Result<(EnvFile, Vec<Remap>), Diagnostic> {
-    let values = Values::resolve(stack, &file.values);
-    let wanted = ports::wanted(services, &values);
+) -> Result<(Loaded, Vec<Remap>), Diagnostic> {
+    let wanted = ports::wanted(services, &loaded.values);
     let mut conflicts = Vec::new();
     for (service, port) in taken {
         let used = wanted.iter().find(|p| {
@@ -108,16 +106,16 @@ pub fn remap_taken(
     }
     let mut avoid: HashSet<u16> = wanted.iter().map(|p| p.host_port).collect();
     avoid.extend(taken.iter().map(|(_, p)| p.port));
-    move_ports(stack, file, conflicts, avoid)
+    move_ports(stack, loaded, conflicts, avoid)
 }
 
 /// Picks a free port for each conflict (none of `avoid`) and writes them to `.env`.
 fn move_ports(
     stack: &Stack,
-    file: EnvFile,
+    loaded: Loaded,
     conflicts: Vec<Conflict>,
     mut avoid: HashSet<u16>,
-) -> Result<(EnvFile, Vec<Remap>), Diagnostic> {
+) -> Result<(Loaded, Vec<Remap>), Diagnostic> {
     let mut remaps = Vec::new();
     let mut updates = IndexMap::new();
     for conflict in conflicts {
@@ -133,9 +131,9 @@ fn move_ports(
         updates.insert(port.var.clone().unwrap_or_default(), to.to_string());
         remaps.push(Remap { conflict, to });
     }
-    envfile::apply_port_changes(stack, &file, &updates)?;
-    let file = dotenv::read(&envfile::path(stack))?.unwrap_or_default();
-    Ok((file, remaps))
+    let file = loaded.file.unwrap_or_default();
+    env::file::apply_port_changes(stack, &file, &updates)?;
+    Ok((env::load(stack)?, remaps))
 }
 
 fn conflict_error(conflicts: &[&Conflict], remap: bool) -> Diagnostic {

@@ -11,7 +11,6 @@ use crate::health;
 use crate::plan::{self, ContainerSpec};
 use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
-use crate::variables::Values;
 use futures_util::future::join_all;
 use serde::Serialize;
 
@@ -63,14 +62,11 @@ pub fn all_healthy(rows: &[ServiceRow]) -> bool {
 
 /// The spec of every service as `up` would build it now (`.env`, stack defaults, user config).
 fn current_specs(stack: &Stack) -> Result<indexmap::IndexMap<String, ContainerSpec>, Diagnostic> {
-    let env = crate::dotenv::read(&crate::envfile::path(stack))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let values = Values::resolve(stack, &env.values);
+    let loaded =
+        crate::env::load(stack).unwrap_or_else(|_| crate::env::Loaded::without_file(stack));
     let config = UserConfig::load()?;
     let services: Vec<&Service> = stack.services.values().collect();
-    Ok(plan::specs(stack, &services, &values, &config))
+    Ok(plan::specs(stack, &services, &loaded.values, &config))
 }
 
 /// One service's row: its container's state and health, or `missing`.
@@ -191,7 +187,7 @@ mod tests {
     }
 
     fn spec(stack: &Stack, service: &str) -> ContainerSpec {
-        let values = Values::resolve(
+        let values = crate::env::Values::resolve(
             stack,
             &[("DB_PASSWORD".to_string(), "pw".to_string())]
                 .into_iter()

@@ -6,16 +6,14 @@ use super::converge::{Failure, ServiceStep};
 use super::preflight::{self, Remap};
 use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
 use crate::config::UserConfig;
-use crate::dotenv::EnvFile;
 use crate::endpoint::connection_url;
 use crate::engine::{Engine, PortTaken, StartError, container};
-use crate::envfile::{self, EnsureReport};
+use crate::env::{self, EnsureReport, IfTracked, Loaded};
 use crate::plan::{self, Action, ContainerSpec, Observed};
 use crate::progress::Progress;
 use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
 use crate::ui::Ui;
-use crate::variables::Values;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use indexmap::IndexMap;
@@ -41,6 +39,8 @@ pub struct UpOptions {
     pub seed: bool,
     /// Take over resources a vanished checkout of the project left (`--adopt`).
     pub adopt: bool,
+    /// Write generated secrets even into a `.env` that git tracks (with a warning).
+    pub secrets_into_tracked_env: bool,
 }
 
 /// What `up` did.
@@ -86,7 +86,6 @@ enum PassOutcome {
 
 /// Everything one reconcile pass works from.
 struct Plan {
-    values: Values,
     specs: IndexMap<String, ContainerSpec>,
     actions: IndexMap<String, Action>,
 }
@@ -99,7 +98,7 @@ pub async fn up(
     progress: &Progress,
 ) -> Result<UpReport, Diagnostic> {
     let _lock = super::lock::acquire(&stack.project.name, ui, Duration::from_secs(600)).await?;
-    let (env_file, env_report) = ensure_env(stack, progress)?;
+    let (loaded, env_report) = ensure_env(stack, options, ui, progress)?;
     let config = UserConfig::load()?;
     let services = plan::select_services(stack, &options.services, &options.profiles)
         .map_err(Diagnostic::new)?;
@@ -108,10 +107,10 @@ pub async fn up(
     let observed = engine.observe(&stack.project.name).await?;
     let running = container::running_services(observed.values());
     let published = engine.published_ports().await?;
-    let (env_file, mut remaps) = preflight::settle_ports(
+    let (loaded, mut remaps) = preflight::settle_ports(
         stack,
         &services,
-        env_file,
+        loaded,
         &published,
         &running,
         options.remap,
@@ -128,13 +127,13 @@ pub async fn up(
         options,
         progress,
     };
-    let (plan, env_file, actions) = run.until_ready(env_file, &observed, &mut remaps).await?;
+    let (plan, loaded, actions) = run.until_ready(loaded, &observed, &mut remaps).await?;
     let rows = ready_rows(&services, &plan.specs);
     let database = migrate_and_seed(
         stack,
         &services,
-        &plan.values,
-        &env_file.values,
+        &loaded.values,
+        loaded.file_values(),
         options,
         progress,
     )
@@ -165,12 +164,12 @@ impl Run<'_> {
     /// `PORT_RACE_ATTEMPTS` times. Returns the last plan, `.env` and what was done.
     async fn until_ready(
         &self,
-        mut env_file: EnvFile,
+        mut loaded: Loaded,
         observed: &HashMap<String, Observed>,
         remaps: &mut Vec<Remap>,
-    ) -> Result<(Plan, EnvFile, IndexMap<String, Action>), Diagnostic> {
+    ) -> Result<(Plan, Loaded, IndexMap<String, Action>), Diagnostic> {
         let (stack, services) = (self.stack, self.services);
-        let mut plan = make_plan(stack, services, &env_file, self.config, observed);
+        let mut plan = make_plan(stack, services, &loaded, self.config, observed);
         let mut actions = plan.actions.clone();
         for attempt in 1.. {
             prepare(self.engine, stack, &plan, self.config, self.progress).await?;
@@ -191,39 +190,51 @@ impl Run<'_> {
                 let (_, port) = taken.into_iter().next().expect("a taken port");
                 return Err(StartError::PortTaken(port).into());
             }
-            let (file, moved) = preflight::remap_taken(stack, services, env_file, &taken)?;
+            let (moved_to, moved) = preflight::remap_taken(stack, services, loaded, &taken)?;
             for remap in &moved {
                 self.progress.note(&remap.to_string());
             }
             remaps.extend(moved);
-            env_file = file;
+            loaded = moved_to;
             let observed = self.engine.observe(&stack.project.name).await?;
-            plan = make_plan(stack, services, &env_file, self.config, &observed);
+            plan = make_plan(stack, services, &loaded, self.config, &observed);
             merge_actions(&mut actions, &plan.actions);
         }
-        Ok((plan, env_file, actions))
+        Ok((plan, loaded, actions))
     }
 }
 
-/// Creates `.env` or adds missing keys, and says so.
-fn ensure_env(stack: &Stack, progress: &Progress) -> Result<(EnvFile, EnsureReport), Diagnostic> {
-    let (env_file, env_report) = envfile::ensure(stack)?;
+/// Creates `.env` or adds missing keys, and says so. `.env` is settled before the engine is
+/// contacted: a refusal needs no Docker.
+fn ensure_env(
+    stack: &Stack,
+    options: &UpOptions,
+    ui: &Ui,
+    progress: &Progress,
+) -> Result<(Loaded, EnsureReport), Diagnostic> {
+    let warn = |warning: &str| ui.warn(warning);
+    let if_tracked = if options.secrets_into_tracked_env {
+        IfTracked::Warn(&warn)
+    } else {
+        IfTracked::Refuse
+    };
+    let (loaded, env_report) = env::ensure(stack, if_tracked)?;
     if env_report.created {
         progress.note(&format!(
             "created {} (mode 600) with generated secrets",
-            envfile::ENV_FILE
+            env::ENV_FILE
         ));
     } else if !env_report.added.is_empty() {
         progress.note(&format!(
             "added {} to {}",
             env_report.added.join(", "),
-            envfile::ENV_FILE
+            env::ENV_FILE
         ));
     }
     if env_report.ignored_in_git {
         progress.note("added .env to .gitignore: it holds secrets");
     }
-    Ok((env_file, env_report))
+    Ok((loaded, env_report))
 }
 
 /// Containers of services that devenv.toml no longer has.
@@ -242,21 +253,16 @@ fn note_orphans(stack: &Stack, observed: &HashMap<String, Observed>, progress: &
 fn make_plan(
     stack: &Stack,
     services: &[&Service],
-    env_file: &EnvFile,
+    loaded: &Loaded,
     config: &UserConfig,
     observed: &HashMap<String, Observed>,
 ) -> Plan {
-    let values = Values::resolve(stack, &env_file.values);
-    let specs = plan::specs(stack, services, &values, config);
+    let specs = plan::specs(stack, services, &loaded.values, config);
     let actions = specs
         .iter()
         .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
         .collect();
-    Plan {
-        values,
-        specs,
-        actions,
-    }
+    Plan { specs, actions }
 }
 
 /// A later pass's actions count where the first pass had nothing to do.
@@ -423,7 +429,7 @@ fn ready_rows(services: &[&Service], specs: &IndexMap<String, ContainerSpec>) ->
 async fn migrate_and_seed(
     stack: &Stack,
     services: &[&Service],
-    values: &Values,
+    values: &env::Values,
     env: &IndexMap<String, String>,
     options: &UpOptions,
     progress: &Progress,

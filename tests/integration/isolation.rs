@@ -207,3 +207,23 @@ fn a_git_worktree_runs_beside_the_main_checkout_with_its_own_data_and_ports() {
     }
     assert!(docker(&["ps", "-aq", "--filter", &format!("name={}", main.name)]).is_empty());
 }
+
+#[test]
+fn the_global_name_flag_leaves_other_name_arguments_alone() {
+    let project = TestProject::new(CACHE_ONLY);
+    project.write(
+        "devenv.toml",
+        &format!(
+            "{}\n[database]\nurl = \"sqlite:app.db\"\nmigrations = \"migrations\"\n",
+            CACHE_ONLY.replace("{name}", &project.name)
+        ),
+    );
+    let (code, out, err) = output(&mut project.devenv(&["migrate", "new", "add stock"]));
+    assert_eq!(
+        code, 0,
+        "`migrate new NAME` is not the project name: {out}\n{err}"
+    );
+    let (code, _, err) = output(&mut project.devenv(&["--name", "Bad Name", "status"]));
+    assert_eq!(code, 2, "an invalid --name is a usage error: {err}");
+    assert!(err.contains("invalid project name `Bad Name`"), "{err}");
+}

@@ -9,6 +9,7 @@ mod docs_watch;
 mod doctor;
 mod engine;
 mod generate;
+mod git_env;
 mod isolation;
 mod ports_env;
 mod properties;

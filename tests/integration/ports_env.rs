@@ -184,6 +184,23 @@ fn env_init_creates_a_private_env_with_secrets() {
 }
 
 #[test]
+fn a_bad_line_of_a_crlf_env_is_pointed_at_on_its_own_line() {
+    let project = TestProject::new(SHOP);
+    project.write(
+        ".env",
+        "DB_PORT=5432\r\n# fine\r\nDB_PASSWORD=two words\r\n",
+    );
+    let (code, _, err) = output(&mut project.devenv(&["env", "check"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(".env line 3 cannot be parsed"), "{err}");
+    assert!(err.contains(".env:3:17"), "{err}");
+    assert!(
+        err.contains("3 | DB_PASSWORD=two words\n  |                 ^"),
+        "the caret sits under `words`: {err}"
+    );
+}
+
+#[test]
 fn a_malformed_env_line_is_reported_with_its_number() {
     let project = TestProject::new(SHOP);
     project.write(

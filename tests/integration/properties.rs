@@ -96,22 +96,27 @@ proptest! {
     }
 
     #[test]
-    fn the_env_reader_never_panics(text in "(.|\n){0,200}") {
-        let _ = devenv::dotenv::parse(Path::new(".env"), text);
+    fn the_env_reader_never_panics_and_every_error_names_a_line(text in "(.|\r?\n|[ '\"#=$\\\\{}]){0,200}") {
+        if let Err(e) = devenv::env::dotenv::parse(Path::new(".env"), text.clone()) {
+            let location = e.location.as_ref();
+            prop_assert!(location.is_some(), "{text:?}: {e}");
+            let line = location.map_or(0, |l| l.line);
+            prop_assert!(line >= 1 && line <= text.split('\n').count(), "{text:?}: {e}");
+        }
     }
 
     #[test]
     fn env_values_written_by_devenv_read_back_unchanged(value in "[^\r\u{0}]{0,60}", key in "[A-Z][A-Z0-9_]{0,8}") {
-        let text = format!("{key}={}\n", devenv::dotenv::quote(&value));
-        let file = devenv::dotenv::parse(Path::new(".env"), text).unwrap();
+        let text = format!("{key}={}\n", devenv::env::dotenv::quote(&value));
+        let file = devenv::env::dotenv::parse(Path::new(".env"), text).unwrap();
         prop_assert_eq!(&file.values[&key], &value);
     }
 
     #[test]
     fn stack_values_rendered_into_env_read_back_expanded(literal in "[^\r\u{0}]{0,40}") {
         let template = format!("{}${{A}}", interpolate::escape(&literal));
-        let text = format!("A=a\nX={}\n", devenv::dotenv::render_template(&template));
-        let file = devenv::dotenv::parse(Path::new(".env"), text).unwrap();
+        let text = format!("A=a\nX={}\n", devenv::env::dotenv::render_template(&template));
+        let file = devenv::env::dotenv::parse(Path::new(".env"), text).unwrap();
         prop_assert_eq!(&file.values["X"], &format!("{literal}a"));
     }
 }
@@ -218,7 +223,7 @@ fn the_corpus_replays_without_panics() {
     for (dir, run) in [
         ("stack", &(|t: &str| load(t)) as &dyn Fn(&str)),
         ("dotenv", &|t: &str| {
-            let _ = devenv::dotenv::parse(Path::new(".env"), t.to_string());
+            let _ = devenv::env::dotenv::parse(Path::new(".env"), t.to_string());
         }),
         ("interpolate", &|t: &str| {
             let _ = interpolate::expand(t, &|_| None);

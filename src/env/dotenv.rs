@@ -1,6 +1,12 @@
-//! `.env` values: how devenv writes them so dotenvy, Compose and shells read them back unchanged.
+//! `.env` text: reading it with dotenvy's rules (an error names the file and the line, with a
+//! caret on the character dotenvy stopped at) and quoting values so dotenvy, Compose and
+//! shells read them back unchanged.
 
+use super::lines;
+use crate::source::{Diagnostic, SourceFile};
 use crate::stack::interpolate::{self, Segment};
+use indexmap::IndexMap;
+use std::path::Path;
 
 /// Quotes a literal value for a `.env` line. Plain values stay bare; anything else is
 /// double-quoted with `\`, `"`, `$` and newlines escaped (dotenvy's escapes).
@@ -54,6 +60,77 @@ pub fn render_template(template: &str) -> String {
     out
 }
 
+/// A `.env` file as read: its text (kept byte for byte) and the values dotenvy reads from it.
+#[derive(Debug, Clone, Default)]
+pub struct EnvFile {
+    /// The file's text.
+    pub text: String,
+    /// Key → value, with dotenvy's quoting and expansion rules applied.
+    pub values: IndexMap<String, String>,
+}
+
+/// Reads `.env` at `path`; `Ok(None)` when there is none. A line dotenvy cannot parse is an
+/// error naming the file and the line.
+pub fn read(path: &Path) -> Result<Option<EnvFile>, Diagnostic> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Diagnostic::new(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    parse(path, text).map(Some)
+}
+
+/// Parses `.env` text; `path` names it in errors.
+pub fn parse(path: &Path, text: String) -> Result<EnvFile, Diagnostic> {
+    // A byte-order mark (editors on Windows add one) is not part of the first key.
+    let content = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Some(at) = lines::unsupported_default(content) {
+        let source = SourceFile::new(path, content);
+        let line = source.line_col(at).0;
+        return Err(source
+            .diagnostic(
+                at..at + 2,
+                format!(
+                    "{} line {line}: `${{VAR:-default}}` is not supported in .env",
+                    path.display()
+                ),
+            )
+            .with_help("dotenv readers expand only `${VAR}`: write the value itself, or put the default in devenv.toml"));
+    }
+    let mut values = IndexMap::new();
+    for item in dotenvy::from_read_iter(content.as_bytes()) {
+        match item {
+            Ok((key, value)) => {
+                values.insert(key, value);
+            }
+            Err(e) => return Err(rejected(path, content, &e)),
+        }
+    }
+    Ok(EnvFile { text, values })
+}
+
+/// The error for text dotenvy rejected: the line and the character it stopped at.
+fn rejected(path: &Path, content: &str, error: &dotenvy::Error) -> Diagnostic {
+    let Some(at) = lines::first_rejected(content) else {
+        return Diagnostic::new(format!("cannot read {}: {error}", path.display()));
+    };
+    let source = SourceFile::new(path, content);
+    let line = source.line_col(at).0;
+    source
+        .diagnostic(
+            at..at + 1,
+            format!("{} line {line} cannot be parsed", path.display()),
+        )
+        .with_help(
+            "write KEY=value; quote values with spaces or `#` (\"a b\"), and close every quote",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,134 +168,51 @@ mod tests {
     }
 }
 
-/// A `.env` file as read: its text (kept byte for byte) and the values dotenvy reads from it.
-#[derive(Debug, Clone, Default)]
-pub struct EnvFile {
-    /// The file's text.
-    pub text: String,
-    /// Key → value, with dotenvy's quoting and expansion rules applied.
-    pub values: indexmap::IndexMap<String, String>,
-}
-
-/// Reads `.env` at `path`; `Ok(None)` when there is none. A line dotenvy cannot parse is an
-/// error naming the file and the line.
-pub fn read(path: &std::path::Path) -> Result<Option<EnvFile>, crate::source::Diagnostic> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(crate::source::Diagnostic::new(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    parse(path, text).map(Some)
-}
-
-/// Parses `.env` text; `path` names it in errors.
-pub fn parse(path: &std::path::Path, text: String) -> Result<EnvFile, crate::source::Diagnostic> {
-    let mut values = indexmap::IndexMap::new();
-    // A byte-order mark (editors on Windows add one) is not part of the first key.
-    let content = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    if let Some((line, column)) = unsupported_default(content) {
-        let source = crate::source::SourceFile::new(path.to_path_buf(), content.to_string());
-        let start: usize = content
-            .lines()
-            .take(line - 1)
-            .map(|l| l.len() + 1)
-            .sum::<usize>()
-            + column;
-        return Err(source
-            .diagnostic(start..start + 2, format!("{} line {line}: `${{VAR:-default}}` is not supported in .env", path.display()))
-            .with_help("dotenv readers expand only `${VAR}`: write the value itself, or put the default in devenv.toml"));
-    }
-    for item in dotenvy::from_read_iter(content.as_bytes()) {
-        match item {
-            Ok((key, value)) => {
-                values.insert(key, value);
-            }
-            Err(dotenvy::Error::LineParse(content, index)) => {
-                let first = content.lines().next().unwrap_or_default();
-                let line = text
-                    .lines()
-                    .position(|l| l.trim_start_matches('\u{feff}') == first)
-                    .map_or(0, |n| n + 1);
-                let source = crate::source::SourceFile::new(path.to_path_buf(), text.clone());
-                let start: usize = text
-                    .lines()
-                    .take(line.saturating_sub(1))
-                    .map(|l| l.len() + 1)
-                    .sum();
-                let column = content.char_indices().nth(index).map_or(0, |(i, _)| i);
-                return Err(source
-                    .diagnostic(start + column..start + column + 1, format!("{} line {line} cannot be parsed", path.display()))
-                    .with_help("write KEY=value; quote values with spaces or `#` (\"a b\"), and close every quote"));
-            }
-            Err(e) => {
-                return Err(crate::source::Diagnostic::new(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
-            }
-        }
-    }
-    Ok(EnvFile { text, values })
-}
-
-/// The first `${NAME:-x}` / `${NAME-x}` outside single quotes and comments: (1-based line, byte column).
-fn unsupported_default(text: &str) -> Option<(usize, usize)> {
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('#') {
-            continue;
-        }
-        let (mut in_single, mut in_double) = (false, false);
-        let bytes = line.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\\' if !in_single => i += 1,
-                b'\'' if !in_double => in_single = !in_single,
-                b'"' if !in_single => in_double = !in_double,
-                b'#' if !in_single && !in_double && i > 0 && bytes[i - 1] == b' ' => break,
-                b'$' if !in_single && bytes.get(i + 1) == Some(&b'{') => {
-                    let body = &line[i + 2..];
-                    let end = body.find('}').unwrap_or(body.len());
-                    if body[..end].contains('-') {
-                        return Some((index + 1, i));
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-    }
-    None
-}
-
-/// Today's date as `YYYY-MM-DD` (UTC), for the comment above keys devenv appends.
-pub fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 #[cfg(test)]
 mod file_tests {
     use super::*;
-    use std::path::Path;
+
+    /// (line, column, line text) the error points at.
+    fn pointed(text: &str) -> (usize, usize, String) {
+        let err = parse(Path::new(".env"), text.to_string()).unwrap_err();
+        let location = err.location.expect("a location");
+        (location.line, location.col, location.line_text)
+    }
+
+    #[test]
+    fn a_bad_line_in_a_crlf_file_is_pointed_at_on_that_line() {
+        assert_eq!(pointed("A=1\r\nB=2\r\n=3\r\nD=4\r\n"), (3, 1, "=3".into()));
+        assert_eq!(pointed("A=1\r\nB=2\r\nC D=3\r\n"), (3, 3, "C D=3".into()));
+        assert_eq!(
+            pointed("A=1\r\nB=2\r\nC=\"open\r\nD=4\r\n"),
+            (3, 1, "C=\"open".into())
+        );
+        assert_eq!(
+            pointed("A=1\r\n\r\nB=${A:-x}\r\n"),
+            (3, 3, "B=${A:-x}".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_real_line() {
+        for (text, at) in [
+            ("A=1\nB=b c\n", (2, 5)),
+            ("A=1\n# x\nB=x y # note\n", (3, 5)),
+            ("A=1\nB=\"a\nb\" c\n", (3, 4)),
+            ("\u{feff}A=b\\q\n", (1, 5)),
+        ] {
+            let err = parse(Path::new(".env"), text.to_string()).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                err.message.contains(&format!(".env line {} ", at.0)),
+                "{text:?}: {shown}"
+            );
+            assert!(
+                shown.contains(&format!(".env:{}:{}", at.0, at.1)),
+                "{text:?}: {shown}"
+            );
+        }
+    }
 
     #[test]
     fn a_bad_line_is_named_by_number() {
@@ -293,12 +287,5 @@ mod file_tests {
         );
         let err = value("A=1\nB=\"open\n").unwrap_err();
         assert!(err.message.contains("line 2"), "{err}");
-    }
-
-    #[test]
-    fn today_looks_like_a_date() {
-        let d = today();
-        assert_eq!(d.len(), 10);
-        assert!(d.starts_with("20"));
     }
 }

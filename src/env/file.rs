@@ -1,10 +1,10 @@
 //! Creating and completing the project's `.env`: the user's file, so devenv only ever adds the
 //! keys it lacks (at the end, under a dated comment) and never rewrites a line of theirs.
 
-use crate::dotenv::{self, EnvFile};
+use super::dotenv::{self, EnvFile};
+use super::{Loaded, Values};
 use crate::source::Diagnostic;
 use crate::stack::{Stack, VariableKind};
-use crate::variables::Values;
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
@@ -22,13 +22,29 @@ pub struct EnsureReport {
     pub ignored_in_git: bool,
 }
 
+/// What `ensure` does when it would write generated secrets into a `.env` that git tracks
+/// (their values would go into the next commit).
+#[derive(Clone, Copy)]
+pub enum IfTracked<'a> {
+    /// Write them without a word.
+    Write,
+    /// Pass a warning to the callback, then write them.
+    Warn(&'a dyn Fn(&str)),
+    /// Write nothing; fail with an error naming the file and the ways out.
+    Refuse,
+}
+
 /// Path of the stack's `.env`.
 pub fn path(stack: &Stack) -> PathBuf {
     stack.root.join(ENV_FILE)
 }
 
-/// Makes sure `.env` exists and has every key the stack uses; returns its values afterwards.
-pub fn ensure(stack: &Stack) -> Result<(EnvFile, EnsureReport), Diagnostic> {
+/// Makes sure `.env` exists and has every key the stack uses; returns it and the resolved
+/// values afterwards.
+pub fn ensure(
+    stack: &Stack,
+    if_tracked: IfTracked<'_>,
+) -> Result<(Loaded, EnsureReport), Diagnostic> {
     let path = path(stack);
     let existing = dotenv::read(&path)?;
     let mut report = EnsureReport::default();
@@ -37,6 +53,9 @@ pub fn ensure(stack: &Stack) -> Result<(EnvFile, EnsureReport), Diagnostic> {
         .map(|f| f.values.clone())
         .unwrap_or_default();
     let additions = missing_entries(stack, &file_values);
+    if !additions.is_empty() {
+        guard_tracked(stack, &additions, if_tracked)?;
+    }
     let text = match &existing {
         None => {
             report.created = true;
@@ -45,18 +64,7 @@ pub fn ensure(stack: &Stack) -> Result<(EnvFile, EnsureReport), Diagnostic> {
         Some(file) if additions.is_empty() => file.text.clone(),
         Some(file) => {
             report.added = additions.keys().cloned().collect();
-            let mut text = file.text.clone();
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&format!(
-                "\n# Added by devenv on {}: keys devenv.toml uses that this file lacked\n",
-                dotenv::today()
-            ));
-            for (key, value) in &additions {
-                text.push_str(&format!("{key}={}\n", dotenv::quote(value)));
-            }
-            text
+            append(&file.text, &additions)
         }
     };
     if report.created || !report.added.is_empty() {
@@ -65,7 +73,63 @@ pub fn ensure(stack: &Stack) -> Result<(EnvFile, EnsureReport), Diagnostic> {
         report.ignored_in_git = ignore_in_git(&stack.root).unwrap_or(false);
     }
     let file = dotenv::parse(&path, text)?;
-    Ok((file, report))
+    Ok((Loaded::from_file(stack, Some(file)), report))
+}
+
+/// `text` with `additions` appended under a dated comment.
+fn append(text: &str, additions: &IndexMap<String, String>) -> String {
+    let mut text = text.to_string();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n# Added by devenv on {}: keys devenv.toml uses that this file lacked\n",
+        super::today()
+    ));
+    for (key, value) in additions {
+        text.push_str(&format!("{key}={}\n", dotenv::quote(value)));
+    }
+    text
+}
+
+/// Applies `if_tracked` when `additions` hold generated secrets and git tracks `.env`.
+fn guard_tracked(
+    stack: &Stack,
+    additions: &IndexMap<String, String>,
+    if_tracked: IfTracked<'_>,
+) -> Result<(), Diagnostic> {
+    let secrets: Vec<&str> = stack
+        .variables
+        .values()
+        .filter(|v| v.secret && additions.contains_key(&v.name))
+        .map(|v| v.name.as_str())
+        .collect();
+    if secrets.is_empty()
+        || matches!(if_tracked, IfTracked::Write)
+        || !crate::git::in_work_tree(&stack.root)
+        || !crate::git::is_tracked(&stack.root, ENV_FILE)
+    {
+        return Ok(());
+    }
+    let path = path(stack);
+    match if_tracked {
+        IfTracked::Warn(warn) => {
+            warn(&format!(
+                "{} is tracked by git: the generated {} will be in your next commit unless you untrack it (`git rm --cached {ENV_FILE}`)",
+                path.display(),
+                secrets.join(", ")
+            ));
+            Ok(())
+        }
+        _ => Err(Diagnostic::new(format!(
+            "{} is tracked by git: devenv will not write generated secrets ({}) into it",
+            path.display(),
+            secrets.join(", ")
+        ))
+        .with_help(format!(
+            "untrack it: `git rm --cached {ENV_FILE}` and `echo {ENV_FILE} >> .gitignore` (commit both), then run again; or pass --yes to write them into the tracked file anyway"
+        ))),
+    }
 }
 
 /// Values for the keys `.env` lacks: ports at their defaults, fresh secrets, derived values
@@ -77,7 +141,7 @@ fn missing_entries(
     let mut known = file_values.clone();
     for var in stack.variables.values() {
         if var.secret && !known.contains_key(&var.name) {
-            known.insert(var.name.clone(), crate::secrets::generate());
+            known.insert(var.name.clone(), super::secrets::generate());
         }
     }
     let values = Values::resolve(stack, &known);
@@ -203,31 +267,17 @@ pub fn replace_keys(text: &str, updates: &IndexMap<String, String>) -> String {
     out
 }
 
-/// Adds `.env` to `.gitignore` when the project is in a git repository that does not ignore it.
+/// Adds `.env` to `.gitignore` when the project is in a git work tree that does not ignore it.
 /// Returns whether it changed `.gitignore`.
 fn ignore_in_git(root: &Path) -> std::io::Result<bool> {
-    if !root.ancestors().any(|dir| dir.join(".git").exists()) {
+    if !crate::git::in_work_tree(root)
+        || crate::git::is_ignored(root, ENV_FILE)
+        || crate::git::listed_in_gitignore(root, ENV_FILE)
+    {
         return Ok(false);
     }
-    let checked = std::process::Command::new("git")
-        .args(["check-ignore", "-q", ENV_FILE])
-        .current_dir(root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
     let gitignore = root.join(".gitignore");
-    let current = std::fs::read_to_string(&gitignore).unwrap_or_default();
-    let ignored = match checked {
-        Ok(status) if status.code() == Some(0) => true,
-        Ok(status) if status.code() == Some(1) => false,
-        _ => current
-            .lines()
-            .any(|l| matches!(l.trim(), ".env" | "/.env")),
-    };
-    if ignored {
-        return Ok(false);
-    }
-    let mut text = current;
+    let mut text = std::fs::read_to_string(&gitignore).unwrap_or_default();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
@@ -248,7 +298,8 @@ mod tests {
     fn creates_env_with_secrets_and_mode_600() {
         let dir = tempfile::tempdir().unwrap();
         let stack = shop_in(dir.path());
-        let (file, report) = ensure(&stack).unwrap();
+        let (loaded, report) = ensure(&stack, IfTracked::Write).unwrap();
+        let file = loaded.file.unwrap();
         assert!(report.created);
         let password = &file.values["DB_PASSWORD"];
         assert!(password.len() >= 32);
@@ -265,7 +316,7 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (_, again) = ensure(&stack).unwrap();
+        let (_, again) = ensure(&stack, IfTracked::Write).unwrap();
         assert_eq!(
             again,
             EnsureReport::default(),
@@ -278,7 +329,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let user = "# my notes\nDB_PASSWORD='mine # not a comment'\nEXTRA=1";
         std::fs::write(dir.path().join(".env"), user).unwrap();
-        let (file, report) = ensure(&shop_in(dir.path())).unwrap();
+        let (loaded, report) = ensure(&shop_in(dir.path()), IfTracked::Write).unwrap();
+        let file = loaded.file.unwrap();
         assert_eq!(report.added, ["DB_PORT", "CACHE_PORT", "DATABASE_URL"]);
         assert!(
             file.text
@@ -336,7 +388,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(".git")).unwrap();
         std::fs::write(dir.path().join(".gitignore"), "target").unwrap();
-        let (_, report) = ensure(&shop_in(dir.path())).unwrap();
+        let (_, report) = ensure(&shop_in(dir.path()), IfTracked::Write).unwrap();
         assert!(report.ignored_in_git);
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),

@@ -1,9 +1,9 @@
 //! `devenv env check`: how `.env` differs from what the stack needs, each finding with its fix.
 
-use crate::dotenv::EnvFile;
+use super::Values;
+use super::dotenv::EnvFile;
 use crate::generate::PLACEHOLDER;
 use crate::stack::{Stack, VariableKind, interpolate};
-use crate::variables::Values;
 use serde::Serialize;
 
 /// One difference between `.env` and the stack.
@@ -72,7 +72,7 @@ pub fn check(stack: &Stack, file: Option<&EnvFile>) -> Vec<Finding> {
             findings.push(Finding {
                 key: var.name.clone(),
                 problem: "out of date: it no longer matches the values it is derived from".into(),
-                fix: format!("set {}={} in .env (what devenv.toml derives), or change [env.{}] in devenv.toml", var.name, crate::dotenv::quote(&expected), var.name),
+                fix: format!("set {}={} in .env (what devenv.toml derives), or change [env.{}] in devenv.toml", var.name, super::dotenv::quote(&expected), var.name),
             });
         }
     }
@@ -100,7 +100,7 @@ mod tests {
     }
 
     fn file(text: &str) -> EnvFile {
-        crate::dotenv::parse(Path::new(".env"), text.to_string()).unwrap()
+        crate::env::dotenv::parse(Path::new(".env"), text.to_string()).unwrap()
     }
 
     #[test]
