@@ -244,20 +244,8 @@ pub fn select_services<'a>(
         .collect())
 }
 
-/// A container as found on the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
-    /// Container name.
-    pub name: String,
-    /// Container id.
-    pub id: String,
-    /// Service label.
-    pub service: String,
-    /// Config-hash label.
-    pub config_hash: String,
-    /// Docker state: `running`, `created`, `exited`, ...
-    pub state: String,
-}
+/// A container as found on the engine (the engine's typed view of it).
+pub use crate::engine::ProjectContainer as Observed;
 
 /// What to do with one service's container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,7 +265,7 @@ pub fn decide(spec: &ContainerSpec, observed: Option<&Observed>) -> Action {
     match observed {
         None => Action::Create,
         Some(o) if o.config_hash != spec.config_hash() => Action::Recreate,
-        Some(o) if o.state == "running" => Action::Keep,
+        Some(o) if o.is_running() => Action::Keep,
         Some(_) => Action::Start,
     }
 }
@@ -347,15 +335,21 @@ mod tests {
             &UserConfig::default(),
         );
         let mut observed = Observed {
+            service: "db".into(),
+            number: 1,
+            one_off: false,
             name: spec.name.clone(),
             id: "x".into(),
-            service: "db".into(),
+            state: crate::engine::State::Running,
+            status: "Up 1 second".into(),
+            image: spec.image.clone(),
             config_hash: spec.config_hash(),
-            state: "running".into(),
+            working_dir: None,
+            ports: Vec::new(),
         };
         assert_eq!(decide(&spec, None), Action::Create);
         assert_eq!(decide(&spec, Some(&observed)), Action::Keep);
-        observed.state = "exited".into();
+        observed.state = crate::engine::State::Exited;
         assert_eq!(decide(&spec, Some(&observed)), Action::Start);
         observed.config_hash = "old".into();
         assert_eq!(decide(&spec, Some(&observed)), Action::Recreate);

@@ -144,12 +144,7 @@ fn engine_ports(stack: &Stack, ui: &Ui) -> Result<(Vec<Published>, HashSet<Strin
         match Engine::connect().await {
             Ok(engine) => {
                 let published = engine.published_ports().await?;
-                let observed = engine.observe(&stack.project.name).await?;
-                let running: HashSet<String> = observed
-                    .into_iter()
-                    .filter(|(_, o)| o.state == "running")
-                    .map(|(s, _)| s)
-                    .collect();
+                let running = engine.running_services(&stack.project.name).await?;
                 Ok((published, running))
             }
             Err(e) => {

@@ -3,8 +3,8 @@
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
 use crate::error::{Error, Result};
-use crate::lifecycle::report::{ServiceRow, table};
-use crate::lifecycle::status::{all_healthy, status};
+use crate::lifecycle::report::table;
+use crate::lifecycle::status::status;
 use crate::ui::Ui;
 use crate::ui::table::Table;
 use serde::Serialize;
@@ -16,35 +16,19 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
         return all_projects(args, ui);
     }
     let stack = crate::project::load(file)?;
-    let rows = block_on(async { Ok(status(&stack).await?) })?;
-    let healthy = all_healthy(&rows);
+    let report = block_on(async { Ok(status(&stack).await?) })?;
     if args.json {
-        ui.json(&StatusDocument {
-            project: &stack.project.name,
-            healthy,
-            services: &rows,
-        });
+        ui.json(&report);
     } else {
-        ui.out(table(&rows, true));
+        ui.out(table(&report.services, true));
     }
-    if !healthy {
+    if !report.healthy {
         return Err(Error::problems_found(format!(
             "not every service of `{}` is running and healthy",
             stack.project.name
         )));
     }
     Ok(())
-}
-
-/// `devenv status --json`.
-#[derive(Debug, Serialize)]
-struct StatusDocument<'a> {
-    /// Project name.
-    project: &'a str,
-    /// Whether every service runs and none is unhealthy or starting.
-    healthy: bool,
-    /// One row per service.
-    services: &'a [ServiceRow],
 }
 
 /// `devenv status --all`: every devenv project on the engine and the directory it belongs to.

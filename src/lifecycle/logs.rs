@@ -1,6 +1,6 @@
 //! `devenv logs`: the services' logs multiplexed line by line, each prefixed by its service.
 
-use crate::engine::{Engine, labels};
+use crate::engine::Engine;
 use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
@@ -22,7 +22,7 @@ pub async fn logs(
     }
     let engine =
         Engine::connect_with_timeout(std::time::Duration::from_secs(60 * 60 * 24 * 365)).await?;
-    let containers = engine.project_containers(&stack.project.name).await?;
+    let containers = engine.observe(&stack.project.name).await?;
     let width = stack.services.keys().map(String::len).max().unwrap_or(0);
     let palette = [Style::Good, Style::Warn, Style::Bold, Style::Dim];
     let mut streams = Vec::new();
@@ -30,20 +30,10 @@ pub async fn logs(
         if !services.is_empty() && !services.contains(service) {
             continue;
         }
-        let Some(container) = containers.iter().find(|c| {
-            c.labels
-                .as_ref()
-                .and_then(|l| l.get(labels::SERVICE))
-                .is_some_and(|s| s == service)
-        }) else {
+        let Some(container) = containers.get(service) else {
             continue;
         };
-        let name = container
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/'))
-            .unwrap_or_default();
+        let name = container.name.as_str();
         let prefix = ui.paint(
             palette[index % palette.len()],
             format!("{service:<width$} |"),
