@@ -2,10 +2,10 @@
 //! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
 //! A container that exits while we wait fails at once with its exit code and logs.
 
+use crate::diagnostic::Diagnostic;
 use crate::endpoint::{env_value, reach_host};
 use crate::engine::{Engine, State};
 use crate::plan::ContainerSpec;
-use crate::source::Diagnostic;
 use crate::stack::{HealthCheck, Probe, Service};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

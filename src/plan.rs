@@ -286,7 +286,7 @@ pub fn specs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
+    use crate::diagnostic::SourceFile;
     use std::path::Path;
 
     fn shop() -> Stack {

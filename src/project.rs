@@ -2,8 +2,8 @@
 //! stack file's `[project] name`, `--name`/`DEVENV_PROJECT`, or, inside a git worktree, that
 //! name plus the worktree's, so two checkouts of one project never share containers or data.
 
+use crate::diagnostic::Diagnostic;
 use crate::error::Result;
-use crate::source::Diagnostic;
 use crate::stack::{self, NameOrigin, Stack, is_project_name};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

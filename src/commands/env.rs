@@ -2,12 +2,12 @@
 
 use super::runtime::block_on;
 use crate::cli::EnvCommand;
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::env::{self, IfTracked};
 use crate::error::{Error, Result};
 use crate::lifecycle::preflight;
 use crate::ports::Published;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use serde::Serialize;

@@ -5,7 +5,7 @@
 
 use super::Kind;
 use super::statements;
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::Seed;
 use futures_util::StreamExt;
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! Finding the Docker Engine the way the docker CLI does (DOCKER_HOST, the current context,
 //! then the usual sockets) and turning every way that fails into an error that says the fix.
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::Docker;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! is already taken is explained, never resolved by removing someone else's container.
 
 use super::{Engine, api_error, is_conflict, labels};
+use crate::diagnostic::Diagnostic;
 use crate::plan::{ContainerSpec, DockerHealth, MountSpec, PublishedPort};
-use crate::source::Diagnostic;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
     NetworkingConfig, PortBinding,

@@ -2,7 +2,7 @@
 //! chunks (`devenv logs`, followed or not).
 
 use super::{Engine, api_error};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::{Stream, StreamExt};
 

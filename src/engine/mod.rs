@@ -10,7 +10,7 @@ pub mod owners;
 pub mod shell;
 pub mod start;
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::Docker;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{

@@ -3,7 +3,7 @@
 //! project on the engine grouped by that directory (`status --all`).
 
 use super::{Engine, api_error, labels};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! first), so `up` can pick another port instead of showing Docker's text.
 
 use super::{Engine, api_error};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use std::fmt;
 
 /// A host port the engine could not bind when starting a container.

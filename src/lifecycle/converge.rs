@@ -2,11 +2,11 @@
 //! then wait until it answers its readiness probe. The outcome is typed, so `up` tells a real
 //! failure from a host port taken at start and from a service held back by its dependency.
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, PortTaken, StartError};
 use crate::health;
 use crate::plan::{Action, ContainerSpec};
 use crate::progress::Progress;
-use crate::source::Diagnostic;
 use crate::stack::Service;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,9 +1,9 @@
 //! `devenv down`: stop and remove the project's containers and network. Named volumes stay
 //! unless asked; only volumes labelled as the project's are ever removed (never external ones).
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::plan;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::Ui;
 use futures_util::future::join_all;

@@ -2,7 +2,7 @@
 //! project, released when the process ends however it ends (so a killed run never leaves a
 //! stale lock).
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::ui::Ui;
 use std::fs::File;
 use std::path::{Path, PathBuf};

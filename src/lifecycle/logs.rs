@@ -1,7 +1,7 @@
 //! `devenv logs`: the services' logs multiplexed line by line, each prefixed by its service.
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use futures_util::StreamExt;

@@ -2,10 +2,10 @@
 //! publish is free or already this project's, remapped to a free one (and written to `.env`)
 //! when allowed, or a clear error naming who holds it.
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::{PortTaken, StartError};
 use crate::env::{self, Loaded};
 use crate::ports::{self, Conflict, Published};
-use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
 use indexmap::IndexMap;
 use std::collections::HashSet;

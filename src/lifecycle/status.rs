@@ -5,11 +5,11 @@
 
 use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, address};
 use crate::config::UserConfig;
+use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
 use crate::engine::{Engine, Health, ProjectContainer};
 use crate::health;
 use crate::plan::{self, ContainerSpec};
-use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
 use futures_util::future::join_all;
 use serde::Serialize;

@@ -7,7 +7,7 @@ use super::model::{HostPort, Probe, Service, Variable, VariableKind, var_prefix}
 use super::raw::{RawCatalogEntry, RawHealth, RawService, Scalar};
 use super::spans::Spans;
 use crate::catalog::{Catalog, CatalogEntry};
-use crate::source::{Diagnostic, SourceFile, did_you_mean};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
 use std::ops::Range;
 use toml::Spanned;

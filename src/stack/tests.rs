@@ -1,11 +1,11 @@
 use super::*;
-use crate::source::SourceFile;
+use crate::diagnostic::SourceFile;
 use std::path::Path;
 
 /// The example from the README and the foundation issue (the bundled example).
 pub const SHOP: &str = include_str!("../../examples/shop/devenv.toml");
 
-fn parse(text: &str) -> Result<Stack, crate::source::Diagnostic> {
+fn parse(text: &str) -> Result<Stack, crate::diagnostic::Diagnostic> {
     load_source(
         &SourceFile::new("devenv.toml", text),
         Path::new("."),
@@ -13,7 +13,7 @@ fn parse(text: &str) -> Result<Stack, crate::source::Diagnostic> {
     )
 }
 
-fn error(text: &str) -> crate::source::Diagnostic {
+fn error(text: &str) -> crate::diagnostic::Diagnostic {
     parse(text).expect_err("expected an error")
 }
 
