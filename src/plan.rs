@@ -111,44 +111,6 @@ pub fn container_spec(
     config: &UserConfig,
 ) -> ContainerSpec {
     let project = &stack.project.name;
-    let mounts: Vec<MountSpec> = service
-        .volumes
-        .iter()
-        .map(|volume| match volume {
-            Volume::Named {
-                name,
-                target,
-                read_only,
-            } => MountSpec {
-                kind: "volume",
-                source: volume_name(project, name),
-                target: target.clone(),
-                read_only: *read_only,
-            },
-            Volume::Bind {
-                source,
-                target,
-                read_only,
-            } => MountSpec {
-                kind: "bind",
-                source: absolute_source(&stack.root, source),
-                target: target.clone(),
-                read_only: *read_only,
-            },
-        })
-        .collect();
-    let health = service.health.as_ref().and_then(|h| match &h.check {
-        HealthCheck::Command(cmd) => Some(DockerHealth {
-            test: std::iter::once("CMD".to_string())
-                .chain(cmd.iter().map(|c| values.expand(c)))
-                .collect(),
-            interval: h.interval.as_nanos() as i64,
-            timeout: h.timeout.as_nanos() as i64,
-            retries: i64::from(h.retries),
-            start_period: h.start_period.as_nanos() as i64,
-        }),
-        _ => None,
-    });
     ContainerSpec {
         service: service.name.clone(),
         name: container_name(project, &service.name),
@@ -172,19 +134,8 @@ pub fn container_spec(
                 host_port: values.host_port(p),
             })
             .collect(),
-        mounts: {
-            let mut mounts: Vec<MountSpec> = mounts;
-            if service.host_access.docker_socket {
-                mounts.push(MountSpec {
-                    kind: "bind",
-                    source: "/var/run/docker.sock".into(),
-                    target: "/var/run/docker.sock".into(),
-                    read_only: false,
-                });
-            }
-            mounts
-        },
-        health,
+        mounts: mounts(stack, service),
+        health: docker_health(service, values),
         network: if service.host_access.host_network {
             "host".into()
         } else {
@@ -192,6 +143,63 @@ pub fn container_spec(
         },
         privileged: service.host_access.privileged,
     }
+}
+
+/// A service's named volumes and bind mounts, plus the Docker socket when it asks for it.
+fn mounts(stack: &Stack, service: &Service) -> Vec<MountSpec> {
+    let mut mounts: Vec<MountSpec> = service
+        .volumes
+        .iter()
+        .map(|volume| match volume {
+            Volume::Named {
+                name,
+                target,
+                read_only,
+            } => MountSpec {
+                kind: "volume",
+                source: volume_name(&stack.project.name, name),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+            Volume::Bind {
+                source,
+                target,
+                read_only,
+            } => MountSpec {
+                kind: "bind",
+                source: absolute_source(&stack.root, source),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+        })
+        .collect();
+    if service.host_access.docker_socket {
+        mounts.push(MountSpec {
+            kind: "bind",
+            source: "/var/run/docker.sock".into(),
+            target: "/var/run/docker.sock".into(),
+            read_only: false,
+        });
+    }
+    mounts
+}
+
+/// Docker's own HEALTHCHECK, written for command checks only (TCP and HTTP checks are probed
+/// from the host). Durations are below `2562047h` (the loader's limit), so nanoseconds fit.
+fn docker_health(service: &Service, values: &Values) -> Option<DockerHealth> {
+    let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    service.health.as_ref().and_then(|h| match &h.check {
+        HealthCheck::Command(cmd) => Some(DockerHealth {
+            test: std::iter::once("CMD".to_string())
+                .chain(cmd.iter().map(|c| values.expand(c)))
+                .collect(),
+            interval: nanos(h.interval),
+            timeout: nanos(h.timeout),
+            retries: i64::from(h.retries),
+            start_period: nanos(h.start_period),
+        }),
+        _ => None,
+    })
 }
 
 fn absolute_source(root: &std::path::Path, source: &str) -> String {
