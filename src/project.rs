@@ -132,8 +132,12 @@ pub fn state_dir(root: &Path) -> Result<PathBuf, Diagnostic> {
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
         std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&ignore, "# devenv's own state; never committed\n*\n"))
-            .map_err(|e| Diagnostic::new(format!("cannot create {}: {e}", dir.display())))?;
+            .and_then(|()| std::fs::write(&ignore, "*\n"))
+            .map_err(|e| {
+                Diagnostic::new(format!("cannot create {}: {e}", dir.display())).with_help(
+                    "devenv keeps its own state there; make the project directory writable",
+                )
+            })?;
     }
     Ok(dir)
 }

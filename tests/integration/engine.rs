@@ -290,16 +290,7 @@ fn the_project_lock_lives_in_a_git_ignored_devenv_directory() {
     if !require("git", has_program("git", &["--version"])) {
         return;
     }
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(project.root())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    git(&["init", "-q"]);
+    git(project.root(), &["init", "-q"]);
     project.up_ok(&[]);
     project.run_ok(&["down"]);
     assert!(
@@ -307,7 +298,10 @@ fn the_project_lock_lives_in_a_git_ignored_devenv_directory() {
         "the lock is in .devenv/"
     );
     assert_eq!(project.read(".devenv/.gitignore"), "*\n");
-    let untracked = git(&["status", "--porcelain", "--untracked-files=all"]);
+    let untracked = git(
+        project.root(),
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
     assert!(!untracked.contains(".devenv"), "{untracked}");
     assert!(
         !std::env::temp_dir()
