@@ -20,11 +20,21 @@ pub struct PublishedPort {
     pub host_port: u16,
 }
 
+/// What a mount's source is. Serialised in lowercase, as the config hash has always seen it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A named Docker volume.
+    Volume,
+    /// A host path.
+    Bind,
+}
+
 /// A mount as Docker takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MountSpec {
-    /// `volume` or `bind`.
-    pub kind: &'static str,
+    /// Volume or bind mount.
+    pub kind: MountKind,
     /// Docker volume name (`shop_db-data`) or absolute host path.
     pub source: String,
     /// Path in the container.
@@ -83,7 +93,7 @@ impl ContainerSpec {
     pub fn volume_names(&self) -> impl Iterator<Item = &str> {
         self.mounts
             .iter()
-            .filter(|m| m.kind == "volume")
+            .filter(|m| m.kind == MountKind::Volume)
             .map(|m| m.source.as_str())
     }
 }
@@ -156,7 +166,7 @@ fn mounts(stack: &Stack, service: &Service) -> Vec<MountSpec> {
                 target,
                 read_only,
             } => MountSpec {
-                kind: "volume",
+                kind: MountKind::Volume,
                 source: volume_name(&stack.project.name, name),
                 target: target.clone(),
                 read_only: *read_only,
@@ -166,7 +176,7 @@ fn mounts(stack: &Stack, service: &Service) -> Vec<MountSpec> {
                 target,
                 read_only,
             } => MountSpec {
-                kind: "bind",
+                kind: MountKind::Bind,
                 source: absolute_source(&stack.root, source),
                 target: target.clone(),
                 read_only: *read_only,
@@ -175,7 +185,7 @@ fn mounts(stack: &Stack, service: &Service) -> Vec<MountSpec> {
         .collect();
     if service.host_access.docker_socket {
         mounts.push(MountSpec {
-            kind: "bind",
+            kind: MountKind::Bind,
             source: "/var/run/docker.sock".into(),
             target: "/var/run/docker.sock".into(),
             read_only: false,

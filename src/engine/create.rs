@@ -122,7 +122,7 @@ fn mount(m: &MountSpec) -> Mount {
     Mount {
         target: Some(m.target.clone()),
         source: Some(m.source.clone()),
-        typ: Some(if m.kind == "volume" {
+        typ: Some(if m.kind == crate::plan::MountKind::Volume {
             MountType::VOLUME
         } else {
             MountType::BIND
