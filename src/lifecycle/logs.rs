@@ -7,12 +7,23 @@ use crate::ui::{Style, Ui};
 use futures_util::StreamExt;
 use futures_util::stream::select_all;
 
-/// Prints the logs of `services` (all when empty), following them with `follow`.
+/// One log line under `logs --json`.
+#[derive(Debug, serde::Serialize)]
+struct LogLine<'a> {
+    /// The service it came from.
+    service: &'a str,
+    /// The line, without its line ending.
+    line: &'a str,
+}
+
+/// Prints the logs of `services` (all when empty), following them with `follow`: prefixed
+/// lines, or one JSON document per line with `json`.
 pub async fn logs(
     stack: &Stack,
     services: &[String],
     follow: bool,
     tail: Option<u64>,
+    json: bool,
     ui: &Ui,
 ) -> Result<(), Diagnostic> {
     for name in services {
@@ -38,6 +49,7 @@ pub async fn logs(
             palette[index % palette.len()],
             format!("{service:<width$} |"),
         );
+        let service = service.as_str();
         let mut pending = String::new();
         streams.push(
             engine
@@ -47,10 +59,8 @@ pub async fn logs(
                     pending.push_str(&chunk);
                     let mut lines = Vec::new();
                     while let Some(pos) = pending.find('\n') {
-                        lines.push(format!(
-                            "{prefix} {}",
-                            pending[..pos].trim_end_matches('\r')
-                        ));
+                        let line = pending[..pos].trim_end_matches('\r').to_string();
+                        lines.push((service, prefix.clone(), line));
                         pending.drain(..=pos);
                     }
                     Ok::<_, Diagnostic>(lines)
@@ -64,8 +74,15 @@ pub async fn logs(
     }
     let mut merged = select_all(streams);
     while let Some(lines) = merged.next().await {
-        for line in lines? {
-            ui.out(line);
+        for (service, prefix, line) in lines? {
+            if json {
+                ui.json(&LogLine {
+                    service,
+                    line: &line,
+                });
+            } else {
+                ui.out(format!("{prefix} {line}"));
+            }
         }
     }
     Ok(())

@@ -135,6 +135,18 @@ fn logs_are_prefixed_by_service() {
     assert!(out.lines().any(|l| l.starts_with("cache | ")), "{out}");
     let (out, _) = project.run_ok(&["logs", "cache"]);
     assert!(out.lines().all(|l| l.starts_with("cache | ")), "{out}");
+    let (out, _) = project.run_ok(&["logs", "--json", "--tail", "3"]);
+    let documents: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!documents.is_empty(), "{out}");
+    for document in &documents {
+        assert_eq!(document["version"], 1, "{document}");
+        assert!(document["line"].is_string(), "{document}");
+    }
+    assert!(documents.iter().any(|d| d["service"] == "db"), "{out}");
+    assert!(documents.iter().any(|d| d["service"] == "cache"), "{out}");
 }
 
 #[test]
