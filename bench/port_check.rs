@@ -2,9 +2,9 @@
 //! 127.0.0.1 plus a match against the ports all running containers publish (one engine list
 //! call). Run with `cargo run --release --example port_check`. Prints the median of 50 runs.
 
+use devenv::diagnostic::SourceFile;
 use devenv::engine::Engine;
 use devenv::env::Values;
-use devenv::source::SourceFile;
 use std::time::{Duration, Instant};
 
 fn main() {

@@ -77,6 +77,7 @@ impl Cli {
                 args.json || matches!(args.action, Some(MigrateAction::Status { json: true }))
             }
             Command::Seed(args) => args.json,
+            Command::Logs(args) => args.json,
             Command::Db(DbCommand::Reset { json, .. }) => *json,
             _ => false,
         }
@@ -226,6 +227,9 @@ pub struct LogsArgs {
     /// Lines from the end of each log.
     #[arg(long, value_name = "N")]
     pub tail: Option<u64>,
+    /// One JSON document per log line on stdout (`service`, `line`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `devenv restart`.

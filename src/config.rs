@@ -1,7 +1,7 @@
 //! The user's own settings (`$XDG_CONFIG_HOME/devenv/config.toml`), separate from any project:
 //! today the `[images]` table that rewrites image references (registry mirrors, local builds).
 
-use crate::source::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

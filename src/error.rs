@@ -4,7 +4,7 @@
 //! Exit codes: 0 success, 1 a problem found or bad input, 2 usage error, 130 interrupted. A
 //! program devenv hands the terminal to (`db shell`'s client) passes its own code on.
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 /// Exit code of a failure, bad input, or a check that found problems.
 pub const EXIT_FAILURE: u8 = 1;

@@ -2,17 +2,17 @@
 //! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
 //! A container that exits while we wait fails at once with its exit code and logs.
 
+use crate::diagnostic::Diagnostic;
 use crate::endpoint::{env_value, reach_host};
-use crate::engine::Engine;
+use crate::engine::{Engine, State};
 use crate::plan::ContainerSpec;
-use crate::source::Diagnostic;
 use crate::stack::{HealthCheck, Probe, Service};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How long one probe attempt may take.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// First delay between attempts; grows by half each time up to `MAX_DELAY`.
 const FIRST_DELAY: Duration = Duration::from_millis(50);
 const MAX_DELAY: Duration = Duration::from_millis(100);
@@ -20,6 +20,99 @@ const MAX_DELAY: Duration = Duration::from_millis(100);
 const SETTLE: Duration = Duration::from_millis(300);
 /// Log lines shown when a service fails.
 pub const LOG_LINES: usize = 30;
+
+/// Why one readiness probe did not pass; the texts are what `up` shows as "last probe".
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// Nothing accepted the connection.
+    #[error("cannot connect to {host}:{port}: {source}")]
+    Connect {
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+        /// The connect error.
+        source: std::io::Error,
+    },
+    /// Docker's port proxy accepted, but nothing listens inside the container yet.
+    #[error("{host}:{port} accepts connections but closes them: the service is not listening yet")]
+    ClosedByProxy {
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+    },
+    /// The database refused or failed the login.
+    #[error("{database} login as `{user}` to {target} failed: {source}")]
+    Login {
+        /// `PostgreSQL` or `MySQL`.
+        database: &'static str,
+        /// User logged in as.
+        user: String,
+        /// `host:port/db` or `host:port`.
+        target: String,
+        /// sqlx's error (its database error code tells a refusal from a start-up).
+        source: sqlx::Error,
+    },
+    /// Talking to the service failed midway.
+    #[error("{what} {host}:{port}: {source}")]
+    Io {
+        /// `Redis PING to`, `GET /health on`.
+        what: String,
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Redis answered, but not PONG.
+    #[error("Redis at {host}:{port} answered PING with {reply:?}")]
+    RedisReply {
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+        /// What it said.
+        reply: String,
+    },
+    /// The HTTP check answered with a status other than 2xx.
+    #[error("GET {path} on {host}:{port} answered {code:?}")]
+    HttpStatus {
+        /// Path requested.
+        path: String,
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+        /// Status code as sent.
+        code: String,
+    },
+    /// The health command ran and failed.
+    #[error("`{command}` exited with {code}: {output}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit code.
+        code: i64,
+        /// What it printed, trimmed.
+        output: String,
+    },
+    /// The health command could not be run.
+    #[error("{}", .0.message)]
+    Exec(Diagnostic),
+    /// The check names a container port the stack does not publish.
+    #[error("{kind} health check on port {port}, which is not published")]
+    NotPublished {
+        /// `tcp` or `http`.
+        kind: &'static str,
+        /// Container port.
+        port: u16,
+    },
+    /// One attempt took too long.
+    #[error("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())]
+    TimedOut,
+}
 
 /// Waits until the service answers its probe; fails fast if the container stops.
 pub async fn wait_ready(
@@ -30,12 +123,12 @@ pub async fn wait_ready(
 ) -> Result<Duration, Diagnostic> {
     let start = Instant::now();
     let mut delay = FIRST_DELAY;
-    let mut last_error = String::from("no probe ran yet");
+    let mut last_error: Option<ProbeError> = None;
     let mut refused_logins = 0;
     loop {
         let state = engine.state(&spec.name).await?;
         if !state.running || state.restarting {
-            if state.status == "exited" || state.status == "dead" || state.restarting {
+            if matches!(state.status, State::Exited | State::Dead) || state.restarting {
                 let logs = engine.log_tail(&spec.name, LOG_LINES).await;
                 let oom = if state.oom_killed {
                     " (killed by the OOM killer: give Docker more memory)"
@@ -66,24 +159,23 @@ pub async fn wait_ready(
                 }
                 Ok(Err(e)) => {
                     // The server is up and says no: waiting will not change its mind.
-                    refused_logins = if e.credentials_refused {
+                    refused_logins = if is_login_refused(&e) {
                         refused_logins + 1
                     } else {
                         0
                     };
                     if refused_logins >= LOGIN_REFUSALS {
-                        return Err(login_refused(spec, service, &e.message));
+                        return Err(login_refused(spec, service, &e));
                     }
-                    last_error = e.message;
+                    last_error = Some(e);
                 }
-                Err(_) => {
-                    last_error =
-                        format!("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())
-                }
+                Err(_) => last_error = Some(ProbeError::TimedOut),
             }
         }
         if start.elapsed() >= timeout {
             let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+            let last_error =
+                last_error.map_or_else(|| "no probe ran yet".into(), |e| e.to_string());
             return Err(Diagnostic::new(format!(
                 "service `{}` was not ready after {}s; last probe: {last_error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
                 service.name,
@@ -104,39 +196,15 @@ pub async fn wait_ready(
 /// Consecutive refused logins (about a second of them) that end the wait.
 const LOGIN_REFUSALS: u32 = 12;
 
-/// Why a probe failed.
-#[derive(Debug)]
-pub struct ProbeFailure {
-    /// What the probe saw.
-    pub message: String,
-    /// A definite "wrong credentials" from the database (not "still starting").
-    pub credentials_refused: bool,
-}
-
-impl From<String> for ProbeFailure {
-    fn from(message: String) -> Self {
-        Self {
-            message,
-            credentials_refused: false,
-        }
-    }
-}
-
-impl ProbeFailure {
-    /// A failed database login, told apart by the server's error code.
-    fn login(message: String, error: &sqlx::Error) -> Self {
-        Self {
-            message,
-            credentials_refused: is_credentials_refused(error),
-        }
-    }
-}
-
-/// Whether the server refused the user or password: SQLSTATE class 28 (`28P01` wrong
-/// password, `28000` no such user or no access on PostgreSQL), MySQL error 1045 (access
-/// denied, SQLSTATE `28000`).
-fn is_credentials_refused(error: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = error else {
+/// A definite "wrong credentials" from the database (not "still starting"), told apart by
+/// the server's error code: SQLSTATE class 28 (`28P01` wrong password, `28000` no such user
+/// or no access on PostgreSQL), MySQL error 1045 (access denied, SQLSTATE `28000`).
+fn is_login_refused(error: &ProbeError) -> bool {
+    let ProbeError::Login {
+        source: sqlx::Error::Database(db),
+        ..
+    } = error
+    else {
         return false;
     };
     if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
@@ -147,7 +215,7 @@ fn is_credentials_refused(error: &sqlx::Error) -> bool {
 
 /// The usual cause of a refused login on a fresh `.env`: the data volume was initialised
 /// earlier with other credentials, and database images set them on first start only.
-fn login_refused(spec: &ContainerSpec, service: &Service, error: &str) -> Diagnostic {
+fn login_refused(spec: &ContainerSpec, service: &Service, error: &ProbeError) -> Diagnostic {
     let volumes: Vec<&str> = spec.volume_names().collect();
     let volume = if volumes.is_empty() {
         "its data volume".to_string()
@@ -161,7 +229,7 @@ fn login_refused(spec: &ContainerSpec, service: &Service, error: &str) -> Diagno
 }
 
 /// Whether the service has anything to probe besides "the container runs".
-fn has_probe(spec: &ContainerSpec, service: &Service) -> bool {
+pub fn has_probe(spec: &ContainerSpec, service: &Service) -> bool {
     service.probe.is_some()
         || service.health.is_some()
         || spec.ports.iter().any(|p| p.protocol == "tcp")
@@ -173,7 +241,7 @@ pub async fn probe_once(
     engine: &Engine,
     spec: &ContainerSpec,
     service: &Service,
-) -> Result<(), ProbeFailure> {
+) -> Result<(), ProbeError> {
     let host_port_of = |container: u16| {
         spec.ports
             .iter()
@@ -186,7 +254,7 @@ pub async fn probe_once(
         return match probe {
             Probe::Postgres => postgres_login(spec, host, port.host_port).await,
             Probe::Mysql => mysql_login(spec, host, port.host_port).await,
-            Probe::Redis => Ok(redis_ping(host, port.host_port).await?),
+            Probe::Redis => redis_ping(host, port.host_port).await,
         };
     }
     match service.health.as_ref().map(|h| &h.check) {
@@ -199,22 +267,26 @@ pub async fn probe_once(
             let (code, output) = engine
                 .exec(&spec.name, &test)
                 .await
-                .map_err(|d| d.message)?;
+                .map_err(ProbeError::Exec)?;
             if code != 0 {
-                return Err(
-                    format!("`{}` exited with {code}: {}", test.join(" "), output.trim()).into(),
-                );
+                return Err(ProbeError::Command {
+                    command: test.join(" "),
+                    code,
+                    output: output.trim().to_string(),
+                });
             }
         }
         Some(HealthCheck::Tcp(port)) => {
-            let published = host_port_of(*port).ok_or_else(|| {
-                format!("tcp health check on port {port}, which is not published")
+            let published = host_port_of(*port).ok_or(ProbeError::NotPublished {
+                kind: "tcp",
+                port: *port,
             })?;
             tcp_alive(reach_host(&published.host_ip), published.host_port).await?;
         }
         Some(HealthCheck::Http { path, port }) => {
-            let published = host_port_of(*port).ok_or_else(|| {
-                format!("http health check on port {port}, which is not published")
+            let published = host_port_of(*port).ok_or(ProbeError::NotPublished {
+                kind: "http",
+                port: *port,
             })?;
             http_get(reach_host(&published.host_ip), published.host_port, path).await?;
         }
@@ -229,24 +301,45 @@ pub async fn probe_once(
 /// A TCP check that sees through Docker's port proxy: the proxy accepts every connection and
 /// closes it at once when nothing listens inside, so the connection must stay open (or the
 /// server must greet) for a moment.
-async fn tcp_alive(host: &str, port: u16) -> Result<(), String> {
+async fn tcp_alive(host: &str, port: u16) -> Result<(), ProbeError> {
     let mut stream = tcp_connect(host, port).await?;
     let mut buf = [0u8; 1];
     match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await {
         Err(_) | Ok(Ok(1..)) => Ok(()),
-        Ok(Ok(0)) | Ok(Err(_)) => Err(format!(
-            "{host}:{port} accepts connections but closes them: the service is not listening yet"
-        )),
+        Ok(Ok(0)) | Ok(Err(_)) => Err(ProbeError::ClosedByProxy {
+            host: host.to_string(),
+            port,
+        }),
     }
 }
 
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, String> {
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, ProbeError> {
     TcpStream::connect((host, port))
         .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))
+        .map_err(|source| ProbeError::Connect {
+            host: host.to_string(),
+            port,
+            source,
+        })
 }
 
-async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), ProbeFailure> {
+/// An I/O error while talking to `host:port`, saying what was being done.
+fn io_error(
+    what: impl Into<String>,
+    host: &str,
+    port: u16,
+) -> impl FnOnce(std::io::Error) -> ProbeError {
+    let what = what.into();
+    let host = host.to_string();
+    move |source| ProbeError::Io {
+        what,
+        host,
+        port,
+        source,
+    }
+}
+
+async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), ProbeError> {
     use sqlx::Connection;
     let user = env_value(spec, "POSTGRES_USER").unwrap_or("postgres");
     let database = env_value(spec, "POSTGRES_DB").unwrap_or(user);
@@ -261,16 +354,17 @@ async fn postgres_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(
     }
     let connection = sqlx::postgres::PgConnection::connect_with(&options)
         .await
-        .map_err(|e| {
-            let message =
-                format!("PostgreSQL login as `{user}` to {host}:{port}/{database} failed: {e}");
-            ProbeFailure::login(message, &e)
+        .map_err(|source| ProbeError::Login {
+            database: "PostgreSQL",
+            user: user.to_string(),
+            target: format!("{host}:{port}/{database}"),
+            source,
         })?;
     let _ = connection.close().await;
     Ok(())
 }
 
-async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), ProbeFailure> {
+async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), ProbeError> {
     use sqlx::Connection;
     let pick = |keys: &[&str]| keys.iter().find_map(|k| env_value(spec, k));
     let (user, password) = match pick(&["MARIADB_USER", "MYSQL_USER"]) {
@@ -293,57 +387,65 @@ async fn mysql_login(spec: &ContainerSpec, host: &str, port: u16) -> Result<(), 
     }
     let connection = sqlx::mysql::MySqlConnection::connect_with(&options)
         .await
-        .map_err(|e| {
-            let message = format!("MySQL login as `{user}` to {host}:{port} failed: {e}");
-            ProbeFailure::login(message, &e)
+        .map_err(|source| ProbeError::Login {
+            database: "MySQL",
+            user: user.to_string(),
+            target: format!("{host}:{port}"),
+            source,
         })?;
     let _ = connection.close().await;
     Ok(())
 }
 
-async fn redis_ping(host: &str, port: u16) -> Result<(), String> {
+async fn redis_ping(host: &str, port: u16) -> Result<(), ProbeError> {
     let mut stream = tcp_connect(host, port).await?;
     stream
         .write_all(b"PING\r\n")
         .await
-        .map_err(|e| format!("Redis PING to {host}:{port}: {e}"))?;
+        .map_err(io_error("Redis PING to", host, port))?;
     let mut buf = [0u8; 64];
     let n = stream
         .read(&mut buf)
         .await
-        .map_err(|e| format!("Redis PING to {host}:{port}: {e}"))?;
+        .map_err(io_error("Redis PING to", host, port))?;
     let reply = String::from_utf8_lossy(&buf[..n]);
     // NOAUTH means the server is up and wants a password: that is ready too.
     if reply.starts_with("+PONG") || reply.starts_with("-NOAUTH") {
         Ok(())
     } else {
-        Err(format!(
-            "Redis at {host}:{port} answered PING with {:?}",
-            reply.trim()
-        ))
+        Err(ProbeError::RedisReply {
+            host: host.to_string(),
+            port,
+            reply: reply.trim().to_string(),
+        })
     }
 }
 
 /// `GET path` on `host:port`; ready on a 2xx status.
-pub(crate) async fn http_get(host: &str, port: u16, path: &str) -> Result<(), String> {
+pub(crate) async fn http_get(host: &str, port: u16, path: &str) -> Result<(), ProbeError> {
     let mut stream = tcp_connect(host, port).await?;
     let request =
         format!("GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
     stream
         .write_all(request.as_bytes())
         .await
-        .map_err(|e| format!("GET {path} on {host}:{port}: {e}"))?;
+        .map_err(io_error(format!("GET {path} on"), host, port))?;
     let mut buf = [0u8; 64];
     let n = stream
         .read(&mut buf)
         .await
-        .map_err(|e| format!("GET {path} on {host}:{port}: {e}"))?;
+        .map_err(io_error(format!("GET {path} on"), host, port))?;
     let status_line = String::from_utf8_lossy(&buf[..n]);
     let code = status_line.split_whitespace().nth(1).unwrap_or("");
     if code.starts_with('2') {
         Ok(())
     } else {
-        Err(format!("GET {path} on {host}:{port} answered {code:?}"))
+        Err(ProbeError::HttpStatus {
+            path: path.to_string(),
+            host: host.to_string(),
+            port,
+            code: code.to_string(),
+        })
     }
 }
 
@@ -370,6 +472,7 @@ mod tests {
             http_get("127.0.0.1", port, "/health")
                 .await
                 .unwrap_err()
+                .to_string()
                 .contains("503")
         );
     }
@@ -390,6 +493,7 @@ mod tests {
             tcp_alive("127.0.0.1", port)
                 .await
                 .unwrap_err()
+                .to_string()
                 .contains("closes them")
         );
         server.await.unwrap();
@@ -405,6 +509,7 @@ mod tests {
             tcp_connect("127.0.0.1", port)
                 .await
                 .unwrap_err()
+                .to_string()
                 .contains(&format!("127.0.0.1:{port}"))
         );
     }

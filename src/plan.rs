@@ -20,11 +20,21 @@ pub struct PublishedPort {
     pub host_port: u16,
 }
 
+/// What a mount's source is. Serialised in lowercase, as the config hash has always seen it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A named Docker volume.
+    Volume,
+    /// A host path.
+    Bind,
+}
+
 /// A mount as Docker takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MountSpec {
-    /// `volume` or `bind`.
-    pub kind: &'static str,
+    /// Volume or bind mount.
+    pub kind: MountKind,
     /// Docker volume name (`shop_db-data`) or absolute host path.
     pub source: String,
     /// Path in the container.
@@ -83,7 +93,7 @@ impl ContainerSpec {
     pub fn volume_names(&self) -> impl Iterator<Item = &str> {
         self.mounts
             .iter()
-            .filter(|m| m.kind == "volume")
+            .filter(|m| m.kind == MountKind::Volume)
             .map(|m| m.source.as_str())
     }
 }
@@ -111,44 +121,6 @@ pub fn container_spec(
     config: &UserConfig,
 ) -> ContainerSpec {
     let project = &stack.project.name;
-    let mounts: Vec<MountSpec> = service
-        .volumes
-        .iter()
-        .map(|volume| match volume {
-            Volume::Named {
-                name,
-                target,
-                read_only,
-            } => MountSpec {
-                kind: "volume",
-                source: volume_name(project, name),
-                target: target.clone(),
-                read_only: *read_only,
-            },
-            Volume::Bind {
-                source,
-                target,
-                read_only,
-            } => MountSpec {
-                kind: "bind",
-                source: absolute_source(&stack.root, source),
-                target: target.clone(),
-                read_only: *read_only,
-            },
-        })
-        .collect();
-    let health = service.health.as_ref().and_then(|h| match &h.check {
-        HealthCheck::Command(cmd) => Some(DockerHealth {
-            test: std::iter::once("CMD".to_string())
-                .chain(cmd.iter().map(|c| values.expand(c)))
-                .collect(),
-            interval: h.interval.as_nanos() as i64,
-            timeout: h.timeout.as_nanos() as i64,
-            retries: i64::from(h.retries),
-            start_period: h.start_period.as_nanos() as i64,
-        }),
-        _ => None,
-    });
     ContainerSpec {
         service: service.name.clone(),
         name: container_name(project, &service.name),
@@ -172,19 +144,8 @@ pub fn container_spec(
                 host_port: values.host_port(p),
             })
             .collect(),
-        mounts: {
-            let mut mounts: Vec<MountSpec> = mounts;
-            if service.host_access.docker_socket {
-                mounts.push(MountSpec {
-                    kind: "bind",
-                    source: "/var/run/docker.sock".into(),
-                    target: "/var/run/docker.sock".into(),
-                    read_only: false,
-                });
-            }
-            mounts
-        },
-        health,
+        mounts: mounts(stack, service),
+        health: docker_health(service, values),
         network: if service.host_access.host_network {
             "host".into()
         } else {
@@ -192,6 +153,63 @@ pub fn container_spec(
         },
         privileged: service.host_access.privileged,
     }
+}
+
+/// A service's named volumes and bind mounts, plus the Docker socket when it asks for it.
+fn mounts(stack: &Stack, service: &Service) -> Vec<MountSpec> {
+    let mut mounts: Vec<MountSpec> = service
+        .volumes
+        .iter()
+        .map(|volume| match volume {
+            Volume::Named {
+                name,
+                target,
+                read_only,
+            } => MountSpec {
+                kind: MountKind::Volume,
+                source: volume_name(&stack.project.name, name),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+            Volume::Bind {
+                source,
+                target,
+                read_only,
+            } => MountSpec {
+                kind: MountKind::Bind,
+                source: absolute_source(&stack.root, source),
+                target: target.clone(),
+                read_only: *read_only,
+            },
+        })
+        .collect();
+    if service.host_access.docker_socket {
+        mounts.push(MountSpec {
+            kind: MountKind::Bind,
+            source: "/var/run/docker.sock".into(),
+            target: "/var/run/docker.sock".into(),
+            read_only: false,
+        });
+    }
+    mounts
+}
+
+/// Docker's own HEALTHCHECK, written for command checks only (TCP and HTTP checks are probed
+/// from the host). Durations are below `2562047h` (the loader's limit), so nanoseconds fit.
+fn docker_health(service: &Service, values: &Values) -> Option<DockerHealth> {
+    let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    service.health.as_ref().and_then(|h| match &h.check {
+        HealthCheck::Command(cmd) => Some(DockerHealth {
+            test: std::iter::once("CMD".to_string())
+                .chain(cmd.iter().map(|c| values.expand(c)))
+                .collect(),
+            interval: nanos(h.interval),
+            timeout: nanos(h.timeout),
+            retries: i64::from(h.retries),
+            start_period: nanos(h.start_period),
+        }),
+        _ => None,
+    })
 }
 
 fn absolute_source(root: &std::path::Path, source: &str) -> String {
@@ -244,20 +262,8 @@ pub fn select_services<'a>(
         .collect())
 }
 
-/// A container as found on the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
-    /// Container name.
-    pub name: String,
-    /// Container id.
-    pub id: String,
-    /// Service label.
-    pub service: String,
-    /// Config-hash label.
-    pub config_hash: String,
-    /// Docker state: `running`, `created`, `exited`, ...
-    pub state: String,
-}
+/// A container as found on the engine (the engine's typed view of it).
+pub use crate::engine::ProjectContainer as Observed;
 
 /// What to do with one service's container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,7 +283,7 @@ pub fn decide(spec: &ContainerSpec, observed: Option<&Observed>) -> Action {
     match observed {
         None => Action::Create,
         Some(o) if o.config_hash != spec.config_hash() => Action::Recreate,
-        Some(o) if o.state == "running" => Action::Keep,
+        Some(o) if o.is_running() => Action::Keep,
         Some(_) => Action::Start,
     }
 }
@@ -298,7 +304,7 @@ pub fn specs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
+    use crate::diagnostic::SourceFile;
     use std::path::Path;
 
     fn shop() -> Stack {
@@ -347,15 +353,21 @@ mod tests {
             &UserConfig::default(),
         );
         let mut observed = Observed {
+            service: "db".into(),
+            number: 1,
+            one_off: false,
             name: spec.name.clone(),
             id: "x".into(),
-            service: "db".into(),
+            state: crate::engine::State::Running,
+            status: "Up 1 second".into(),
+            image: spec.image.clone(),
             config_hash: spec.config_hash(),
-            state: "running".into(),
+            working_dir: None,
+            ports: Vec::new(),
         };
         assert_eq!(decide(&spec, None), Action::Create);
         assert_eq!(decide(&spec, Some(&observed)), Action::Keep);
-        observed.state = "exited".into();
+        observed.state = crate::engine::State::Exited;
         assert_eq!(decide(&spec, Some(&observed)), Action::Start);
         observed.config_hash = "old".into();
         assert_eq!(decide(&spec, Some(&observed)), Action::Recreate);

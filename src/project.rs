@@ -2,8 +2,8 @@
 //! stack file's `[project] name`, `--name`/`DEVENV_PROJECT`, or, inside a git worktree, that
 //! name plus the worktree's, so two checkouts of one project never share containers or data.
 
+use crate::diagnostic::Diagnostic;
 use crate::error::Result;
-use crate::source::Diagnostic;
 use crate::stack::{self, NameOrigin, Stack, is_project_name};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -132,8 +132,12 @@ pub fn state_dir(root: &Path) -> Result<PathBuf, Diagnostic> {
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
         std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&ignore, "# devenv's own state; never committed\n*\n"))
-            .map_err(|e| Diagnostic::new(format!("cannot create {}: {e}", dir.display())))?;
+            .and_then(|()| std::fs::write(&ignore, "*\n"))
+            .map_err(|e| {
+                Diagnostic::new(format!("cannot create {}: {e}", dir.display())).with_help(
+                    "devenv keeps its own state there; make the project directory writable",
+                )
+            })?;
     }
     Ok(dir)
 }

@@ -5,10 +5,10 @@
 //! apply them. Changed seeds: report them. One summary line per reaction.
 
 use crate::database::{self, Steps, Target};
+use crate::diagnostic::Diagnostic;
 use crate::lifecycle::up::{UpOptions, up};
 use crate::plan::Action;
 use crate::progress::Progress;
-use crate::source::Diagnostic;
 use crate::stack::{Seed, Stack};
 use crate::ui::{Style, Ui, Verbosity};
 use notify::{RecommendedWatcher, RecursiveMode};
@@ -327,7 +327,7 @@ async fn apply_migrations(stack: &Stack) -> Result<String, Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
+    use crate::diagnostic::SourceFile;
     use std::path::Path;
 
     #[test]

@@ -3,10 +3,10 @@
 //! generated-file header, so a file devenv did not write, or one edited by hand since, is
 //! never overwritten.
 
+use crate::diagnostic::Diagnostic;
 use crate::env::Values;
 use crate::env::dotenv::quote;
 use crate::generate::header::{HeaderState, inspect, with_header};
-use crate::source::Diagnostic;
 use crate::stack::{App, Stack};
 
 /// What writing the file did.

@@ -22,8 +22,8 @@ pub use status::{AppStatus, status};
 pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
 pub use supervise::{start_detached, supervise};
 
+use crate::diagnostic::Diagnostic;
 use crate::env::Values;
-use crate::source::Diagnostic;
 use crate::stack::{App, Stack};
 use indexmap::IndexMap;
 use std::path::Path;

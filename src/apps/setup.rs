@@ -3,9 +3,9 @@
 //! hash is kept in `.devenv/setup/<app>.sha256`). Its output is streamed to the caller; a
 //! failure stops `up` with its last lines.
 
+use crate::diagnostic::Diagnostic;
 use crate::env::Values;
 use crate::hash::sha256_hex;
-use crate::source::Diagnostic;
 use crate::stack::{App, Stack};
 use std::path::PathBuf;
 

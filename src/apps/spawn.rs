@@ -4,7 +4,7 @@
 
 use super::state::{self, AppState};
 use super::stop::{Stopped, stop_tree};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use indexmap::IndexMap;
 use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessSession};
 use std::fs::{File, OpenOptions};

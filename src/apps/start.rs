@@ -5,8 +5,8 @@
 
 use super::state::{self, Liveness};
 use super::{port, stop_app, supervise::start_detached};
+use crate::diagnostic::Diagnostic;
 use crate::env::Values;
-use crate::source::Diagnostic;
 use crate::stack::{App, HealthCheck, Stack};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -199,7 +199,7 @@ async fn probe(stack: &Stack, app: &App, values: &Values, port: Option<u16>) -> 
             for host in ["127.0.0.1", "::1"] {
                 match crate::health::http_get(host, current(*port), path).await {
                     Ok(()) => return Ok(()),
-                    Err(e) => errors.push(e),
+                    Err(e) => errors.push(e.to_string()),
                 }
             }
         }

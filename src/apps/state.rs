@@ -5,7 +5,7 @@
 //! is stale and must never be signalled.
 
 use super::proc;
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,7 @@ use super::backoff::{self, Decision, Exit};
 use super::spawn::{Launch, log_path, spawn_recorded};
 use super::state::{self, Process};
 use super::stop::stop_tree;
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::RestartPolicy;
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;

@@ -2,12 +2,12 @@
 
 use super::runtime::block_on;
 use crate::cli::EnvCommand;
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::env::{self, IfTracked};
 use crate::error::{Error, Result};
 use crate::lifecycle::preflight;
 use crate::ports::Published;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use serde::Serialize;
@@ -144,12 +144,7 @@ fn engine_ports(stack: &Stack, ui: &Ui) -> Result<(Vec<Published>, HashSet<Strin
         match Engine::connect().await {
             Ok(engine) => {
                 let published = engine.published_ports().await?;
-                let observed = engine.observe(&stack.project.name).await?;
-                let running: HashSet<String> = observed
-                    .into_iter()
-                    .filter(|(_, o)| o.state == "running")
-                    .map(|(s, _)| s)
-                    .collect();
+                let running = engine.running_services(&stack.project.name).await?;
                 Ok((published, running))
             }
             Err(e) => {

@@ -1,9 +1,9 @@
 //! `devenv generate`: write (or `--check`) docker-compose.yml and .env.example.
 
 use crate::cli::GenerateArgs;
+use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::generate::{self, FileState, WriteOutcome};
-use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use std::path::Path;
 

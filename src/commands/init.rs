@@ -2,9 +2,9 @@
 
 use crate::catalog::Catalog;
 use crate::cli::InitArgs;
+use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
 use crate::project::STACK_FILE;
-use crate::source::{Diagnostic, did_you_mean};
 use crate::stack::is_project_name;
 use crate::ui::{Style, Ui};
 

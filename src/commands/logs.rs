@@ -10,10 +10,15 @@ use std::path::Path;
 pub fn run(file: Option<&Path>, args: &LogsArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     block_on(async {
-        Ok(
-            crate::lifecycle::logs::logs(&stack, &args.services, args.follow, args.tail, ui)
-                .await?,
+        Ok(crate::lifecycle::logs::logs(
+            &stack,
+            &args.services,
+            args.follow,
+            args.tail,
+            args.json,
+            ui,
         )
+        .await?)
     })?;
     Ok(())
 }

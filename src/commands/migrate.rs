@@ -3,8 +3,8 @@
 use super::runtime::block_on;
 use crate::cli::{MigrateAction, MigrateArgs};
 use crate::database::{self, Steps, Target, migrate};
+use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::table::Table;
 use crate::ui::{Style, Ui};

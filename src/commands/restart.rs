@@ -3,11 +3,11 @@
 use super::runtime::block_on;
 use crate::cli::RestartArgs;
 use crate::config::UserConfig;
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::health::wait_ready;
 use crate::plan;
-use crate::source::Diagnostic;
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;

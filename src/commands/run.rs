@@ -3,9 +3,9 @@
 //! each app's `<APP>_PORT`), standard streams inherited, its exit code passed on.
 
 use super::runtime::block_on_uninterrupted;
+use crate::diagnostic::Diagnostic;
 use crate::env;
 use crate::error::{Error, Result};
-use crate::source::Diagnostic;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;

@@ -28,7 +28,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| {
-            Error::failure(crate::source::Diagnostic::new(format!(
+            Error::failure(crate::diagnostic::Diagnostic::new(format!(
                 "cannot start the async runtime: {e}"
             )))
         })

@@ -4,8 +4,8 @@
 use super::runtime::block_on;
 use crate::cli::StatusArgs;
 use crate::error::{Error, Result};
-use crate::lifecycle::report::{ServiceRow, table};
-use crate::lifecycle::status::{all_healthy, status};
+use crate::lifecycle::report::table;
+use crate::lifecycle::status::status;
 use crate::ui::Ui;
 use crate::ui::table::Table;
 use serde::Serialize;
@@ -17,23 +17,21 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
         return all_projects(args, ui);
     }
     let stack = crate::project::load(file)?;
-    let rows = block_on(async { Ok(status(&stack).await?) })?;
+    let mut report = block_on(async { Ok(status(&stack).await?) })?;
     let apps = crate::apps::status(&stack);
-    let healthy = all_healthy(&rows) && apps.iter().all(crate::apps::AppStatus::is_running);
+    report.healthy = report.healthy && apps.iter().all(crate::apps::AppStatus::is_running);
     if args.json {
         ui.json(&StatusDocument {
-            project: &stack.project.name,
-            healthy,
-            services: &rows,
+            report: &report,
             apps: &apps,
         });
     } else {
-        ui.out(table(&rows, true));
+        ui.out(table(&report.services, true));
         if !apps.is_empty() {
             ui.out(apps_table(&apps));
         }
     }
-    if !healthy {
+    if !report.healthy {
         return Err(Error::problems_found(format!(
             "not every service of `{}` is running and healthy",
             stack.project.name
@@ -42,15 +40,12 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// `devenv status --json`.
+/// `devenv status --json`: the services' report and the apps.
 #[derive(Debug, Serialize)]
 struct StatusDocument<'a> {
-    /// Project name.
-    project: &'a str,
-    /// Whether every service runs and none is unhealthy or starting.
-    healthy: bool,
-    /// One row per service.
-    services: &'a [ServiceRow],
+    /// Project, health (apps included) and services.
+    #[serde(flatten)]
+    report: &'a crate::lifecycle::status::StatusReport,
     /// One row per app (absent when the stack has none).
     #[serde(skip_serializing_if = "<[crate::apps::AppStatus]>::is_empty")]
     apps: &'a [crate::apps::AppStatus],

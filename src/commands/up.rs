@@ -152,7 +152,7 @@ fn start_apps(
     }
     let values = crate::env::load(stack)?.values;
     let exe = std::env::current_exe().map_err(|e| {
-        crate::error::Error::failure(crate::source::Diagnostic::new(format!(
+        crate::error::Error::failure(crate::diagnostic::Diagnostic::new(format!(
             "cannot find devenv's own program to supervise the apps: {e}"
         )))
     })?;

@@ -3,7 +3,7 @@
 //! line by line, prefixed, to the caller's printer (which suspends spinners, masks secrets and
 //! honours `-q`); the last lines are kept for the error when the command fails.
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Stdio;

@@ -2,7 +2,7 @@
 //! before anything is applied. Files written for another tool (goose, dbmate, Flyway) and two
 //! files claiming one version are refused here, naming the files.
 
-use crate::source::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

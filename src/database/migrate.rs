@@ -3,7 +3,7 @@
 //! and says how to recover. The files are checked first (`files.rs`), the lock is `lock.rs`.
 
 use super::{Kind, Target, files, lock};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use serde::Serialize;
 use sqlx::AnyConnection;
 use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};

@@ -11,8 +11,8 @@ pub mod seed;
 pub mod shell;
 pub mod statements;
 
+use crate::diagnostic::Diagnostic;
 use crate::env::Values;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use seed::SeedState;
 use sqlx::AnyConnection;

@@ -1,7 +1,7 @@
 //! `devenv db reset`: drop and recreate the database (the caller then migrates and seeds).
 
 use super::{Kind, Target, database_name, sqlite_path};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use sqlx::Connection;
 
 /// Drops and recreates the target's database.

@@ -5,7 +5,7 @@
 
 use super::Kind;
 use super::statements;
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::Seed;
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -334,74 +334,35 @@ mod tests {
             &[Seed::Path("seeds".into()), Seed::Path("absent".into())],
         )
         .unwrap();
-        let states = |o: Vec<Outcome>| o.into_iter().map(|o| o.state).collect::<Vec<_>>();
-        assert_eq!(
-            states(
-                run(
-                    &mut conn,
-                    Kind::Sqlite,
-                    dir.path(),
-                    &list,
-                    false,
-                    &[],
-                    &|_| {}
-                )
+        async fn states(
+            conn: &mut sqlx::AnyConnection,
+            root: &std::path::Path,
+            list: &[Item],
+            reseed: bool,
+        ) -> Vec<SeedState> {
+            run(conn, Kind::Sqlite, root, list, reseed, &[], &|_| {})
                 .await
                 .unwrap()
-            ),
+                .into_iter()
+                .map(|o| o.state)
+                .collect()
+        }
+        let root = dir.path();
+        assert_eq!(
+            states(&mut conn, root, &list, false).await,
             [SeedState::Applied]
         );
         assert_eq!(
-            states(
-                run(
-                    &mut conn,
-                    Kind::Sqlite,
-                    dir.path(),
-                    &list,
-                    false,
-                    &[],
-                    &|_| {}
-                )
-                .await
-                .unwrap()
-            ),
+            states(&mut conn, root, &list, false).await,
             [SeedState::Unchanged]
         );
-        std::fs::write(
-            dir.path().join("seeds/01_t.sql"),
-            "insert into t values ('b');",
-        )
-        .unwrap();
+        std::fs::write(root.join("seeds/01_t.sql"), "insert into t values ('b');").unwrap();
         assert_eq!(
-            states(
-                run(
-                    &mut conn,
-                    Kind::Sqlite,
-                    dir.path(),
-                    &list,
-                    false,
-                    &[],
-                    &|_| {}
-                )
-                .await
-                .unwrap()
-            ),
+            states(&mut conn, root, &list, false).await,
             [SeedState::Changed]
         );
         assert_eq!(
-            states(
-                run(
-                    &mut conn,
-                    Kind::Sqlite,
-                    dir.path(),
-                    &list,
-                    true,
-                    &[],
-                    &|_| {}
-                )
-                .await
-                .unwrap()
-            ),
+            states(&mut conn, root, &list, true).await,
             [SeedState::Reapplied]
         );
         std::fs::write(

@@ -2,7 +2,7 @@
 //! with the credentials of the target's URL, user and password percent-decoded.
 
 use super::{Kind, Target};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::Stack;
 use percent_encoding::percent_decode_str;
 use std::process::Command;

@@ -11,7 +11,7 @@ mod running;
 pub use check::{Check, CheckId, Fix, Status};
 pub use fix::{Applied, apply_fixes};
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use std::path::Path;
 
 /// Runs every check. `stack_file` is where devenv.toml was looked for.

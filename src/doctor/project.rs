@@ -1,12 +1,12 @@
 //! Checks of the project's files: generated files, `.env`, git, ports, images.
 
 use super::{Check, CheckId, Fix};
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::env::check::Problem;
 use crate::env::{self, Loaded, check::Finding};
 use crate::generate::{self, FileState};
 use crate::ports;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 
 /// Every project check.

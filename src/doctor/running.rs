@@ -13,13 +13,9 @@ pub async fn running_services(stack: &Stack, engine: Option<&Engine>) -> HashSet
         return HashSet::new();
     };
     engine
-        .observe(&stack.project.name)
+        .running_services(&stack.project.name)
         .await
         .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, o)| o.state == "running")
-        .map(|(s, _)| s)
-        .collect()
 }
 
 /// Every running-stack check.
@@ -89,7 +85,7 @@ async fn service_check(stack: &Stack, engine: &Engine, service: &str) -> (Check,
             format!("read the log (`devenv logs {service}`), fix the cause, then `devenv up` (or `devenv doctor --fix` to start it)"),
         )
         .with_auto_fix(Fix::StartService(service.to_string()))
-    } else if state.health.as_deref() == Some("unhealthy") {
+    } else if state.health == Some(crate::engine::Health::Unhealthy) {
         Check::fail(
             id,
             title,

@@ -1,7 +1,7 @@
 //! Finding the Docker Engine the way the docker CLI does (DOCKER_HOST, the current context,
 //! then the usual sockets) and turning every way that fails into an error that says the fix.
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::Docker;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -119,11 +119,11 @@ pub async fn connect(request_timeout: Duration) -> Result<(Docker, Endpoint), Di
     } else {
         Docker::connect_with_host(&endpoint.host)
     }
-    .map_err(|e| unreachable_error(&endpoint, &e.to_string()))?;
+    .map_err(|e| unreachable_error(&endpoint, &e))?;
     let negotiated = tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version())
         .await
-        .map_err(|_| unreachable_error(&endpoint, "no answer within 5 s"))?
-        .map_err(|e| unreachable_error(&endpoint, &error_chain(&e)))?;
+        .map_err(|_| not_running(&endpoint, "no answer within 5 s"))?
+        .map_err(|e| unreachable_error(&endpoint, &e))?;
     Ok((negotiated, endpoint))
 }
 
@@ -149,31 +149,69 @@ fn not_running(endpoint: &Endpoint, why: &str) -> Diagnostic {
     )
 }
 
-/// Classifies a connection failure.
-fn unreachable_error(endpoint: &Endpoint, detail: &str) -> Diagnostic {
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("permission denied") {
-        return Diagnostic::new(format!(
+/// The kind of the first I/O error in an error's source chain (where the OS said why).
+fn io_error_kind(error: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        // bollard's I/O variant is transparent: its source() skips the io::Error itself.
+        if let Some(bollard::errors::Error::IOError { err }) =
+            e.downcast_ref::<bollard::errors::Error>()
+        {
+            return Some(err.kind());
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Classifies a connection failure by the OS's answer: no permission on the socket, or
+/// nothing there / nothing listening.
+fn unreachable_error(endpoint: &Endpoint, error: &(dyn std::error::Error + 'static)) -> Diagnostic {
+    use std::io::ErrorKind;
+    match io_error_kind(error) {
+        Some(ErrorKind::PermissionDenied) => Diagnostic::new(format!(
             "permission denied on the Docker socket {} ({})",
             endpoint.host, endpoint.source
         ))
         .with_help(
             "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log out and in), \
              or use rootless Docker and set DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock; devenv never uses sudo itself",
-        );
+        ),
+        Some(ErrorKind::ConnectionRefused | ErrorKind::NotFound) => {
+            not_running(endpoint, "nothing is listening")
+        }
+        _ => not_running(endpoint, &error_chain(error)),
     }
-    if lower.contains("connection refused")
-        || lower.contains("no such file")
-        || lower.contains("not found")
-    {
-        return not_running(endpoint, "nothing is listening");
-    }
-    not_running(endpoint, detail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A real refused connection: a socket file with nothing listening, as the engine's
+    /// client reports it (the OS error sits deep in the source chain).
+    #[tokio::test]
+    async fn a_refused_socket_is_found_in_the_source_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("dead.sock");
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        let docker = Docker::connect_with_unix(
+            &socket.display().to_string(),
+            5,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .unwrap();
+        let error = docker.ping().await.unwrap_err();
+        assert_eq!(
+            io_error_kind(&error),
+            Some(std::io::ErrorKind::ConnectionRefused),
+            "{}",
+            error_chain(&error)
+        );
+    }
 
     #[test]
     fn permission_errors_name_the_docker_group_and_rootless() {
@@ -181,20 +219,29 @@ mod tests {
             host: "unix:///var/run/docker.sock".into(),
             source: "the default socket".into(),
         };
-        let d = unreachable_error(
-            &endpoint,
-            "error trying to connect: Permission denied (os error 13)",
-        );
+        let io = |kind| bollard::errors::Error::IOError {
+            err: std::io::Error::from(kind),
+        };
+        let d = unreachable_error(&endpoint, &io(std::io::ErrorKind::PermissionDenied));
         let help = d.help.unwrap();
         assert!(
             help.contains("docker` group") && help.contains("rootless"),
             "{help}"
         );
-        let d = unreachable_error(&endpoint, "Connection refused (os error 111)");
-        assert!(
-            d.message.contains("nothing is listening")
-                && d.message.contains("/var/run/docker.sock")
-        );
+        for kind in [
+            std::io::ErrorKind::ConnectionRefused,
+            std::io::ErrorKind::NotFound,
+        ] {
+            let d = unreachable_error(&endpoint, &io(kind));
+            assert!(
+                d.message.contains("nothing is listening")
+                    && d.message.contains("/var/run/docker.sock"),
+                "{kind:?}: {}",
+                d.message
+            );
+        }
+        let d = unreachable_error(&endpoint, &io(std::io::ErrorKind::TimedOut));
+        assert!(d.message.contains("timed out"), "{}", d.message);
     }
 
     /// Case 10: without /var/run/docker.sock, Docker Desktop's socket and the current context

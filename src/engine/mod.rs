@@ -2,27 +2,28 @@
 //! Docker; callers get plain results and errors that say what was being done.
 
 pub mod connect;
+pub mod container;
+mod create;
 pub mod labels;
+mod logs;
 pub mod owners;
 pub mod shell;
+pub mod start;
 
-use crate::plan::{ContainerSpec, Observed};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::Docker;
-use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
-};
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
-use futures_util::{Stream, StreamExt};
-use std::collections::HashMap;
+use futures_util::StreamExt;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 pub use connect::Endpoint;
+pub use container::{Health, PortMapping, ProjectContainer, State};
+pub use start::{PortTaken, StartError};
 
 /// A connected engine.
 #[derive(Clone)]
@@ -33,10 +34,10 @@ pub struct Engine {
 }
 
 /// A container's state from an inspect call.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ContainerState {
-    /// Docker status: `running`, `exited`, ...
-    pub status: String,
+    /// Lifecycle state: running, exited, ...
+    pub status: State,
     /// Whether it is running.
     pub running: bool,
     /// Whether it is restarting.
@@ -45,8 +46,8 @@ pub struct ContainerState {
     pub exit_code: i64,
     /// Killed by the kernel's OOM killer.
     pub oom_killed: bool,
-    /// Docker's health status, if it has a health check.
-    pub health: Option<String>,
+    /// Docker's health status; `None` when it has no health check.
+    pub health: Option<Health>,
     /// Docker's error text, if any.
     pub error: String,
     /// How often Docker restarted it.
@@ -97,7 +98,7 @@ pub fn is_not_found(error: &bollard::errors::Error) -> bool {
     )
 }
 
-fn is_conflict(error: &bollard::errors::Error) -> bool {
+pub(crate) fn is_conflict(error: &bollard::errors::Error) -> bool {
     matches!(
         error,
         bollard::errors::Error::DockerResponseServerError {
@@ -157,53 +158,49 @@ impl Engine {
         ))
     }
 
-    /// Containers of a project (all states).
+    /// Containers of a project (all states, one-off containers included).
     pub async fn project_containers(
         &self,
         project: &str,
-    ) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
+    ) -> Result<Vec<ProjectContainer>, Diagnostic> {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&labels::project_filter(project))
             .build();
-        self.docker
+        let list = self
+            .docker
             .list_containers(Some(options))
             .await
-            .map_err(|e| api_error("listing the project's containers", &e))
-    }
-
-    /// Containers of a project as the planner sees them.
-    pub async fn observe(&self, project: &str) -> Result<HashMap<String, Observed>, Diagnostic> {
-        let containers = self.project_containers(project).await?;
-        Ok(containers
+            .map_err(|e| api_error("listing the project's containers", &e))?;
+        Ok(list
             .into_iter()
-            .filter_map(|c| {
-                let labels = c.labels.unwrap_or_default();
-                if labels.get(labels::ONEOFF).is_some_and(|v| v == "True") {
-                    return None;
-                }
-                let service = labels.get(labels::SERVICE)?.clone();
-                let observed = Observed {
-                    name: c
-                        .names
-                        .unwrap_or_default()
-                        .first()
-                        .map(|n| n.trim_start_matches('/').to_string())
-                        .unwrap_or_default(),
-                    id: c.id.unwrap_or_default(),
-                    service: service.clone(),
-                    config_hash: labels.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
-                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-                };
-                Some((service, observed))
-            })
+            .filter_map(ProjectContainer::from_summary)
             .collect())
     }
 
-    /// Every container that publishes a host port, with its name and project (for conflicts).
-    pub async fn all_containers(
+    /// The services' own containers (no one-offs) by service, as the planner sees them.
+    pub async fn observe(
         &self,
-    ) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
+        project: &str,
+    ) -> Result<HashMap<String, ProjectContainer>, Diagnostic> {
+        Ok(self
+            .project_containers(project)
+            .await?
+            .into_iter()
+            .filter(|c| !c.one_off)
+            .map(|c| (c.service.clone(), c))
+            .collect())
+    }
+
+    /// The services of a project whose containers run now.
+    pub async fn running_services(&self, project: &str) -> Result<HashSet<String>, Diagnostic> {
+        Ok(container::running_services(
+            &self.project_containers(project).await?,
+        ))
+    }
+
+    /// Every container that publishes a host port, with its name and project (for conflicts).
+    async fn all_containers(&self) -> Result<Vec<bollard::models::ContainerSummary>, Diagnostic> {
         let options = ListContainersOptionsBuilder::default().all(false).build();
         self.docker
             .list_containers(Some(options))
@@ -217,12 +214,7 @@ impl Engine {
         Ok(containers
             .iter()
             .flat_map(|c| {
-                let name = c
-                    .names
-                    .as_ref()
-                    .and_then(|n| n.first())
-                    .map(|n| n.trim_start_matches('/').to_string())
-                    .unwrap_or_default();
+                let name = container::first_name(c.names.as_deref());
                 let project = c
                     .labels
                     .as_ref()
@@ -337,135 +329,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Creates a container from its spec, labelled at creation (never an unlabelled one).
-    pub async fn create(
-        &self,
-        project: &str,
-        spec: &ContainerSpec,
-        extra_labels: HashMap<String, String>,
-    ) -> Result<String, Diagnostic> {
-        let mut all_labels = labels::project_labels(project);
-        all_labels.extend(extra_labels);
-        all_labels.insert(labels::SERVICE.into(), spec.service.clone());
-        all_labels.insert(labels::CONTAINER_NUMBER.into(), "1".into());
-        all_labels.insert(labels::ONEOFF.into(), "False".into());
-        all_labels.insert(labels::CONFIG_HASH.into(), spec.config_hash());
-        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
-            .ports
-            .iter()
-            .map(|p| {
-                let binding = PortBinding {
-                    host_ip: Some(p.host_ip.clone()),
-                    host_port: Some(p.host_port.to_string()),
-                };
-                (
-                    format!("{}/{}", p.container, p.protocol),
-                    Some(vec![binding]),
-                )
-            })
-            .collect();
-        let mounts = spec
-            .mounts
-            .iter()
-            .map(|m| Mount {
-                target: Some(m.target.clone()),
-                source: Some(m.source.clone()),
-                typ: Some(if m.kind == "volume" {
-                    MountType::VOLUME
-                } else {
-                    MountType::BIND
-                }),
-                read_only: Some(m.read_only),
-                ..Default::default()
-            })
-            .collect();
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            cmd: spec.command.clone(),
-            env: Some(spec.env.clone()),
-            labels: Some(all_labels),
-            exposed_ports: Some(
-                spec.ports
-                    .iter()
-                    .map(|p| format!("{}/{}", p.container, p.protocol))
-                    .collect(),
-            ),
-            healthcheck: spec.health.as_ref().map(|h| HealthConfig {
-                test: Some(h.test.clone()),
-                interval: Some(h.interval),
-                timeout: Some(h.timeout),
-                retries: Some(h.retries),
-                start_period: Some(h.start_period),
-                ..Default::default()
-            }),
-            host_config: Some(HostConfig {
-                port_bindings: (spec.network != "host").then_some(port_bindings),
-                mounts: Some(mounts),
-                network_mode: Some(spec.network.clone()),
-                privileged: Some(spec.privileged),
-                ..Default::default()
-            }),
-            networking_config: (spec.network != "host").then(|| NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    spec.network.clone(),
-                    EndpointSettings {
-                        aliases: Some(vec![spec.service.clone()]),
-                        ..Default::default()
-                    },
-                )])),
-            }),
-            ..Default::default()
-        };
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&spec.name)
-            .build();
-        match self.docker.create_container(Some(options), body).await {
-            Ok(response) => Ok(response.id),
-            Err(e) if is_conflict(&e) => Err(self.name_conflict(project, &spec.name).await),
-            Err(e) => Err(api_error(
-                &format!(
-                    "creating container {} for service `{}`",
-                    spec.name, spec.service
-                ),
-                &e,
-            )),
-        }
-    }
-
-    /// Explains a container-name conflict: foreign containers are never touched.
-    async fn name_conflict(&self, project: &str, name: &str) -> Diagnostic {
-        let owner = self
-            .docker
-            .inspect_container(
-                name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .ok()
-            .and_then(|c| c.config)
-            .and_then(|c| c.labels)
-            .and_then(|l| l.get(labels::PROJECT).cloned());
-        match owner {
-            Some(other) if other == project => Diagnostic::new(format!("container {name} was created by another devenv run meanwhile"))
-                .with_help("run `devenv up` again"),
-            Some(other) => Diagnostic::new(format!("a container named {name} already exists and belongs to project `{other}`"))
-                .with_help(format!("stop that project (`docker compose -p {other} down`), or rename this one in devenv.toml")),
-            None => Diagnostic::new(format!("a container named {name} already exists and was not created by devenv"))
-                .with_help(format!("devenv never removes containers it did not create: rename or remove it yourself (`docker rm -f {name}`), or change the project name")),
-        }
-    }
-
-    /// Starts a container.
-    pub async fn start(&self, name: &str) -> Result<(), Diagnostic> {
-        self.docker
-            .start_container(
-                name,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .map_err(|e| api_error(&format!("starting container {name}"), &e))
-    }
-
     /// Stops a container (SIGTERM, then SIGKILL after `grace`).
     pub async fn stop(&self, name: &str, grace: Duration) -> Result<(), Diagnostic> {
         let options = StopContainerOptionsBuilder::default()
@@ -523,12 +386,15 @@ impl Engine {
         let restart_count = inspect.restart_count.unwrap_or(0);
         let state = inspect.state.unwrap_or_default();
         Ok(ContainerState {
-            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            status: state.status.map_or(State::Unknown, State::from),
             running: state.running.unwrap_or(false),
             restarting: state.restarting.unwrap_or(false),
             exit_code: state.exit_code.unwrap_or(0),
             oom_killed: state.oom_killed.unwrap_or(false),
-            health: state.health.and_then(|h| h.status).map(|s| s.to_string()),
+            health: state
+                .health
+                .and_then(|h| h.status)
+                .and_then(Health::from_docker),
             error: state.error.unwrap_or_default(),
             restart_count,
         })
@@ -569,42 +435,6 @@ impl Engine {
             .await
             .map_err(|e| api_error(&doing, &e))?;
         Ok((inspect.exit_code.unwrap_or(-1), output))
-    }
-
-    /// The last `lines` lines of a container's log.
-    pub async fn log_tail(&self, container: &str, lines: usize) -> String {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .tail(&lines.to_string())
-            .build();
-        let mut stream = self.docker.logs(container, Some(options));
-        let mut text = String::new();
-        while let Some(Ok(chunk)) = stream.next().await {
-            text.push_str(&chunk.to_string());
-        }
-        text
-    }
-
-    /// A container's log as a stream of chunks.
-    pub fn log_stream(
-        &self,
-        container: &str,
-        follow: bool,
-        tail: Option<u64>,
-    ) -> impl Stream<Item = Result<String, Diagnostic>> + use<> {
-        let tail = tail.map_or_else(|| "all".to_string(), |t| t.to_string());
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .follow(follow)
-            .tail(&tail)
-            .build();
-        let name = container.to_string();
-        self.docker.logs(container, Some(options)).map(move |item| {
-            item.map(|c| c.to_string())
-                .map_err(|e| api_error(&format!("reading logs of {name}"), &e))
-        })
     }
 
     /// Removes the project network if it exists.

@@ -3,7 +3,7 @@
 //! project on the engine grouped by that directory (`status --all`).
 
 use super::{Engine, api_error, labels};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -62,17 +62,10 @@ impl Engine {
     pub async fn project_owners(&self, project: &str) -> Result<Vec<Owned>, Diagnostic> {
         let mut owned = Vec::new();
         for c in self.project_containers(project).await? {
-            let labels = c.labels.unwrap_or_default();
-            let name = c
-                .names
-                .unwrap_or_default()
-                .first()
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default();
             owned.push(Owned {
                 kind: ResourceKind::Container,
-                name,
-                owner: labels.get(labels::WORKING_DIR).map(PathBuf::from),
+                name: c.name,
+                owner: c.working_dir,
             });
         }
         let options = ListVolumesOptionsBuilder::default()

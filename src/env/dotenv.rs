@@ -3,7 +3,7 @@
 //! shells read them back unchanged.
 
 use super::lines;
-use crate::source::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::stack::interpolate::{self, Segment};
 use indexmap::IndexMap;
 use std::path::Path;

@@ -3,7 +3,7 @@
 
 use super::dotenv::{self, EnvFile};
 use super::{Loaded, Values};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::{Stack, VariableKind};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};

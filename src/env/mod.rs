@@ -14,7 +14,7 @@ pub use dotenv::EnvFile;
 pub use file::{ENV_FILE, EnsureReport, IfTracked, ensure, path};
 pub use values::Values;
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::Stack;
 use indexmap::IndexMap;
 use std::sync::LazyLock;

@@ -1,7 +1,7 @@
 //! `docker-compose.yml`: the same stack for `docker compose` on its own, serialized from typed
 //! structs (never by string concatenation) so every value is quoted correctly.
 
-use crate::stack::{HealthCheck, HostPort, Stack, Volume, format_duration};
+use crate::stack::{HealthCheck, HostPort, Service, Stack, Volume, format_duration};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -61,68 +61,18 @@ pub fn render(stack: &Stack) -> String {
         .services
         .values()
         .map(|service| {
-            let ports = service
-                .ports
-                .iter()
-                .map(|port| {
-                    let host = match &port.host {
-                        HostPort::Variable { name, default } => format!("${{{name}:-{default}}}"),
-                        HostPort::Fixed(fixed) => fixed.to_string(),
-                    };
-                    let proto = if port.protocol == "tcp" {
-                        String::new()
-                    } else {
-                        format!("/{}", port.protocol)
-                    };
-                    format!("{}:{host}:{}{proto}", service.host_ip, port.container)
-                })
-                .collect();
-            let mut mounts: Vec<String> = service
-                .volumes
-                .iter()
-                .map(|volume| match volume {
-                    Volume::Named {
-                        name,
-                        target,
-                        read_only,
-                    } => {
-                        volumes.insert(name.clone(), ComposeVolume {});
-                        mount(name, target, *read_only)
-                    }
-                    Volume::Bind {
-                        source,
-                        target,
-                        read_only,
-                    } => mount(source, target, *read_only),
-                })
-                .collect();
-            if service.host_access.docker_socket {
-                mounts.push("/var/run/docker.sock:/var/run/docker.sock".into());
+            for volume in &service.volumes {
+                if let Volume::Named { name, .. } = volume {
+                    volumes.insert(name.clone(), ComposeVolume {});
+                }
             }
-            let depends_on = service
-                .depends_on
-                .iter()
-                .map(|dep| {
-                    let docker_checks = stack.services.get(dep).and_then(docker_health).is_some();
-                    (
-                        dep.as_str(),
-                        DependsOn {
-                            condition: if docker_checks {
-                                "service_healthy"
-                            } else {
-                                "service_started"
-                            },
-                        },
-                    )
-                })
-                .collect();
             let compose = ComposeService {
                 image: &service.image,
                 command: service.command.as_deref(),
-                ports,
+                ports: ports(service),
                 environment: &service.env,
-                volumes: mounts,
-                depends_on,
+                volumes: mounts(service),
+                depends_on: depends_on(stack, service),
                 healthcheck: docker_health(service),
                 profiles: &service.profiles,
                 privileged: service.host_access.privileged,
@@ -137,6 +87,71 @@ pub fn render(stack: &Stack) -> String {
         volumes,
     };
     serde_norway::to_string(&file).expect("compose structs always serialize")
+}
+
+/// `HOST_IP:${VAR:-default}:CONTAINER[/udp]` for each published port.
+fn ports(service: &Service) -> Vec<String> {
+    service
+        .ports
+        .iter()
+        .map(|port| {
+            let host = match &port.host {
+                HostPort::Variable { name, default } => format!("${{{name}:-{default}}}"),
+                HostPort::Fixed(fixed) => fixed.to_string(),
+            };
+            let proto = if port.protocol == "tcp" {
+                String::new()
+            } else {
+                format!("/{}", port.protocol)
+            };
+            format!("{}:{host}:{}{proto}", service.host_ip, port.container)
+        })
+        .collect()
+}
+
+/// Named volumes and bind mounts in Compose's short syntax, plus the Docker socket.
+fn mounts(service: &Service) -> Vec<String> {
+    let mut mounts: Vec<String> = service
+        .volumes
+        .iter()
+        .map(|volume| match volume {
+            Volume::Named {
+                name,
+                target,
+                read_only,
+            } => mount(name, target, *read_only),
+            Volume::Bind {
+                source,
+                target,
+                read_only,
+            } => mount(source, target, *read_only),
+        })
+        .collect();
+    if service.host_access.docker_socket {
+        mounts.push("/var/run/docker.sock:/var/run/docker.sock".into());
+    }
+    mounts
+}
+
+/// Long-form `depends_on`: wait for health where the dependency has a Docker health check.
+fn depends_on<'a>(stack: &Stack, service: &'a Service) -> IndexMap<&'a str, DependsOn> {
+    service
+        .depends_on
+        .iter()
+        .map(|dep| {
+            let docker_checks = stack.services.get(dep).and_then(docker_health).is_some();
+            (
+                dep.as_str(),
+                DependsOn {
+                    condition: if docker_checks {
+                        "service_healthy"
+                    } else {
+                        "service_started"
+                    },
+                },
+            )
+        })
+        .collect()
 }
 
 fn mount(source: &str, target: &str, read_only: bool) -> String {

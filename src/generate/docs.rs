@@ -3,10 +3,10 @@
 //! `<!-- devenv:custom NAME -->` ... `<!-- devenv:end -->` is the team's and survives regeneration.
 
 use super::header::{self, HeaderState};
+use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
 use crate::env::Values;
 use crate::plan::{self, ContainerSpec};
-use crate::source::Diagnostic;
 use crate::stack::{HealthCheck, HostPort, Seed, Service, Stack, Volume, var_prefix};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

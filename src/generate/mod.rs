@@ -9,7 +9,7 @@ pub mod header;
 
 pub use env_example::PLACEHOLDER;
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::stack::Stack;
 use header::HeaderState;
 use std::path::{Path, PathBuf};

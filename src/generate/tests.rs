@@ -1,5 +1,5 @@
 use super::*;
-use crate::source::SourceFile;
+use crate::diagnostic::SourceFile;
 
 fn shop() -> Stack {
     crate::stack::tests_support::shop_at(Path::new("."))

@@ -1,9 +1,9 @@
 //! `devenv down`: stop and remove the project's containers and network. Named volumes stay
 //! unless asked; only volumes labelled as the project's are ever removed (never external ones).
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::plan;
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::Ui;
 use futures_util::future::join_all;
@@ -40,15 +40,7 @@ pub async fn down(
     )
     .await?;
     let containers = engine.project_containers(&stack.project.name).await?;
-    let names: Vec<String> = containers
-        .iter()
-        .filter_map(|c| {
-            c.names
-                .as_ref()?
-                .first()
-                .map(|n| n.trim_start_matches('/').to_string())
-        })
-        .collect();
+    let names: Vec<String> = containers.into_iter().map(|c| c.name).collect();
     let removals = names.iter().map(|name| async move {
         engine.stop(name, Duration::from_secs(10)).await?;
         engine.remove(name).await

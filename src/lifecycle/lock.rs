@@ -2,14 +2,11 @@
 //! project, released when the process ends however it ends (so a killed run never leaves a
 //! stale lock).
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::ui::Ui;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// The directory inside the project root where devenv keeps its own files.
-pub const STATE_DIR: &str = ".devenv";
 
 /// Held while an operation changes the project's containers.
 #[derive(Debug)]
@@ -23,23 +20,18 @@ pub struct ProjectLock {
 /// waiting on it (the waiter would hold a lock on a file a newcomer no longer sees). Keeping it
 /// is harmless inside `.devenv/`, which git ignores through its own `.gitignore`.
 pub fn lock_path(root: &Path) -> PathBuf {
-    root.join(STATE_DIR).join("lock")
+    root.join(crate::project::STATE_DIR).join("lock")
 }
 
 /// Creates `.devenv/` with a `.gitignore` of `*` (so it ignores itself) and opens the lock file.
 fn open_lock_file(root: &Path) -> Result<(File, PathBuf), Diagnostic> {
-    let dir = root.join(STATE_DIR);
+    let dir = crate::project::state_dir(root)?;
     let cannot = |what: &str, path: &Path, e: std::io::Error| {
         Diagnostic::new(format!("cannot {what} {}: {e}", path.display())).with_help(format!(
             "devenv keeps its project lock in {}; make the project directory writable",
             dir.display()
         ))
     };
-    std::fs::create_dir_all(&dir).map_err(|e| cannot("create", &dir, e))?;
-    let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        std::fs::write(&ignore, "*\n").map_err(|e| cannot("write", &ignore, e))?;
-    }
     let path = lock_path(root);
     let file = File::options()
         .create(true)

@@ -1,18 +1,29 @@
 //! `devenv logs`: the services' logs multiplexed line by line, each prefixed by its service.
 
-use crate::engine::{Engine, labels};
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
+use crate::engine::Engine;
 use crate::stack::Stack;
 use crate::ui::{Style, Ui};
 use futures_util::StreamExt;
 use futures_util::stream::select_all;
 
-/// Prints the logs of `services` (all when empty), following them with `follow`.
+/// One log line under `logs --json`.
+#[derive(Debug, serde::Serialize)]
+struct LogLine<'a> {
+    /// The service it came from.
+    service: &'a str,
+    /// The line, without its line ending.
+    line: &'a str,
+}
+
+/// Prints the logs of `services` (all when empty), following them with `follow`: prefixed
+/// lines, or one JSON document per line with `json`.
 pub async fn logs(
     stack: &Stack,
     services: &[String],
     follow: bool,
     tail: Option<u64>,
+    json: bool,
     ui: &Ui,
 ) -> Result<(), Diagnostic> {
     for name in services {
@@ -22,7 +33,7 @@ pub async fn logs(
     }
     let engine =
         Engine::connect_with_timeout(std::time::Duration::from_secs(60 * 60 * 24 * 365)).await?;
-    let containers = engine.project_containers(&stack.project.name).await?;
+    let containers = engine.observe(&stack.project.name).await?;
     let width = stack.services.keys().map(String::len).max().unwrap_or(0);
     let palette = [Style::Good, Style::Warn, Style::Bold, Style::Dim];
     let mut streams = Vec::new();
@@ -30,24 +41,15 @@ pub async fn logs(
         if !services.is_empty() && !services.contains(service) {
             continue;
         }
-        let Some(container) = containers.iter().find(|c| {
-            c.labels
-                .as_ref()
-                .and_then(|l| l.get(labels::SERVICE))
-                .is_some_and(|s| s == service)
-        }) else {
+        let Some(container) = containers.get(service) else {
             continue;
         };
-        let name = container
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/'))
-            .unwrap_or_default();
+        let name = container.name.as_str();
         let prefix = ui.paint(
             palette[index % palette.len()],
             format!("{service:<width$} |"),
         );
+        let service = service.as_str();
         let mut pending = String::new();
         streams.push(
             engine
@@ -57,10 +59,8 @@ pub async fn logs(
                     pending.push_str(&chunk);
                     let mut lines = Vec::new();
                     while let Some(pos) = pending.find('\n') {
-                        lines.push(format!(
-                            "{prefix} {}",
-                            pending[..pos].trim_end_matches('\r')
-                        ));
+                        let line = pending[..pos].trim_end_matches('\r').to_string();
+                        lines.push((service, prefix.clone(), line));
                         pending.drain(..=pos);
                     }
                     Ok::<_, Diagnostic>(lines)
@@ -74,8 +74,15 @@ pub async fn logs(
     }
     let mut merged = select_all(streams);
     while let Some(lines) = merged.next().await {
-        for line in lines? {
-            ui.out(line);
+        for (service, prefix, line) in lines? {
+            if json {
+                ui.json(&LogLine {
+                    service,
+                    line: &line,
+                });
+            } else {
+                ui.out(format!("{prefix} {line}"));
+            }
         }
     }
     Ok(())

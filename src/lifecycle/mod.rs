@@ -1,6 +1,7 @@
 //! Bringing a stack up and down through the engine, and reporting on it: the operations behind
 //! `up`, `down`, `status`, `logs` and `restart`.
 
+mod converge;
 pub mod down;
 pub mod lock;
 pub mod logs;

@@ -5,9 +5,9 @@
 //! consent (`--adopt`, or a yes on the terminal), and the adoption is remembered in
 //! `.devenv/adopted`.
 
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::engine::owners::{Owned, ResourceKind};
-use crate::source::Diagnostic;
 use crate::stack::Stack;
 use crate::ui::Ui;
 use std::collections::BTreeMap;

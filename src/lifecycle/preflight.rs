@@ -2,9 +2,10 @@
 //! publish is free or already this project's, remapped to a free one (and written to `.env`)
 //! when allowed, or a clear error naming who holds it.
 
+use crate::diagnostic::Diagnostic;
+use crate::engine::{PortTaken, StartError};
 use crate::env::{self, Loaded};
 use crate::ports::{self, Conflict, Published};
-use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
 use indexmap::IndexMap;
 use std::collections::HashSet;
@@ -68,6 +69,53 @@ pub fn settle_ports(
         .map(|p| p.host_port)
         .collect();
     avoid.extend(published.iter().map(|p| p.port));
+    move_ports(stack, loaded, conflicts, avoid)
+}
+
+/// Moves host ports that the engine found taken when starting a container (someone took them
+/// after `settle_ports` checked) to free ones, the same way: `.env` with derived values, one
+/// write. `taken` pairs each failed service with the port the engine named.
+pub fn remap_taken(
+    stack: &Stack,
+    services: &[&Service],
+    loaded: Loaded,
+    taken: &[(String, PortTaken)],
+) -> Result<(Loaded, Vec<Remap>), Diagnostic> {
+    let wanted = ports::wanted(services, &loaded.values);
+    let mut conflicts = Vec::new();
+    for (service, port) in taken {
+        let used = wanted.iter().find(|p| {
+            &p.service == service
+                && p.host_port == port.port
+                && port
+                    .protocol
+                    .as_ref()
+                    .is_none_or(|proto| proto == &p.protocol)
+        });
+        let Some(used) = used else {
+            return Err(StartError::PortTaken(port.clone()).into());
+        };
+        conflicts.push(Conflict {
+            port: used.clone(),
+            holder: ports::process_holding(port.port),
+        });
+    }
+    let fixed: Vec<&Conflict> = conflicts.iter().filter(|c| c.port.var.is_none()).collect();
+    if !fixed.is_empty() {
+        return Err(conflict_error(&fixed, true));
+    }
+    let mut avoid: HashSet<u16> = wanted.iter().map(|p| p.host_port).collect();
+    avoid.extend(taken.iter().map(|(_, p)| p.port));
+    move_ports(stack, loaded, conflicts, avoid)
+}
+
+/// Picks a free port for each conflict (none of `avoid`) and writes them to `.env`.
+fn move_ports(
+    stack: &Stack,
+    loaded: Loaded,
+    conflicts: Vec<Conflict>,
+    mut avoid: HashSet<u16>,
+) -> Result<(Loaded, Vec<Remap>), Diagnostic> {
     let mut remaps = Vec::new();
     let mut updates = IndexMap::new();
     for conflict in conflicts {

@@ -1,81 +1,267 @@
-//! `devenv status`: each service's state, health, ports, uptime and image, from one list call.
+//! `devenv status`: each service's state, health, ports, uptime, image and connection URL, from
+//! one list call. Health is Docker's own (inspects of the running containers, concurrently);
+//! where Docker's check has not passed yet, the readiness probe `up` waits on decides, so
+//! `status` right after `up` agrees with it. `--json` is a versioned contract (`StatusReport`).
 
-use super::report::ServiceRow;
-use crate::engine::{Engine, labels};
-use crate::source::Diagnostic;
-use crate::stack::Stack;
+use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, address};
+use crate::config::UserConfig;
+use crate::diagnostic::Diagnostic;
+use crate::endpoint::connection_url;
+use crate::engine::{Engine, Health, ProjectContainer};
+use crate::health;
+use crate::plan::{self, ContainerSpec};
+use crate::stack::{Service, Stack};
+use futures_util::future::join_all;
+use serde::Serialize;
 
-/// Rows for every service of the stack (missing ones included).
-pub async fn status(stack: &Stack) -> Result<Vec<ServiceRow>, Diagnostic> {
+/// The version of `status --json`'s shape; raised when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `devenv status --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// `SCHEMA_VERSION`.
+    pub version: u32,
+    /// Project name.
+    pub project: String,
+    /// Every service runs, and none is unhealthy or still starting.
+    pub healthy: bool,
+    /// One row per service of the stack, in stack order.
+    pub services: Vec<ServiceRow>,
+}
+
+/// The status of every service of the stack (missing ones included).
+pub async fn status(stack: &Stack) -> Result<StatusReport, Diagnostic> {
     let engine = Engine::connect().await?;
-    let containers = engine.project_containers(&stack.project.name).await?;
-    let rows = stack
-        .services
-        .values()
-        .map(|service| {
-            let container = containers.iter().find(|c| {
-                c.labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::SERVICE))
-                    .is_some_and(|s| s == &service.name)
-                    && c.labels
-                        .as_ref()
-                        .and_then(|l| l.get(labels::ONEOFF))
-                        .is_none_or(|o| o != "True")
-            });
-            let Some(container) = container else {
-                return ServiceRow {
-                    service: service.name.clone(),
-                    state: "missing".into(),
-                    health: "-".into(),
-                    addresses: Vec::new(),
-                    url: None,
-                    image: service.image.clone(),
-                    status: "not created (devenv up)".into(),
-                };
-            };
-            let status = container.status.clone().unwrap_or_default();
-            let state = container.state.map(|s| s.to_string()).unwrap_or_default();
-            let health = if status.contains("(healthy)") {
-                "healthy"
-            } else if status.contains("(unhealthy)") {
-                "unhealthy"
-            } else if status.contains("(health: starting)") {
-                "starting"
-            } else {
-                "-"
-            };
-            let mut addresses: Vec<String> = container
-                .ports
-                .iter()
-                .flatten()
-                .filter_map(|p| {
-                    let public = p.public_port?;
-                    let ip =
-                        p.ip.as_deref()
-                            .map(crate::endpoint::reach_host)
-                            .unwrap_or("127.0.0.1");
-                    Some(format!("{ip}:{public}"))
-                })
-                .collect();
-            addresses.sort();
-            addresses.dedup();
-            ServiceRow {
-                service: service.name.clone(),
-                state,
-                health: health.into(),
-                addresses,
-                url: None,
-                image: container.image.clone().unwrap_or_default(),
-                status,
-            }
-        })
-        .collect();
-    Ok(rows)
+    let containers = engine.observe(&stack.project.name).await?;
+    let specs = current_specs(stack)?;
+    let rows = join_all(stack.services.values().map(|service| {
+        let spec = &specs[&service.name];
+        let container = containers.get(&service.name);
+        service_row(&engine, service, spec, container)
+    }))
+    .await;
+    Ok(StatusReport {
+        version: SCHEMA_VERSION,
+        project: stack.project.name.clone(),
+        healthy: all_healthy(&rows),
+        services: rows,
+    })
 }
 
 /// True when every service runs and none is unhealthy or still starting.
 pub fn all_healthy(rows: &[ServiceRow]) -> bool {
-    rows.iter()
-        .all(|r| r.state == "running" && (r.health == "healthy" || r.health == "-"))
+    rows.iter().all(|r| {
+        r.state == ServiceState::Container(crate::engine::State::Running)
+            && !matches!(
+                r.health,
+                Some(ServiceHealth::Starting | ServiceHealth::Unhealthy)
+            )
+    })
+}
+
+/// The spec of every service as `up` would build it now (`.env`, stack defaults, user config).
+fn current_specs(stack: &Stack) -> Result<indexmap::IndexMap<String, ContainerSpec>, Diagnostic> {
+    let loaded =
+        crate::env::load(stack).unwrap_or_else(|_| crate::env::Loaded::without_file(stack));
+    let config = UserConfig::load()?;
+    let services: Vec<&Service> = stack.services.values().collect();
+    Ok(plan::specs(stack, &services, &loaded.values, &config))
+}
+
+/// One service's row: its container's state and health, or `missing`.
+async fn service_row(
+    engine: &Engine,
+    service: &Service,
+    spec: &ContainerSpec,
+    container: Option<&ProjectContainer>,
+) -> ServiceRow {
+    let Some(container) = container else {
+        return missing_row(service, spec);
+    };
+    let spec = as_published(spec, container);
+    let (health, source) = if container.is_running() {
+        let docker = engine
+            .state(&container.name)
+            .await
+            .ok()
+            .and_then(|s| s.health);
+        decide_health(docker, || probe(engine, &spec, service)).await
+    } else {
+        (None, None)
+    };
+    container_row(service, &spec, container, health, source)
+}
+
+/// Docker's health, unless it is still `starting`: then the readiness probe decides.
+async fn decide_health<F: Future<Output = Option<bool>>>(
+    docker: Option<Health>,
+    probe: impl FnOnce() -> F,
+) -> (Option<ServiceHealth>, Option<HealthSource>) {
+    match docker {
+        None => (None, None),
+        Some(Health::Starting) => match probe().await {
+            Some(true) => (Some(ServiceHealth::Healthy), Some(HealthSource::Probe)),
+            Some(false) => (Some(ServiceHealth::Starting), Some(HealthSource::Probe)),
+            None => (Some(ServiceHealth::Starting), Some(HealthSource::Docker)),
+        },
+        Some(health) => (Some(health.into()), Some(HealthSource::Docker)),
+    }
+}
+
+/// Whether the readiness probe passes; `None` when the service has nothing to probe.
+async fn probe(engine: &Engine, spec: &ContainerSpec, service: &Service) -> Option<bool> {
+    if !health::has_probe(spec, service) {
+        return None;
+    }
+    let attempt = health::probe_once(engine, spec, service);
+    Some(matches!(
+        tokio::time::timeout(health::ATTEMPT_TIMEOUT, attempt).await,
+        Ok(Ok(()))
+    ))
+}
+
+/// The spec with the host ports the container really publishes (`.env` may have moved since).
+fn as_published(spec: &ContainerSpec, container: &ProjectContainer) -> ContainerSpec {
+    let mut spec = spec.clone();
+    for port in &mut spec.ports {
+        if let Some(published) = container
+            .ports
+            .iter()
+            .find(|p| p.container == port.container && p.protocol == port.protocol)
+        {
+            port.host_ip.clone_from(&published.host_ip);
+            port.host_port = published.host_port;
+        }
+    }
+    spec
+}
+
+fn missing_row(service: &Service, spec: &ContainerSpec) -> ServiceRow {
+    ServiceRow {
+        service: service.name.clone(),
+        state: ServiceState::Missing,
+        health: None,
+        health_source: None,
+        addresses: Vec::new(),
+        url: None,
+        image: spec.image.clone(),
+        status: "not created (devenv up)".into(),
+    }
+}
+
+fn container_row(
+    service: &Service,
+    spec: &ContainerSpec,
+    container: &ProjectContainer,
+    health: Option<ServiceHealth>,
+    health_source: Option<HealthSource>,
+) -> ServiceRow {
+    let mut addresses: Vec<String> = container
+        .ports
+        .iter()
+        .map(|p| address(&p.host_ip, p.host_port, &p.protocol))
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    ServiceRow {
+        service: service.name.clone(),
+        state: ServiceState::Container(container.state),
+        health,
+        health_source,
+        addresses,
+        url: connection_url(service, spec),
+        image: container.image.clone(),
+        status: container.status.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{PortMapping, State};
+    use std::path::Path;
+
+    fn shop() -> Stack {
+        crate::stack::tests_support::shop_at(Path::new("/p"))
+    }
+
+    fn spec(stack: &Stack, service: &str) -> ContainerSpec {
+        let values = crate::env::Values::resolve(
+            stack,
+            &[("DB_PASSWORD".to_string(), "pw".to_string())]
+                .into_iter()
+                .collect(),
+        );
+        let config: UserConfig =
+            toml::from_str("[images]\n\"postgres:16\" = \"mirror/postgres:16\"\n").unwrap();
+        plan::container_spec(stack, &stack.services[service], &values, &config)
+    }
+
+    fn container(ports: Vec<PortMapping>) -> ProjectContainer {
+        ProjectContainer {
+            service: "db".into(),
+            number: 1,
+            one_off: false,
+            name: "shop-db-1".into(),
+            id: "id".into(),
+            state: State::Running,
+            status: "Up 2 seconds (health: starting)".into(),
+            image: "mirror/postgres:16".into(),
+            config_hash: String::new(),
+            working_dir: None,
+            ports,
+        }
+    }
+
+    #[test]
+    fn a_missing_service_has_no_health_and_shows_the_image_it_would_run() {
+        let stack = shop();
+        let row = missing_row(&stack.services["db"], &spec(&stack, "db"));
+        assert_eq!(row.health, None);
+        assert_eq!(row.image, "mirror/postgres:16", "expanded and rewritten");
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["state"], "missing");
+        assert!(json["health"].is_null(), "{json}");
+    }
+
+    #[test]
+    fn rows_show_udp_addresses_and_the_url_on_the_published_port() {
+        let stack = shop();
+        let port = |container, protocol: &str, host_port| PortMapping {
+            container,
+            protocol: protocol.into(),
+            host_ip: "127.0.0.1".into(),
+            host_port,
+        };
+        let c = container(vec![port(5432, "tcp", 15432), port(5353, "udp", 15353)]);
+        let spec = as_published(&spec(&stack, "db"), &c);
+        let row = container_row(&stack.services["db"], &spec, &c, None, None);
+        assert_eq!(row.addresses, ["127.0.0.1:15353/udp", "127.0.0.1:15432"]);
+        assert_eq!(
+            row.url.as_deref(),
+            Some("postgres://shop:pw@127.0.0.1:15432/shop"),
+            "the same URL `up` shows, on the port the container publishes"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_probe_decides_only_while_docker_says_starting() {
+        async fn unused() -> Option<bool> {
+            panic!("the probe runs only while Docker says starting")
+        }
+        assert_eq!(
+            decide_health(Some(Health::Healthy), unused).await,
+            (Some(ServiceHealth::Healthy), Some(HealthSource::Docker))
+        );
+        assert_eq!(decide_health(None, unused).await, (None, None));
+        assert_eq!(
+            decide_health(Some(Health::Starting), || async { Some(true) }).await,
+            (Some(ServiceHealth::Healthy), Some(HealthSource::Probe))
+        );
+        assert_eq!(
+            decide_health(Some(Health::Starting), || async { None }).await,
+            (Some(ServiceHealth::Starting), Some(HealthSource::Docker))
+        );
+    }
 }

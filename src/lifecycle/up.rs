@@ -2,22 +2,22 @@
 //! container), in dependency order with independent services in parallel, and return only
 //! when every service answers its readiness probe.
 
+use super::converge::{Failure, ServiceStep};
 use super::preflight::{self, Remap};
-use super::report::{ServiceRow, addresses};
+use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
 use crate::config::UserConfig;
+use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
-use crate::engine::Engine;
-use crate::env::{self, EnsureReport, IfTracked};
-use crate::health;
-use crate::plan::{self, Action, ContainerSpec};
+use crate::engine::{Engine, PortTaken, StartError, container};
+use crate::env::{self, EnsureReport, IfTracked, Loaded};
+use crate::plan::{self, Action, ContainerSpec, Observed};
 use crate::progress::Progress;
-use crate::source::Diagnostic;
 use crate::stack::{Service, Stack};
 use crate::ui::Ui;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What `up` was asked to do.
@@ -70,7 +70,25 @@ impl UpReport {
     }
 }
 
-type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Diagnostic>>>;
+/// Attempts at starting after the engine finds a host port taken (by a program or another
+/// project that got it between the port check and the start).
+const PORT_RACE_ATTEMPTS: usize = 3;
+
+type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Failure>>>;
+
+/// What one reconcile pass over the services came to.
+enum PassOutcome {
+    /// Every service is ready.
+    Ready,
+    /// Some host ports were taken at start: (service, port).
+    PortsTaken(Vec<(String, PortTaken)>),
+}
+
+/// Everything one reconcile pass works from.
+struct Plan {
+    specs: IndexMap<String, ContainerSpec>,
+    actions: IndexMap<String, Action>,
+}
 
 /// Brings the stack up.
 pub async fn up(
@@ -86,7 +104,120 @@ pub async fn up(
         Duration::from_secs(600),
     )
     .await?;
-    // `.env` is settled before the engine is contacted: a refusal needs no Docker.
+    let (loaded, env_report) = ensure_env(stack, options, ui, progress)?;
+    let config = UserConfig::load()?;
+    let services = plan::select_services(stack, &options.services, &options.profiles)
+        .map_err(Diagnostic::new)?;
+    let engine = Engine::connect().await?;
+    super::ownership::claim(&engine, stack, options.adopt, ui).await?;
+    let observed = engine.observe(&stack.project.name).await?;
+    let running = container::running_services(observed.values());
+    let published = engine.published_ports().await?;
+    let (loaded, mut remaps) = preflight::settle_ports(
+        stack,
+        &services,
+        loaded,
+        &published,
+        &running,
+        options.remap,
+    )?;
+    for remap in &remaps {
+        progress.note(&remap.to_string());
+    }
+    note_orphans(stack, &observed, progress);
+    let run = Run {
+        engine: &engine,
+        stack,
+        services: &services,
+        config: &config,
+        options,
+        progress,
+    };
+    let (plan, loaded, actions) = run.until_ready(loaded, &observed, &mut remaps).await?;
+    let rows = ready_rows(&services, &plan.specs);
+    let database = migrate_and_seed(
+        stack,
+        &services,
+        &loaded.values,
+        loaded.file_values(),
+        options,
+        progress,
+    )
+    .await?;
+    Ok(UpReport {
+        database,
+        remaps,
+        env: env_report,
+        actions,
+        rows,
+        elapsed: progress.elapsed(),
+    })
+}
+
+/// What every pass of one `up` shares.
+struct Run<'a> {
+    engine: &'a Engine,
+    stack: &'a Stack,
+    services: &'a [&'a Service],
+    config: &'a UserConfig,
+    options: &'a UpOptions,
+    progress: &'a Progress,
+}
+
+impl Run<'_> {
+    /// Reconciles until every service is ready. A host port taken at start (after the port
+    /// check) is moved in `.env` like the check moves one, and the pass runs again, at most
+    /// `PORT_RACE_ATTEMPTS` times. Returns the last plan, `.env` and what was done.
+    async fn until_ready(
+        &self,
+        mut loaded: Loaded,
+        observed: &HashMap<String, Observed>,
+        remaps: &mut Vec<Remap>,
+    ) -> Result<(Plan, Loaded, IndexMap<String, Action>), Diagnostic> {
+        let (stack, services) = (self.stack, self.services);
+        let mut plan = make_plan(stack, services, &loaded, self.config, observed);
+        let mut actions = plan.actions.clone();
+        for attempt in 1.. {
+            prepare(self.engine, stack, &plan, self.config, self.progress).await?;
+            let outcome = reconcile(
+                self.engine,
+                stack,
+                services,
+                &plan,
+                self.options,
+                self.progress,
+            )
+            .await?;
+            let PassOutcome::PortsTaken(taken) = outcome else {
+                break;
+            };
+            if attempt >= PORT_RACE_ATTEMPTS || !self.options.remap {
+                self.progress.clear();
+                let (_, port) = taken.into_iter().next().expect("a taken port");
+                return Err(StartError::PortTaken(port).into());
+            }
+            let (moved_to, moved) = preflight::remap_taken(stack, services, loaded, &taken)?;
+            for remap in &moved {
+                self.progress.note(&remap.to_string());
+            }
+            remaps.extend(moved);
+            loaded = moved_to;
+            let observed = self.engine.observe(&stack.project.name).await?;
+            plan = make_plan(stack, services, &loaded, self.config, &observed);
+            merge_actions(&mut actions, &plan.actions);
+        }
+        Ok((plan, loaded, actions))
+    }
+}
+
+/// Creates `.env` or adds missing keys, and says so. `.env` is settled before the engine is
+/// contacted: a refusal needs no Docker.
+fn ensure_env(
+    stack: &Stack,
+    options: &UpOptions,
+    ui: &Ui,
+    progress: &Progress,
+) -> Result<(Loaded, EnsureReport), Diagnostic> {
     let warn = |warning: &str| ui.warn(warning);
     let if_tracked = if options.secrets_into_tracked_env {
         IfTracked::Warn(&warn)
@@ -109,37 +240,12 @@ pub async fn up(
     if env_report.ignored_in_git {
         progress.note("added .env to .gitignore: it holds secrets");
     }
-    let config = UserConfig::load()?;
-    let services = plan::select_services(stack, &options.services, &options.profiles)
-        .map_err(Diagnostic::new)?;
+    Ok((loaded, env_report))
+}
 
-    let engine = Engine::connect().await?;
-    super::ownership::claim(&engine, stack, options.adopt, ui).await?;
-    let observed = engine.observe(&stack.project.name).await?;
-    let running: HashSet<String> = observed
-        .iter()
-        .filter(|(_, o)| o.state == "running")
-        .map(|(service, _)| service.clone())
-        .collect();
-    let published = engine.published_ports().await?;
-    let (loaded, remaps) = preflight::settle_ports(
-        stack,
-        &services,
-        loaded,
-        &published,
-        &running,
-        options.remap,
-    )?;
-    for remap in &remaps {
-        progress.note(&remap.to_string());
-    }
-    let values = &loaded.values;
-    let specs = plan::specs(stack, &services, values, &config);
-    let actions: IndexMap<String, Action> = specs
-        .iter()
-        .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
-        .collect();
-    for (service, container) in &observed {
+/// Containers of services that devenv.toml no longer has.
+fn note_orphans(stack: &Stack, observed: &HashMap<String, Observed>, progress: &Progress) {
+    for (service, container) in observed {
         if !stack.services.contains_key(service) {
             progress.note(&format!(
                 "container {} belongs to service `{service}`, which devenv.toml no longer has; `devenv down` removes it",
@@ -147,8 +253,42 @@ pub async fn up(
             ));
         }
     }
+}
 
-    ensure_images(&engine, &specs, &actions, &config, progress).await?;
+/// Specs from `.env` as it is now, and what each container needs.
+fn make_plan(
+    stack: &Stack,
+    services: &[&Service],
+    loaded: &Loaded,
+    config: &UserConfig,
+    observed: &HashMap<String, Observed>,
+) -> Plan {
+    let specs = plan::specs(stack, services, &loaded.values, config);
+    let actions = specs
+        .iter()
+        .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
+        .collect();
+    Plan { specs, actions }
+}
+
+/// A later pass's actions count where the first pass had nothing to do.
+fn merge_actions(actions: &mut IndexMap<String, Action>, later: &IndexMap<String, Action>) {
+    for (service, action) in later {
+        if *action != Action::Keep {
+            actions.insert(service.clone(), action.clone());
+        }
+    }
+}
+
+/// Images, the project network and named volumes, before any container is created.
+async fn prepare(
+    engine: &Engine,
+    stack: &Stack,
+    plan: &Plan,
+    config: &UserConfig,
+    progress: &Progress,
+) -> Result<(), Diagnostic> {
+    ensure_images(engine, &plan.specs, &plan.actions, config, progress).await?;
     engine
         .ensure_network(
             &stack.project.name,
@@ -156,11 +296,8 @@ pub async fn up(
             &stack.root,
         )
         .await?;
-    let volumes: Vec<&str> = {
-        let mut v: Vec<&str> = specs.values().flat_map(|s| s.volume_names()).collect();
-        v.dedup();
-        v
-    };
+    let mut volumes: Vec<&str> = plan.specs.values().flat_map(|s| s.volume_names()).collect();
+    volumes.dedup();
     for result in join_all(
         volumes
             .iter()
@@ -170,8 +307,12 @@ pub async fn up(
     {
         result?;
     }
+    Ok(())
+}
 
-    let extra_labels = HashMap::from([
+/// The labels that say where the project lives.
+fn project_location_labels(stack: &Stack) -> HashMap<String, String> {
+    HashMap::from([
         (
             crate::engine::labels::WORKING_DIR.to_string(),
             stack.root.display().to_string(),
@@ -180,55 +321,68 @@ pub async fn up(
             crate::engine::labels::CONFIG_FILES.to_string(),
             stack.file.display().to_string(),
         ),
-    ]);
+    ])
+}
+
+/// Brings every service up in dependency order, independent ones in parallel. A failure is
+/// the error; host ports taken at start are handed back to be moved.
+async fn reconcile(
+    engine: &Engine,
+    stack: &Stack,
+    services: &[&Service],
+    plan: &Plan,
+    options: &UpOptions,
+    progress: &Progress,
+) -> Result<PassOutcome, Diagnostic> {
+    let extra_labels = project_location_labels(stack);
     let mut futures: HashMap<String, ServiceFuture<'_>> = HashMap::new();
-    for service in &services {
+    for service in services {
         let deps: Vec<ServiceFuture<'_>> = service
             .depends_on
             .iter()
             .filter_map(|d| futures.get(d).cloned())
             .collect();
-        let spec = &specs[&service.name];
-        let action = actions[&service.name].clone();
-        let engine = &engine;
-        let extra = extra_labels.clone();
-        let project = stack.project.name.as_str();
-        let service: &Service = service;
+        let step = ServiceStep {
+            engine,
+            project: stack.project.name.as_str(),
+            spec: &plan.specs[&service.name],
+            service,
+            action: plan.actions[&service.name].clone(),
+            extra_labels: extra_labels.clone(),
+            timeout: options.timeout,
+            progress,
+        };
         let future = async move {
-            for (dep, dep_future) in service.depends_on.iter().zip(deps) {
-                if dep_future.await.is_err() {
-                    return Err(Diagnostic::new(format!(
-                        "not started: its dependency `{dep}` failed"
-                    )));
+            for dep in deps {
+                if dep.await.is_err() {
+                    return Err(Failure::DependencyFailed);
                 }
             }
-            bring_up(
-                engine,
-                project,
-                spec,
-                service,
-                &action,
-                extra,
-                options.timeout,
-                progress,
-            )
-            .await
+            step.run().await
         }
         .boxed()
         .shared();
         futures.insert(service.name.clone(), future);
     }
     let results = join_all(services.iter().map(|s| futures[&s.name].clone())).await;
-    let mut failures: Vec<(String, Diagnostic)> = Vec::new();
-    for (service, result) in services.iter().zip(results) {
-        if let Err(e) = result {
-            failures.push((service.name.clone(), e));
-        }
-    }
-    if let Some((name, first)) = failures
+    let failures: Vec<(String, Failure)> = services
         .iter()
-        .find(|(_, e)| !e.message.starts_with("not started"))
-    {
+        .zip(results)
+        .filter_map(|(service, result)| Some((service.name.clone(), result.err()?)))
+        .collect();
+    settle_failures(failures, progress)
+}
+
+/// The first real failure is the error (naming the others); otherwise taken ports, if any.
+fn settle_failures(
+    failures: Vec<(String, Failure)>,
+    progress: &Progress,
+) -> Result<PassOutcome, Diagnostic> {
+    let failed = failures.iter().find_map(|(name, f)| match f {
+        Failure::Failed(d) => Some((name, d)),
+        _ => None,
+    });
+    if let Some((name, first)) = failed {
         progress.clear();
         let mut error = first.clone();
         let others: Vec<&str> = failures
@@ -243,39 +397,38 @@ pub async fn up(
         }
         return Err(error);
     }
+    let taken: Vec<(String, PortTaken)> = failures
+        .into_iter()
+        .filter_map(|(name, f)| match f {
+            Failure::PortTaken(port) => Some((name, port)),
+            _ => None,
+        })
+        .collect();
+    Ok(if taken.is_empty() {
+        PassOutcome::Ready
+    } else {
+        PassOutcome::PortsTaken(taken)
+    })
+}
 
-    let rows = services
+/// The table rows once every service is ready.
+fn ready_rows(services: &[&Service], specs: &IndexMap<String, ContainerSpec>) -> Vec<ServiceRow> {
+    services
         .iter()
         .map(|service| {
             let spec = &specs[&service.name];
             ServiceRow {
                 service: service.name.clone(),
-                state: "running".into(),
-                health: "ready".into(),
+                state: ServiceState::Container(crate::engine::State::Running),
+                health: Some(ServiceHealth::Ready),
+                health_source: Some(HealthSource::Probe),
                 addresses: addresses(spec),
                 url: connection_url(service, spec),
                 image: spec.image.clone(),
                 status: String::new(),
             }
         })
-        .collect();
-    let database = migrate_and_seed(
-        stack,
-        &services,
-        values,
-        loaded.file_values(),
-        options,
-        progress,
-    )
-    .await?;
-    Ok(UpReport {
-        database,
-        remaps,
-        env: env_report,
-        actions,
-        rows,
-        elapsed: progress.elapsed(),
-    })
+        .collect()
 }
 
 /// Applies migrations and seeds when the stack has a database among the started services.
@@ -384,57 +537,4 @@ fn missing_image_error(image: &str, error: &Diagnostic, config: &UserConfig) -> 
              or map it to an image you have in the [images] table of {}: \"{from}\" = \"registry.example/{from}\"",
             config.describe_path()
         ))
-}
-
-/// Creates, recreates or starts one container as decided, then waits until it is ready.
-#[allow(clippy::too_many_arguments)]
-async fn bring_up(
-    engine: &Engine,
-    project: &str,
-    spec: &ContainerSpec,
-    service: &Service,
-    action: &Action,
-    extra_labels: HashMap<String, String>,
-    timeout: Duration,
-    progress: &Progress,
-) -> Result<(), Diagnostic> {
-    let name = &service.name;
-    let verb = match action {
-        Action::Create => {
-            progress.step(name, "creating", "");
-            engine.create(project, spec, extra_labels).await?;
-            engine.start(&spec.name).await?;
-            "created"
-        }
-        Action::Recreate => {
-            progress.step(name, "recreating", "(configuration changed; volumes kept)");
-            engine.stop(&spec.name, Duration::from_secs(10)).await?;
-            engine.remove(&spec.name).await?;
-            engine.create(project, spec, extra_labels).await?;
-            engine.start(&spec.name).await?;
-            "recreated"
-        }
-        Action::Start => {
-            progress.step(name, "starting", "");
-            engine.start(&spec.name).await?;
-            "started"
-        }
-        Action::Keep => "running",
-    };
-    progress.step(name, "waiting", "for readiness");
-    match health::wait_ready(engine, spec, service, timeout).await {
-        Ok(waited) => {
-            progress.done(
-                name,
-                &format!("{verb}, ready"),
-                &format!("in {:.2}s", waited.as_secs_f64()),
-                true,
-            );
-            Ok(())
-        }
-        Err(e) => {
-            progress.done(name, "failed", "", false);
-            Err(e)
-        }
-    }
 }

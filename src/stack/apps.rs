@@ -12,7 +12,7 @@ use super::raw::{
     RawApp, RawAppCommand, RawAppEnvFile, RawAppSetup, RawAppWatch, RawRestart, Scalar,
 };
 use super::spans::Spans;
-use crate::source::{Diagnostic, Location};
+use crate::diagnostic::{Diagnostic, Location};
 use indexmap::IndexMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -67,32 +67,10 @@ pub fn parse(input: &str) -> Result<Vec<Segment>, SyntaxError> {
                 i += 2;
             }
             Some(b'{') => {
-                let close = find_closing_brace(input, i + 2).ok_or_else(|| SyntaxError {
-                    message: "`${` is never closed: add `}` or write `$$` for a literal `$`".into(),
-                    offset: start,
-                })?;
-                let body = &input[i + 2..close];
-                let (name, default, default_if_empty) = split_default(body);
-                if !is_var_name(name) {
-                    return Err(SyntaxError {
-                        message: format!(
-                            "`${{{body}}}` is not a variable reference: names are letters, digits and `_` (write `$$` for a literal `$`)"
-                        ),
-                        offset: start,
-                    });
-                }
-                if let Some(d) = default {
-                    // Defaults may themselves reference variables; they must parse too.
-                    parse(d).map_err(|e| SyntaxError { offset: start, ..e })?;
-                }
+                let (reference, end) = braced_reference(input, start)?;
                 flush(&mut segments, &mut literal);
-                segments.push(Segment::Var(VarRef {
-                    name: name.to_string(),
-                    default: default.map(str::to_string),
-                    default_if_empty,
-                    range: start..close + 1,
-                }));
-                i = close + 1;
+                segments.push(Segment::Var(reference));
+                i = end;
             }
             Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
                 let end = input[i + 1..]
@@ -119,6 +97,36 @@ pub fn parse(input: &str) -> Result<Vec<Segment>, SyntaxError> {
     }
     flush(&mut segments, &mut literal);
     Ok(segments)
+}
+
+/// The `${NAME}`, `${NAME:-default}` or `${NAME-default}` starting at `start`, and the offset
+/// just past its closing brace.
+fn braced_reference(input: &str, start: usize) -> Result<(VarRef, usize), SyntaxError> {
+    let close = find_closing_brace(input, start + 2).ok_or_else(|| SyntaxError {
+        message: "`${` is never closed: add `}` or write `$$` for a literal `$`".into(),
+        offset: start,
+    })?;
+    let body = &input[start + 2..close];
+    let (name, default, default_if_empty) = split_default(body);
+    if !is_var_name(name) {
+        return Err(SyntaxError {
+            message: format!(
+                "`${{{body}}}` is not a variable reference: names are letters, digits and `_` (write `$$` for a literal `$`)"
+            ),
+            offset: start,
+        });
+    }
+    if let Some(d) = default {
+        // Defaults may themselves reference variables; they must parse too.
+        parse(d).map_err(|e| SyntaxError { offset: start, ..e })?;
+    }
+    let reference = VarRef {
+        name: name.to_string(),
+        default: default.map(str::to_string),
+        default_if_empty,
+        range: start..close + 1,
+    };
+    Ok((reference, close + 1))
 }
 
 fn flush(segments: &mut Vec<Segment>, literal: &mut String) {

@@ -16,7 +16,7 @@ use super::raw::{
 use super::spans::Spans;
 use super::validate;
 use crate::catalog::Catalog;
-use crate::source::{Diagnostic, SourceFile, did_you_mean};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};

@@ -7,7 +7,7 @@ use super::model::{HostPort, Probe, Service, Variable, VariableKind, var_prefix}
 use super::raw::{RawCatalogEntry, RawHealth, RawService, Scalar};
 use super::spans::Spans;
 use crate::catalog::{Catalog, CatalogEntry};
-use crate::source::{Diagnostic, SourceFile, did_you_mean};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
 use std::ops::Range;
 use toml::Spanned;
@@ -108,22 +108,12 @@ pub(super) fn ports(
     cat: Option<&RawCatalogEntry>,
     table_span: &Range<usize>,
 ) -> Vec<Written<String>> {
-    match raw {
-        Some(list) => list
-            .into_inner()
-            .into_iter()
-            .map(|item| {
-                let span = item.span();
-                Written::stack(item.into_inner().0, span)
-            })
-            .collect(),
-        None => cat
-            .map(|c| c.ports.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .map(|text| Written::catalog(text.clone(), table_span.clone()))
-            .collect(),
-    }
+    list_or_catalog(
+        raw,
+        |port| port.0,
+        cat.map(|c| c.ports.as_slice()),
+        table_span,
+    )
 }
 
 /// The volumes as written: the stack's list replaces the catalog's.
@@ -132,17 +122,27 @@ pub(super) fn volumes(
     cat: Option<&RawCatalogEntry>,
     table_span: &Range<usize>,
 ) -> Vec<Written<String>> {
+    list_or_catalog(raw, |v| v, cat.map(|c| c.volumes.as_slice()), table_span)
+}
+
+/// The stack's list, each item where it was written, or else the catalog's, pointing at the
+/// service table.
+fn list_or_catalog<T>(
+    raw: Option<Spanned<Vec<Spanned<T>>>>,
+    text: impl Fn(T) -> String,
+    catalog: Option<&[String]>,
+    table_span: &Range<usize>,
+) -> Vec<Written<String>> {
     match raw {
         Some(list) => list
             .into_inner()
             .into_iter()
             .map(|item| {
                 let span = item.span();
-                Written::stack(item.into_inner(), span)
+                Written::stack(text(item.into_inner()), span)
             })
             .collect(),
-        None => cat
-            .map(|c| c.volumes.as_slice())
+        None => catalog
             .unwrap_or_default()
             .iter()
             .map(|text| Written::catalog(text.clone(), table_span.clone()))

@@ -60,7 +60,7 @@ pub(crate) mod tests_support {
 
     /// The shop example loaded as if its devenv.toml were in `root`.
     pub fn shop_at(root: &std::path::Path) -> super::Stack {
-        let source = crate::source::SourceFile::new("devenv.toml", SHOP);
+        let source = crate::diagnostic::SourceFile::new("devenv.toml", SHOP);
         super::load_source(&source, root, &root.join("devenv.toml"))
             .expect("the shop example is valid")
     }

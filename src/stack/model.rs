@@ -1,6 +1,6 @@
 //! The validated stack: what every other module works from. Built only by `stack::load`.
 
-use crate::source::Location;
+use crate::diagnostic::Location;
 use indexmap::IndexMap;
 use std::path::PathBuf;
 use std::time::Duration;

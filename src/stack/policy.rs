@@ -4,7 +4,7 @@
 
 use super::model::HostAccess;
 use super::raw::RawService;
-use crate::source::{Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile};
 use std::ops::Range;
 
 /// One power a service asked for: where, the key as written, and what it allows.

@@ -1,11 +1,11 @@
 use super::*;
-use crate::source::SourceFile;
+use crate::diagnostic::SourceFile;
 use std::path::Path;
 
 /// The example from the README and the foundation issue (the bundled example).
 pub const SHOP: &str = include_str!("../../examples/shop/devenv.toml");
 
-fn parse(text: &str) -> Result<Stack, crate::source::Diagnostic> {
+fn parse(text: &str) -> Result<Stack, crate::diagnostic::Diagnostic> {
     load_source(
         &SourceFile::new("devenv.toml", text),
         Path::new("."),
@@ -13,7 +13,7 @@ fn parse(text: &str) -> Result<Stack, crate::source::Diagnostic> {
     )
 }
 
-fn error(text: &str) -> crate::source::Diagnostic {
+fn error(text: &str) -> crate::diagnostic::Diagnostic {
     parse(text).expect_err("expected an error")
 }
 
@@ -363,7 +363,10 @@ fn case_21_host_access_needs_an_opt_in() {
 fn apps_stack(
     body: &str,
     dirs: &[&str],
-) -> (tempfile::TempDir, Result<Stack, crate::source::Diagnostic>) {
+) -> (
+    tempfile::TempDir,
+    Result<Stack, crate::diagnostic::Diagnostic>,
+) {
     let dir = tempfile::tempdir().unwrap();
     for d in dirs {
         std::fs::create_dir_all(dir.path().join(d)).unwrap();
@@ -377,7 +380,7 @@ fn apps_stack(
     (dir, result)
 }
 
-fn app_error(body: &str) -> crate::source::Diagnostic {
+fn app_error(body: &str) -> crate::diagnostic::Diagnostic {
     apps_stack(body, &["api"]).1.expect_err("expected an error")
 }
 

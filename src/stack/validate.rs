@@ -4,7 +4,7 @@
 use super::interpolate;
 use super::model::{App, Service, Variable};
 use super::spans::{Interpolated, Spans};
-use crate::source::{Diagnostic, SourceFile, did_you_mean};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;

@@ -5,7 +5,7 @@
 //! version and defines the error shape:
 //! `{"version":1,"error":{"message","location":{"file","line","column"},"help"}}`.
 
-use crate::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use serde::Serialize;
 
 /// The version of every JSON document; raised when a field changes meaning or goes away.
@@ -81,7 +81,7 @@ impl From<&Diagnostic> for ErrorDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
+    use crate::diagnostic::SourceFile;
 
     #[test]
     fn documents_are_versioned() {

@@ -8,8 +8,8 @@ pub mod json;
 pub mod progress;
 pub mod table;
 
+use crate::diagnostic::Diagnostic;
 use crate::redact::redact;
-use crate::source::Diagnostic;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 

@@ -135,6 +135,18 @@ fn logs_are_prefixed_by_service() {
     assert!(out.lines().any(|l| l.starts_with("cache | ")), "{out}");
     let (out, _) = project.run_ok(&["logs", "cache"]);
     assert!(out.lines().all(|l| l.starts_with("cache | ")), "{out}");
+    let (out, _) = project.run_ok(&["logs", "--json", "--tail", "3"]);
+    let documents: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!documents.is_empty(), "{out}");
+    for document in &documents {
+        assert_eq!(document["version"], 1, "{document}");
+        assert!(document["line"].is_string(), "{document}");
+    }
+    assert!(documents.iter().any(|d| d["service"] == "db"), "{out}");
+    assert!(documents.iter().any(|d| d["service"] == "cache"), "{out}");
 }
 
 #[test]
@@ -290,16 +302,7 @@ fn the_project_lock_lives_in_a_git_ignored_devenv_directory() {
     if !require("git", has_program("git", &["--version"])) {
         return;
     }
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(project.root())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    git(&["init", "-q"]);
+    git(project.root(), &["init", "-q"]);
     project.up_ok(&[]);
     project.run_ok(&["down"]);
     assert!(
@@ -307,12 +310,96 @@ fn the_project_lock_lives_in_a_git_ignored_devenv_directory() {
         "the lock is in .devenv/"
     );
     assert_eq!(project.read(".devenv/.gitignore"), "*\n");
-    let untracked = git(&["status", "--porcelain", "--untracked-files=all"]);
+    let untracked = git(
+        project.root(),
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
     assert!(!untracked.contains(".devenv"), "{untracked}");
     assert!(
         !std::env::temp_dir()
             .join(format!("devenv-{}.lock", project.name))
             .exists(),
         "nothing in the shared temporary directory"
+    );
+}
+
+#[test]
+fn status_right_after_up_reports_every_service_healthy() {
+    let Some(project) = shop() else { return };
+    let (out, _) = project.up_ok(&["--json"]);
+    let ready: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let (code, out, err) = output(&mut project.devenv(&["status", "--json"]));
+    assert_eq!(
+        code, 0,
+        "status right after up must agree with up:\n{out}\n{err}"
+    );
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(value["version"], 1, "{out}");
+    assert_eq!(value["healthy"], true, "{out}");
+    let services = value["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2);
+    for (row, up_row) in services.iter().zip(ready["services"].as_array().unwrap()) {
+        assert_eq!(row["service"], up_row["service"]);
+        assert_eq!(row["health"], "healthy", "{row}");
+        let source = row["health_source"].as_str().unwrap_or_default();
+        assert!(source == "docker" || source == "probe", "{row}");
+        assert_eq!(row["url"], up_row["url"], "status shows the URL up showed");
+        assert!(row["url"].is_string(), "{row}");
+    }
+    let (code, out, _) = output(&mut project.devenv(&["status"]));
+    assert_eq!(code, 0, "{out}");
+    for service in ["db", "cache"] {
+        let line = out.lines().find(|l| l.starts_with(service)).unwrap();
+        assert_eq!(line.split_whitespace().nth(2), Some("healthy"), "{out}");
+    }
+}
+
+#[test]
+fn status_json_of_missing_services_has_null_health_and_the_resolved_image() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"${CACHE_IMAGE:-redis:7}\"\nports = [\"6379\", \"6380/udp\"]\n";
+    let project = TestProject::engine(stack, &["CACHE_PORT", "CACHE_PORT_6380"]);
+    let (code, out, _) = output(&mut project.devenv(&["status", "--json"]));
+    assert_eq!(code, 1, "nothing runs yet");
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = &value["services"][0];
+    assert_eq!(row["state"], "missing", "{row}");
+    assert!(row["health"].is_null(), "no container, no health: {row}");
+    assert_eq!(row["image"], "devenv-fixture/redis:7", "{row}");
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = output(&mut project.devenv(&["status", "--json"]));
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let addresses = value["services"][0]["addresses"].clone();
+    let udp = format!("127.0.0.1:{}/udp", project.env_value("CACHE_PORT_6380"));
+    assert!(
+        addresses
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == udp.as_str()),
+        "UDP ports say so: {addresses}"
+    );
+}
+
+#[test]
+fn status_asks_the_service_while_dockers_health_check_has_not_run_yet() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\nhealth = { cmd = [\"redis-cli\", \"ping\"], interval = \"60s\" }\n";
+    let project = TestProject::engine(stack, &["CACHE_PORT"]);
+    let (code, _, err) = output(&mut project.devenv(&["up"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = output(&mut project.devenv(&["status", "--json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = &value["services"][0];
+    assert_eq!(row["health"], "healthy", "{row}");
+    assert_eq!(
+        row["health_source"], "probe",
+        "Docker still says starting: {row}"
     );
 }

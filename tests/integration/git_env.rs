@@ -7,22 +7,6 @@ use crate::support::*;
 /// No engine: what these tests check happens before devenv needs one.
 const NO_ENGINE: (&str, &str) = ("DOCKER_HOST", "unix:///nonexistent/docker.sock");
 
-/// Runs git in the project with a throwaway identity; panics when it fails.
-fn git(project: &TestProject, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.email=t@t", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(project.root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The shop project in a git repository whose last commit holds `.env` with `env`.
 fn committed_env(env: &str) -> Option<TestProject> {
     if !require("git", has_program("git", &["--version"])) {
@@ -30,9 +14,9 @@ fn committed_env(env: &str) -> Option<TestProject> {
     }
     let project = TestProject::new(SHOP);
     project.write(".env", env);
-    git(&project, &["init", "-q"]);
-    git(&project, &["add", ".env", "devenv.toml"]);
-    git(&project, &["commit", "-q", "-m", "settings"]);
+    git(project.root(), &["init", "-q"]);
+    git(project.root(), &["add", ".env", "devenv.toml"]);
+    git(project.root(), &["commit", "-q", "-m", "settings"]);
     Some(project)
 }
 
@@ -76,7 +60,7 @@ fn doctor_names_a_tracked_env_and_fix_leaves_the_index_alone() {
         "the fix is printed:\n{out}\n{err}"
     );
     assert_eq!(
-        git(&project, &["ls-files", "--", ".env"]).trim(),
+        git(project.root(), &["ls-files", "--", ".env"]).trim(),
         ".env",
         "--fix does not untrack"
     );
@@ -100,7 +84,7 @@ fn doctor_names_a_tracked_env_and_fix_leaves_the_index_alone() {
         "{check}"
     );
 
-    git(&project, &["rm", "-q", "--cached", ".env"]);
+    git(project.root(), &["rm", "-q", "--cached", ".env"]);
     let check = gitignore_check(&project, &["doctor", "--json"]);
     assert_eq!(check["status"], "ok", "untracked and ignored: {check}");
 }

@@ -121,20 +121,6 @@ fn a_vanished_checkout_is_adopted_only_with_consent() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.email=dev@example.com", "-c", "user.name=dev"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn psql_in(container: &str, sql: &str) -> String {
     docker(&[
         "exec", container, "psql", "-U", "shop", "-d", "shop", "-tAc", sql,

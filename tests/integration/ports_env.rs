@@ -206,3 +206,57 @@ fn env_check_lists_findings_with_fixes_and_exit_codes() {
         "every finding has a fix:\n{out}"
     );
 }
+
+/// A stack whose `cache` is created only after `slow` has been ready for a while: the port
+/// check has long passed when `cache`'s container starts, which leaves a real window for
+/// someone else to take its port.
+const SLOW_THEN_CACHE: &str = "[project]\nname = \"{name}\"\n[services.slow]\nimage = \"redis:7\"\ncommand = [\"sh\", \"-c\", \"sleep 2; touch /tmp/ready; exec sleep 300\"]\nhealth = { cmd = [\"test\", \"-f\", \"/tmp/ready\"] }\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\ndepends_on = [\"slow\"]\n";
+
+#[test]
+fn a_port_taken_after_the_check_is_remapped_when_the_container_starts() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::engine(SLOW_THEN_CACHE, &["CACHE_PORT"]);
+    let port: u16 = project.env_value("CACHE_PORT").parse().unwrap();
+    let mut up = project.devenv_process(&["up"]);
+    let child = up
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `slow` exists only once the port check has passed; take the port while it starts.
+    let slow = format!("{}-slow-1", project.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while docker(&["ps", "-aq", "--filter", &format!("name={slow}")]).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{slow} never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let new_port = project.env_value("CACHE_PORT");
+    assert_ne!(new_port, port.to_string(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cache: {port} is held by"))
+            && stderr.contains(&format!("using {new_port} (CACHE_PORT in .env)")),
+        "the move is reported like the port check's: {stderr}"
+    );
+    assert!(
+        !stderr.contains("driver failed") && !stderr.contains("address already in use"),
+        "the engine's raw error is never shown: {stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("127.0.0.1:{new_port}")),
+        "{stdout}"
+    );
+    let published = docker(&["port", &format!("{}-cache-1", project.name), "6379/tcp"]);
+    assert!(published.ends_with(&format!(":{new_port}")), "{published}");
+}

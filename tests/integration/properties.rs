@@ -3,7 +3,7 @@
 //! input; format → parse round-trips values; overflowing durations are errors), and the corpus
 //! in `fuzz/corpus/` replayed. `PROPTEST_CASES` sets how many cases each property tries.
 
-use devenv::source::SourceFile;
+use devenv::diagnostic::SourceFile;
 use devenv::stack::interpolate;
 use devenv::stack::parse::{
     DurationError, MAX_DURATION, PortSpec, Protocol, VolumeSpec, format_duration, parse_duration,

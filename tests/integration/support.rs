@@ -250,6 +250,22 @@ pub fn file_mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// `git ARGS` in `dir` with a throwaway identity, returning stdout; panics when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.email=dev@example.com", "-c", "user.name=dev"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `docker ARGS`, returning stdout; panics with stderr on failure.
 pub fn docker(args: &[&str]) -> String {
     let out = std::process::Command::new("docker")

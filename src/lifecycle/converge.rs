@@ -1,0 +1,117 @@
+//! One service's part of an `up` pass: create, recreate or start its container as decided,
+//! then wait until it answers its readiness probe. The outcome is typed, so `up` tells a real
+//! failure from a host port taken at start and from a service held back by its dependency.
+
+use crate::diagnostic::Diagnostic;
+use crate::engine::{Engine, PortTaken, StartError};
+use crate::health;
+use crate::plan::{Action, ContainerSpec};
+use crate::progress::Progress;
+use crate::stack::Service;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Why one service did not come up.
+#[derive(Debug, Clone)]
+pub(super) enum Failure {
+    /// It failed (its diagnostic says how).
+    Failed(Diagnostic),
+    /// A host port it publishes was taken when its container started.
+    PortTaken(PortTaken),
+    /// Not started, because a dependency did not come up.
+    DependencyFailed,
+}
+
+/// One service's part of a pass: create, recreate or start its container as decided, then
+/// wait until it is ready.
+pub(super) struct ServiceStep<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) project: &'a str,
+    pub(super) spec: &'a ContainerSpec,
+    pub(super) service: &'a Service,
+    pub(super) action: Action,
+    pub(super) extra_labels: HashMap<String, String>,
+    pub(super) timeout: Duration,
+    pub(super) progress: &'a Progress,
+}
+
+impl ServiceStep<'_> {
+    /// Converges the container, then waits for readiness.
+    pub(super) async fn run(self) -> Result<(), Failure> {
+        let name = &self.service.name;
+        let verb = match self.converge().await {
+            Ok(verb) => verb,
+            Err(failure) => {
+                let event = match failure {
+                    Failure::PortTaken(_) => "port taken meanwhile",
+                    _ => "failed",
+                };
+                self.progress.done(name, event, "", false);
+                return Err(failure);
+            }
+        };
+        self.progress.step(name, "waiting", "for readiness");
+        match health::wait_ready(self.engine, self.spec, self.service, self.timeout).await {
+            Ok(waited) => {
+                self.progress.done(
+                    name,
+                    &format!("{verb}, ready"),
+                    &format!("in {:.2}s", waited.as_secs_f64()),
+                    true,
+                );
+                Ok(())
+            }
+            Err(e) => {
+                self.progress.done(name, "failed", "", false);
+                Err(Failure::Failed(e))
+            }
+        }
+    }
+
+    /// Brings the container to the decided state; returns what was done.
+    async fn converge(&self) -> Result<&'static str, Failure> {
+        let (engine, spec, name) = (self.engine, self.spec, &self.service.name);
+        match self.action {
+            Action::Create => {
+                self.progress.step(name, "creating", "");
+                self.create().await?;
+                start(engine, &spec.name).await?;
+                Ok("created")
+            }
+            Action::Recreate => {
+                self.progress
+                    .step(name, "recreating", "(configuration changed; volumes kept)");
+                engine
+                    .stop(&spec.name, Duration::from_secs(10))
+                    .await
+                    .map_err(Failure::Failed)?;
+                engine.remove(&spec.name).await.map_err(Failure::Failed)?;
+                self.create().await?;
+                start(engine, &spec.name).await?;
+                Ok("recreated")
+            }
+            Action::Start => {
+                self.progress.step(name, "starting", "");
+                start(engine, &spec.name).await?;
+                Ok("started")
+            }
+            Action::Keep => Ok("running"),
+        }
+    }
+
+    async fn create(&self) -> Result<(), Failure> {
+        self.engine
+            .create(self.project, self.spec, self.extra_labels.clone())
+            .await
+            .map(drop)
+            .map_err(Failure::Failed)
+    }
+}
+
+/// Starts a container; a host port taken meanwhile is handed back to be moved.
+async fn start(engine: &Engine, name: &str) -> Result<(), Failure> {
+    engine.start(name).await.map_err(|e| match e {
+        StartError::PortTaken(port) => Failure::PortTaken(port),
+        other => Failure::Failed(other.into()),
+    })
+}
