@@ -99,7 +99,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Show service logs.
     Logs(LogsArgs),
-    /// Restart services.
+    /// Restart services and apps.
     Restart(RestartArgs),
     /// Find what is wrong with the local stack and say how to fix it.
     Doctor(DoctorArgs),
@@ -152,7 +152,7 @@ pub struct GenerateArgs {
 /// `devenv up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Only these services (and what they depend on).
+    /// Only these services and apps (and what they depend on).
     pub services: Vec<String>,
     /// Seconds to wait for each service to become ready.
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
@@ -235,7 +235,7 @@ pub struct LogsArgs {
 /// `devenv restart`.
 #[derive(Debug, Args)]
 pub struct RestartArgs {
-    /// Only these services [default: all].
+    /// Only these services and apps [default: every service, and every app that runs].
     pub services: Vec<String>,
     /// JSON on stdout.
     #[arg(long)]

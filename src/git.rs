@@ -1,5 +1,6 @@
 //! The questions devenv asks git about a project's files: is the project in a work tree, does
-//! git ignore a path, does git track it. Read-only: devenv never changes the index.
+//! git ignore a path, does git track it; and adding a generated file to `.gitignore`. devenv
+//! never changes the index.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -36,6 +37,23 @@ pub fn is_tracked(dir: &Path, file: &str) -> bool {
         .stderr(Stdio::null())
         .output();
     matches!(output, Ok(out) if out.status.success() && !out.stdout.is_empty())
+}
+
+/// Adds `file` (relative to `root`, `/`-separated) to `root/.gitignore` under a `# comment`
+/// line when `root` is in a git work tree that does not ignore it yet. Returns whether it
+/// changed `.gitignore`.
+pub fn ignore(root: &Path, file: &str, comment: &str) -> std::io::Result<bool> {
+    if !in_work_tree(root) || is_ignored(root, file) || listed_in_gitignore(root, file) {
+        return Ok(false);
+    }
+    let gitignore = root.join(".gitignore");
+    let mut text = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("# {comment}\n{file}\n"));
+    crate::fsutil::write_atomic(&gitignore, text.as_bytes(), None)?;
+    Ok(true)
 }
 
 /// Whether `dir/.gitignore` has a line that is exactly `file` or `/file`.

@@ -172,9 +172,9 @@ pub fn process_holding(port: u16) -> Holder {
     Holder::Unknown
 }
 
-/// Socket inodes listening on `port`, from /proc/net/tcp and tcp6.
-fn listening_inodes(port: u16) -> Vec<u64> {
-    let mut inodes = Vec::new();
+/// Every listening TCP socket as (port, inode), from /proc/net/tcp and tcp6.
+pub fn listening_sockets() -> Vec<(u16, u64)> {
+    let mut sockets = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
@@ -188,15 +188,24 @@ fn listening_inodes(port: u16) -> Vec<u64> {
                 .rsplit(':')
                 .next()
                 .and_then(|hex| u16::from_str_radix(hex, 16).ok());
-            if local_port == Some(port)
+            if let Some(port) = local_port
                 && let Ok(inode) = fields[9].parse::<u64>()
                 && inode != 0
             {
-                inodes.push(inode);
+                sockets.push((port, inode));
             }
         }
     }
-    inodes
+    sockets
+}
+
+/// Socket inodes listening on `port`.
+fn listening_inodes(port: u16) -> Vec<u64> {
+    listening_sockets()
+        .into_iter()
+        .filter(|(p, _)| *p == port)
+        .map(|(_, inode)| inode)
+        .collect()
 }
 
 fn proc_holder(port: u16) -> Option<Holder> {

@@ -2,10 +2,11 @@
 //! starts an app in its own session with its environment and log; `state` records it under
 //! `.devenv/apps/` and tells a live app from a stale record; `stop` ends the whole process tree
 //! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc.
-//! Not yet started by `up`.
 
 pub mod backoff;
 pub mod env_file;
+pub mod ports;
+pub mod probe;
 pub mod proc;
 pub mod setup;
 pub mod spawn;
@@ -16,7 +17,7 @@ pub mod stop;
 pub mod supervise;
 
 pub use spawn::{Launch, RunningApp, log_path, spawn};
-pub use start::{Started, start_all, stop_all};
+pub use start::{StartKind, StartReport, Started, start_all, stop_all};
 pub use state::{AppState, Liveness, Stale};
 pub use status::{AppStatus, status};
 pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
@@ -76,6 +77,64 @@ pub async fn stop_app(
     }))
 }
 
+/// Splits the names given to `up NAME...` into services and apps. The services are those
+/// named plus those the named apps (and the apps they depend on) depend on; the apps are
+/// `None` when no name was given (all of them) and the named ones otherwise (none when only
+/// services were named).
+pub fn split_selection(
+    stack: &Stack,
+    names: &[String],
+) -> Result<(Vec<String>, Option<Vec<String>>), Diagnostic> {
+    if names.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let (mut services, mut apps) = (Vec::new(), Vec::new());
+    for name in names {
+        if stack.services.contains_key(name) {
+            services.push(name.clone());
+        } else if stack.apps.contains_key(name) {
+            apps.push(name.clone());
+        } else {
+            let known = |keys: Vec<&String>| {
+                let names: Vec<&str> = keys.into_iter().map(String::as_str).collect();
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            };
+            return Err(Diagnostic::new(format!(
+                "no service or app named `{name}` (services: {}; apps: {})",
+                known(stack.services.keys().collect()),
+                known(stack.apps.keys().collect())
+            )));
+        }
+    }
+    let mut todo = apps.clone();
+    let mut seen = Vec::new();
+    while let Some(app) = todo.pop() {
+        if seen.contains(&app) {
+            continue;
+        }
+        for dep in &stack.apps[&app].depends_on {
+            if stack.apps.contains_key(dep) {
+                todo.push(dep.clone());
+            } else if !services.contains(dep) {
+                services.push(dep.clone());
+            }
+        }
+        seen.push(app);
+    }
+    Ok((services, Some(apps)))
+}
+
+/// The last `lines` lines of the app's log (`.devenv/logs/<app>.log`); empty when it has none.
+pub fn log_tail(root: &Path, app: &str, lines: usize) -> String {
+    let log = std::fs::read_to_string(log_path(root, app)).unwrap_or_default();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 /// The environment an app runs with: every stack variable (ports as currently mapped, every
 /// `<APP>_PORT`), the app's own `env` expanded over them, and `PORT` unless `port_env = false`.
 pub fn environment(app: &App, values: &Values) -> IndexMap<String, String> {
@@ -111,13 +170,32 @@ pub fn launch(stack: &Stack, app: &App, values: &Values) -> Launch {
         }
         crate::stack::AppCommand::Argv(argv) => argv.iter().map(|a| values.expand(a)).collect(),
     };
-    Launch {
+    let mut launch = Launch {
         app: app.name.clone(),
         argv,
         cwd: stack.root.join(&app.cwd),
         env: environment(app, values),
         port: port(app, values),
-    }
+        fingerprint: String::new(),
+    };
+    launch.fingerprint = fingerprint(&launch, env_file::render(app, values).as_deref());
+    launch
+}
+
+/// A hash of everything an app is started with (command, cwd, environment, port, the text of
+/// its `env_file`): a running app whose fingerprint differs from this run's is restarted by
+/// `up` (a port moved, `.env` edited, devenv.toml changed).
+fn fingerprint(launch: &Launch, env_file: Option<&str>) -> String {
+    let mut env: Vec<(&String, &String)> = launch.env.iter().collect();
+    env.sort();
+    let text = serde_json::json!({
+        "argv": launch.argv,
+        "cwd": launch.cwd,
+        "env": env,
+        "port": launch.port,
+        "env_file": env_file,
+    });
+    crate::hash::sha256_hex(&text.to_string())
 }
 
 #[cfg(test)]
@@ -141,5 +219,26 @@ mod tests {
         let web = launch(&stack, &stack.apps["web"], &values);
         assert_eq!(web.argv, ["vite", "--port", "5173"]);
         assert!(!web.env.contains_key("PORT"), "port_env = false");
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(split_selection(&stack, &[]).unwrap(), (vec![], None));
+        assert_eq!(
+            split_selection(&stack, &names(&["web"])).unwrap(),
+            (vec![], Some(names(&["web"])))
+        );
+        assert!(
+            split_selection(&stack, &names(&["nope"]))
+                .unwrap_err()
+                .message
+                .contains("apps: api, web")
+        );
+        assert_ne!(api.fingerprint, web.fingerprint);
+        std::fs::write(dir.path().join(".env"), "API_PORT=9001\n").unwrap();
+        let values = crate::env::load(&stack).unwrap().values;
+        let moved = launch(&stack, &stack.apps["web"], &values);
+        assert_ne!(moved.fingerprint, web.fingerprint, "WEB gets API_PORT");
+        assert_eq!(
+            launch(&stack, &stack.apps["web"], &values).fingerprint,
+            moved.fingerprint
+        );
     }
 }

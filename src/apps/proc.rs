@@ -69,6 +69,33 @@ pub fn session_members(session: i32) -> Vec<(i32, ProcStat)> {
         .collect()
 }
 
+/// The TCP ports that processes `pids` listen on (sorted, without repeats).
+pub fn listening_ports(pids: &[i32]) -> Vec<u16> {
+    let sockets = crate::ports::listening_sockets();
+    let mut ports = Vec::new();
+    for pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(link) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let inode = link
+                .to_str()
+                .and_then(|l| l.strip_prefix("socket:["))
+                .and_then(|l| l.strip_suffix(']'))
+                .and_then(|i| i.parse::<u64>().ok());
+            if let Some(inode) = inode {
+                ports.extend(sockets.iter().filter(|(_, i)| *i == inode).map(|(p, _)| *p));
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// Whether /proc is there to ask (Linux).
 pub fn available() -> bool {
     Path::new("/proc/self/stat").exists()
@@ -99,5 +126,15 @@ mod tests {
         assert!(!own.is_zombie() && own.start_time > 0);
         assert!(is_running(std::process::id() as i32));
         assert_eq!(boot_id().map(|id| id.len()), Some(36));
+    }
+
+    #[test]
+    fn the_ports_a_process_listens_on_are_found() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let own = std::process::id() as i32;
+        assert!(listening_ports(&[own]).contains(&port));
+        drop(listener);
+        assert!(!listening_ports(&[own]).contains(&port));
     }
 }

@@ -18,6 +18,13 @@ pub enum SetupRun {
     UpToDate,
 }
 
+/// Whether `app` has a setup that has not succeeded with its current command and inputs.
+pub fn is_due(stack: &Stack, app: &App) -> bool {
+    app.setup.is_some()
+        && !std::fs::read_to_string(record_path(stack, &app.name))
+            .is_ok_and(|recorded| recorded.trim() == inputs_hash(stack, app))
+}
+
 /// Runs `app`'s setup if it has one and it is due; each output line goes to `on_line`.
 pub async fn run_if_due(
     stack: &Stack,

@@ -25,6 +25,8 @@ pub struct Launch {
     pub env: IndexMap<String, String>,
     /// The app's port, recorded in its state.
     pub port: Option<u16>,
+    /// What it was started with, hashed (recorded in its state).
+    pub fingerprint: String,
 }
 
 /// An app this process started and can wait for.
@@ -85,6 +87,7 @@ pub fn spawn_recorded(
         .and_then(|id| i32::try_from(id).ok())
         .ok_or_else(|| Diagnostic::new(format!("app `{}` exited at once", launch.app)))?;
     let mut state = AppState::of_process(&launch.app, pid, launch.port)?;
+    state.fingerprint.clone_from(&launch.fingerprint);
     complete(&mut state);
     state::write(root, &state)?;
     Ok(RunningApp { child, state })

@@ -1,20 +1,39 @@
 //! What `up` and `down` do with apps: start each app's supervisor in dependency order once the
-//! services are ready, wait until the app answers its health check (or its port, or simply
-//! runs), and fail at once with its exit code and log tail when it exits while starting;
-//! stop every recorded app before the containers go.
+//! services are ready (apps of one level of the order together), wait until the app answers
+//! its health check (or its port, or simply runs), and fail at once with its exit code and log
+//! tail when it exits while starting; restart a running app whose command, environment or
+//! `env_file` changed; move an app off a port another program holds; stop every recorded app
+//! before the containers go.
 
+use super::ports::AppRemap;
+use super::probe::{AppHealth, listening_elsewhere, probe};
 use super::state::{self, Liveness};
 use super::{port, stop_app, supervise::start_detached};
 use crate::diagnostic::Diagnostic;
 use crate::env::Values;
-use crate::stack::{App, HealthCheck, Stack};
+use crate::stack::{App, Stack};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Log lines shown when an app fails to start.
 const LOG_LINES: usize = 30;
 
-/// One started (or already running) app, for the report.
+/// How long an app may listen only on other ports than its own before `up` says so.
+const WRONG_PORT_AFTER: Duration = Duration::from_secs(2);
+
+/// How an app came to be running after `up`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartKind {
+    /// Started by this `up`.
+    Started,
+    /// It was running already, started with what this run would start it with.
+    AlreadyRunning,
+    /// It was running with another command, environment or `env_file` (a port moved, `.env`
+    /// or devenv.toml changed) or its setup was due, and was restarted.
+    Restarted,
+}
+
+/// One app running after `up`, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     /// App name.
@@ -23,8 +42,19 @@ pub struct Started {
     pub pid: i32,
     /// Its port this run.
     pub port: Option<u16>,
-    /// Whether it was running before this `up`.
-    pub already_running: bool,
+    /// How it came to run.
+    pub kind: StartKind,
+    /// What its readiness probe said last.
+    pub health: AppHealth,
+}
+
+/// What [`start_all`] did.
+#[derive(Debug, Default)]
+pub struct StartReport {
+    /// The apps, in start order.
+    pub apps: Vec<Started>,
+    /// Apps moved off ports that other programs hold.
+    pub remaps: Vec<AppRemap>,
 }
 
 /// How [`start_all`] starts apps.
@@ -35,55 +65,116 @@ pub struct Start<'a> {
     pub timeout: Duration,
     /// Whether to run an app's `setup` when it is due.
     pub setup: bool,
-    /// Where the setup's output lines go.
+    /// Whether a taken port may be moved to a free one.
+    pub remap: bool,
+    /// Only these apps (and the apps they depend on); all when `None`.
+    pub only: Option<&'a [String]>,
+    /// Where the setup's output lines and notes go.
     pub on_line: &'a (dyn Fn(&str) + Sync),
 }
 
-/// Starts every app of `stack` (dependencies first): its setup when due, its `env_file`, its
-/// supervisor; then waits for it to be ready.
+/// An app on its way up: its supervisor started (or found running), not yet ready.
+struct Pending<'a> {
+    app: &'a App,
+    kind: StartKind,
+    supervisor: Option<i32>,
+}
+
+/// Starts the apps of `stack` level by level of their dependency order: for each, its port
+/// (moved when taken), its setup when due, its `env_file`, its supervisor; then waits for the
+/// level's apps together. `values` are reloaded after a port moves.
 pub async fn start_all(
     stack: &Stack,
+    mut values: Values,
+    how: &Start<'_>,
+) -> Result<StartReport, Diagnostic> {
+    let mut report = StartReport::default();
+    for level in start_levels(stack, how.only) {
+        let mut pending = Vec::new();
+        for app in level {
+            if let Some(remap) = prepare(stack, app, &values, how).await? {
+                report.remaps.push(remap);
+                values = crate::env::load(stack)?.values;
+            }
+            pending.push(launch_or_keep(stack, app, &values, how).await?);
+        }
+        let waits = pending
+            .iter()
+            .map(|p| wait_ready(stack, p, &values, how.timeout));
+        let results = futures_util::future::join_all(waits).await;
+        for (pending, result) in pending.iter().zip(results) {
+            match result {
+                Ok(started) => report.apps.push(started),
+                Err(failure) => {
+                    // Its supervisor would restart it forever behind a failed `up`.
+                    stop_app(&stack.root, &pending.app.name, super::DEFAULT_GRACE).await?;
+                    return Err(failure);
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Cleans what a stale record left, and moves the app off a taken port, unless the app runs.
+async fn prepare(
+    stack: &Stack,
+    app: &App,
     values: &Values,
     how: &Start<'_>,
-) -> Result<Vec<Started>, Diagnostic> {
-    let mut started = Vec::new();
-    for app in start_order(stack) {
-        let port = port(app, values);
-        if let Some(record) = state::read(&stack.root, &app.name)? {
-            if record.liveness() == Liveness::Running {
-                started.push(Started {
-                    app: app.name.clone(),
-                    pid: record.pid,
-                    port: record.port,
-                    already_running: true,
-                });
-                continue;
-            }
-            // A stale record: clean what its session left, never touching a stranger.
-            stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
+) -> Result<Option<AppRemap>, Diagnostic> {
+    if let Some(record) = state::read(&stack.root, &app.name)? {
+        if record.liveness() == Liveness::Running {
+            return Ok(None);
         }
-        if how.setup {
-            super::setup::run_if_due(stack, app, values, how.on_line).await?;
-        }
-        // Written before the start: a dev server reads it once, when it starts.
-        super::env_file::write(stack, app, values)?;
-        let supervisor = start_detached(how.devenv_exe, &stack.file, &app.name)?;
-        let pid = match wait_ready(stack, app, values, port, supervisor, how.timeout).await {
-            Ok(pid) => pid,
-            Err(failure) => {
-                // Its supervisor would restart it forever behind a failed `up`.
-                stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
-                return Err(failure);
-            }
-        };
-        started.push(Started {
-            app: app.name.clone(),
-            pid,
-            port,
-            already_running: false,
-        });
+        // A stale record: clean what its session left, never touching a stranger.
+        stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
     }
-    Ok(started)
+    super::ports::settle(stack, app, values, how.remap)
+}
+
+/// Keeps a running app that was started as this run would start it; otherwise (re)starts it:
+/// setup when due, `env_file`, supervisor.
+async fn launch_or_keep<'a>(
+    stack: &Stack,
+    app: &'a App,
+    values: &Values,
+    how: &Start<'_>,
+) -> Result<Pending<'a>, Diagnostic> {
+    let launch = super::launch(stack, app, values);
+    let setup_due = how.setup && super::setup::is_due(stack, app);
+    let mut kind = StartKind::Started;
+    if let Some(record) = state::read(&stack.root, &app.name)?
+        && record.liveness() == Liveness::Running
+    {
+        let changed = !record.fingerprint.is_empty() && record.fingerprint != launch.fingerprint;
+        if !changed && !setup_due {
+            return Ok(Pending {
+                app,
+                kind: StartKind::AlreadyRunning,
+                supervisor: None,
+            });
+        }
+        let why = if changed {
+            "its command, environment or env_file changed"
+        } else {
+            "its setup inputs changed"
+        };
+        (how.on_line)(&format!("restarting app `{}`: {why}", app.name));
+        stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
+        kind = StartKind::Restarted;
+    }
+    if how.setup {
+        super::setup::run_if_due(stack, app, values, how.on_line).await?;
+    }
+    // Written before the start: a dev server reads it once, when it starts.
+    super::env_file::write(stack, app, values)?;
+    let supervisor = start_detached(how.devenv_exe, &stack.file, &app.name)?;
+    Ok(Pending {
+        app,
+        kind,
+        supervisor: Some(supervisor),
+    })
 }
 
 /// Stops every app with a state file under `root` (those of the stack and any left from an
@@ -100,55 +191,99 @@ pub async fn stop_all(root: &Path, grace: Duration) -> Result<Vec<String>, Diagn
     Ok(stopped)
 }
 
-/// Apps in an order where each comes after the apps it depends on.
-fn start_order(stack: &Stack) -> Vec<&App> {
-    fn visit<'a>(stack: &'a Stack, name: &str, ordered: &mut Vec<&'a App>) {
-        let Some(app) = stack.apps.get(name) else {
-            return;
-        };
-        if ordered.iter().any(|a| a.name == name) {
-            return;
+/// The apps to start, in levels: each app comes in a later level than every app it depends
+/// on, and the apps of one level start together. `only` limits them to those apps and the
+/// apps they depend on.
+fn start_levels<'a>(stack: &'a Stack, only: Option<&[String]>) -> Vec<Vec<&'a App>> {
+    fn depth(stack: &Stack, name: &str, seen: &mut Vec<String>) -> usize {
+        if seen.iter().any(|s| s == name) {
+            return 0; // a cycle is refused when the stack loads
         }
-        for dep in &app.depends_on {
-            visit(stack, dep, ordered);
+        seen.push(name.to_string());
+        let deepest = stack.apps[name]
+            .depends_on
+            .iter()
+            .filter(|d| stack.apps.contains_key(*d))
+            .map(|d| depth(stack, d, seen) + 1)
+            .max()
+            .unwrap_or(0);
+        seen.pop();
+        deepest
+    }
+    let mut wanted: Vec<&str> = match only {
+        Some(names) => names.iter().map(String::as_str).collect(),
+        None => stack.apps.keys().map(String::as_str).collect(),
+    };
+    let mut i = 0;
+    while i < wanted.len() {
+        if let Some(app) = stack.apps.get(wanted[i]) {
+            for dep in &app.depends_on {
+                if stack.apps.contains_key(dep) && !wanted.contains(&dep.as_str()) {
+                    wanted.push(dep);
+                }
+            }
         }
-        ordered.push(app);
+        i += 1;
     }
-    let mut ordered = Vec::new();
-    for name in stack.apps.keys() {
-        visit(stack, name, &mut ordered);
+    let mut levels: Vec<Vec<&App>> = Vec::new();
+    for app in stack
+        .apps
+        .values()
+        .filter(|a| wanted.contains(&a.name.as_str()))
+    {
+        let level = depth(stack, &app.name, &mut Vec::new());
+        if levels.len() <= level {
+            levels.resize_with(level + 1, Vec::new);
+        }
+        levels[level].push(app);
     }
-    ordered
+    levels
 }
 
-/// Waits until `app` runs and answers; fails when it exits first or `timeout` passes.
+/// Waits until the app runs and answers; fails when it exits first, listens on another port
+/// than its own, or `timeout` passes.
 async fn wait_ready(
     stack: &Stack,
-    app: &App,
+    pending: &Pending<'_>,
     values: &Values,
-    port: Option<u16>,
-    supervisor: i32,
     timeout: Duration,
-) -> Result<i32, Diagnostic> {
+) -> Result<Started, Diagnostic> {
+    let app = pending.app;
+    let port = port(app, values);
     let start = Instant::now();
     let mut last = "not started yet".to_string();
     loop {
         let record = state::read(&stack.root, &app.name)?;
-        if record.is_none() && !super::proc::is_running(supervisor) {
+        let supervisor_gone = pending
+            .supervisor
+            .is_some_and(|pid| !super::proc::is_running(pid));
+        if record.is_none() && (supervisor_gone || pending.supervisor.is_none()) {
             return Err(failed(stack, app, "could not be started by its supervisor"));
         }
         if let Some(record) = record {
             if let Some(code) = record.last_exit_code {
-                return Err(failed(
-                    stack,
-                    app,
-                    &format!("exited with code {code} while starting"),
-                ));
+                return Err(exited(stack, app, code));
             }
             if record.liveness() == Liveness::Running {
                 match probe(stack, app, values, port).await {
-                    Ok(()) => return Ok(record.pid),
+                    Ok(health) => {
+                        return Ok(Started {
+                            app: app.name.clone(),
+                            pid: record.pid,
+                            port,
+                            kind: pending.kind,
+                            health,
+                        });
+                    }
                     Err(why) => last = why,
+                }
+                if let Some(port) = port
+                    && start.elapsed() >= WRONG_PORT_AFTER
+                {
+                    let elsewhere = listening_elsewhere(&record, port);
+                    if !elsewhere.is_empty() {
+                        return Err(wrong_port(stack, app, port, &elsewhere));
+                    }
                 }
             }
         }
@@ -166,66 +301,49 @@ async fn wait_ready(
     }
 }
 
-/// One readiness check: the health check, else a TCP connection to the app's port, else
-/// nothing more than running. Ports are tried on 127.0.0.1 and ::1 (dev servers that bind
-/// `localhost` may take either).
-async fn probe(stack: &Stack, app: &App, values: &Values, port: Option<u16>) -> Result<(), String> {
-    // A health port written as the app's port follows the app's port of this run.
-    let current = |p: u16| match (&app.port, port) {
-        (Some(declared), Some(now)) if declared.default == p => now,
-        _ => p,
-    };
-    let mut errors = Vec::new();
-    match app.health.as_ref().map(|h| &h.check) {
-        Some(HealthCheck::Command(argv)) => {
-            let (program, args) = argv.split_first().ok_or("empty health command")?;
-            let status = tokio::process::Command::new(program)
-                .args(args)
-                .current_dir(stack.root.join(&app.cwd))
-                .envs(super::environment(app, values))
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .await
-                .map_err(|e| format!("cannot run `{program}`: {e}"))?;
-            return if status.success() {
-                Ok(())
-            } else {
-                Err(format!("`{}` exited with {status}", argv.join(" ")))
-            };
-        }
-        Some(HealthCheck::Http { path, port }) => {
-            for host in ["127.0.0.1", "::1"] {
-                match crate::health::http_get(host, current(*port), path).await {
-                    Ok(()) => return Ok(()),
-                    Err(e) => errors.push(e.to_string()),
-                }
-            }
-        }
-        Some(HealthCheck::Tcp(p)) => return tcp(current(*p)).await,
-        None => match port {
-            Some(port) => return tcp(port).await,
-            None => return Ok(()),
-        },
+/// An app that exited while starting; code 0 is a command that put itself in the background.
+fn exited(stack: &Stack, app: &App, code: i32) -> Diagnostic {
+    if code != 0 {
+        return failed(
+            stack,
+            app,
+            &format!("exited with code {code} while starting"),
+        );
     }
-    Err(errors.join("; "))
+    let mut diagnostic = failed(
+        stack,
+        app,
+        "exited with code 0 at once: its command seems to put itself in the background (as `pg_ctl start`, `docker run -d` or a `--daemon` flag do), and devenv can only supervise a process that stays in the foreground",
+    );
+    diagnostic.help = Some(format!(
+        "make [apps.{}].command run in the foreground (drop `-d`/`--daemon`/`&`, or use its foreground flag); a one-off step belongs in `setup`",
+        app.name
+    ));
+    diagnostic
 }
 
-async fn tcp(port: u16) -> Result<(), String> {
-    for host in ["127.0.0.1", "::1"] {
-        if tokio::net::TcpStream::connect((host, port)).await.is_ok() {
-            return Ok(());
-        }
-    }
-    Err(format!("nothing listens on port {port} (127.0.0.1 or ::1)"))
+/// An app that listens, but not on the port devenv gave it.
+fn wrong_port(stack: &Stack, app: &App, port: u16, elsewhere: &[u16]) -> Diagnostic {
+    let ports: Vec<String> = elsewhere.iter().map(u16::to_string).collect();
+    let var = app.port.as_ref().map_or("PORT", |p| p.var.as_str());
+    let mut diagnostic = failed(
+        stack,
+        app,
+        &format!(
+            "listens on port {} instead of its port {port}",
+            ports.join(", ")
+        ),
+    );
+    diagnostic.help = Some(format!(
+        "pass the port in [apps.{}].command (for Vite: `--port ${{{var}}} --strictPort`); some servers ignore $PORT",
+        app.name
+    ));
+    diagnostic
 }
 
 /// An app that failed to start, with the end of its log.
 fn failed(stack: &Stack, app: &App, what: &str) -> Diagnostic {
-    let log = std::fs::read_to_string(super::log_path(&stack.root, &app.name)).unwrap_or_default();
-    let lines: Vec<&str> = log.lines().collect();
-    let tail = lines[lines.len().saturating_sub(LOG_LINES)..].join("\n");
+    let tail = super::log_tail(&stack.root, &app.name, LOG_LINES);
     Diagnostic::new(format!(
         "app `{}` {what}\n--- last {LOG_LINES} lines of .devenv/logs/{}.log ---\n{tail}",
         app.name, app.name

@@ -29,6 +29,9 @@ pub struct AppState {
     /// The supervisor process watching the app (pid and start time), when there is one.
     #[serde(default)]
     pub supervisor: Option<Process>,
+    /// What the app was started with, hashed ([`super::launch`]); empty when unknown.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 /// A process as recorded: its pid and start time, so that a reused pid is told apart.
@@ -107,6 +110,7 @@ impl AppState {
             restarts: 0,
             last_exit_code: None,
             supervisor: None,
+            fingerprint: String::new(),
         })
     }
 

@@ -17,23 +17,28 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
         return all_projects(args, ui);
     }
     let stack = crate::project::load(file)?;
-    let mut report = block_on(async { Ok(status(&stack).await?) })?;
-    let apps = crate::apps::status(&stack);
-    report.healthy = report.healthy && apps.iter().all(crate::apps::AppStatus::is_running);
+    let values = crate::env::load(&stack)?.values;
+    let (mut report, apps) = block_on(async {
+        let services = status(&stack).await?;
+        Ok((services, crate::apps::status(&stack, &values).await))
+    })?;
+    report.healthy = report.healthy && apps.iter().all(crate::apps::AppStatus::is_healthy);
     if args.json {
         ui.json(&StatusDocument {
             report: &report,
             apps: &apps,
         });
     } else {
-        ui.out(table(&report.services, true));
+        if !report.services.is_empty() || apps.is_empty() {
+            ui.out(table(&report.services, true));
+        }
         if !apps.is_empty() {
             ui.out(apps_table(&apps));
         }
     }
     if !report.healthy {
         return Err(Error::problems_found(format!(
-            "not every service of `{}` is running and healthy",
+            "not every service and app of `{}` is running and healthy",
             stack.project.name
         )));
     }
@@ -51,21 +56,41 @@ struct StatusDocument<'a> {
     apps: &'a [crate::apps::AppStatus],
 }
 
-/// The apps' table: state, pid, address, restarts and the last exit code.
+/// The apps' table: state, health, pid, address, uptime, restarts and the last exit code.
 fn apps_table(apps: &[crate::apps::AppStatus]) -> Table {
-    let mut table = Table::new(["APP", "STATE", "PID", "ADDRESS", "RESTARTS", "LAST EXIT"]);
+    let mut table = Table::new([
+        "APP",
+        "STATE",
+        "HEALTH",
+        "PID",
+        "ADDRESS",
+        "UPTIME",
+        "RESTARTS",
+        "LAST EXIT",
+    ]);
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
     for app in apps {
         table.row([
             app.name.clone(),
-            app.state.to_string(),
+            app.state.as_str().to_string(),
+            app.health_word(),
             or_dash(app.pid.map(|p| p.to_string())),
             or_dash(app.url.clone()),
+            or_dash(app.uptime_secs.map(uptime)),
             app.restarts.to_string(),
             or_dash(app.last_exit_code.map(|c| c.to_string())),
         ]);
     }
     table
+}
+
+/// `42s`, `5m 3s`, `2h 10m`.
+fn uptime(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
+        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+    }
 }
 
 /// `devenv status --all`: every devenv project on the engine and the directory it belongs to.

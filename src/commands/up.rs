@@ -3,6 +3,8 @@
 //! passed down; the watcher reloads it only when devenv.toml changes.
 
 use super::runtime::{block_on, block_on_uninterrupted};
+use crate::apps::StartKind;
+use crate::apps::probe::AppHealth;
 use crate::cli::{UpArgs, WatchArgs};
 use crate::error::Result;
 use crate::lifecycle::report::{ServiceRow, table};
@@ -17,8 +19,9 @@ use std::time::Duration;
 /// Runs `devenv up`.
 pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
+    let (services, apps) = crate::apps::split_selection(&stack, &args.services)?;
     let options = UpOptions {
-        services: args.services.clone(),
+        services,
         profiles: args.profiles.clone(),
         timeout: Duration::from_secs(args.timeout),
         json: args.json,
@@ -33,11 +36,14 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     }
     // An app whose program is missing fails before anything starts.
     stack.check_programs()?;
-    let setup = !args.no_setup;
+    let apps = AppChoice {
+        only: apps,
+        setup: !args.no_setup,
+    };
     if args.watch {
-        return up_and_watch(stack, options, setup, false, ui);
+        return up_and_watch(stack, options, &apps, false, ui);
     }
-    print_up(&stack, &options, setup, ui)?;
+    print_up(&stack, &options, &apps, ui)?;
     Ok(())
 }
 
@@ -45,19 +51,31 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
 pub fn watch(file: Option<&Path>, args: &WatchArgs, ui: &Ui) -> Result<()> {
     let stack = crate::project::load(file)?;
     let options = default_options(&stack);
-    up_and_watch(stack, options, true, args.down_on_exit, ui)
+    let apps = AppChoice {
+        only: None,
+        setup: true,
+    };
+    up_and_watch(stack, options, &apps, args.down_on_exit, ui)
 }
 
-/// Brings the stack up (printing as `up` does; `setup`: run the apps' setup when due), then
-/// watches it; `down_on_exit` stops the stack when the watch ends.
+/// Which apps `up` starts, and whether their setup runs when due.
+struct AppChoice {
+    /// Only these (and the apps they depend on); all when `None`.
+    only: Option<Vec<String>>,
+    /// Run an app's `setup` when it is due.
+    setup: bool,
+}
+
+/// Brings the stack up (printing as `up` does), then watches it; `down_on_exit` stops the
+/// stack when the watch ends.
 fn up_and_watch(
     stack: Stack,
     options: UpOptions,
-    setup: bool,
+    apps: &AppChoice,
     down_on_exit: bool,
     ui: &Ui,
 ) -> Result<()> {
-    print_up(&stack, &options, setup, ui)?;
+    print_up(&stack, &options, apps, ui)?;
     block_on_uninterrupted(async {
         Ok(crate::watch::watch(stack, &options, ui, down_on_exit).await?)
     })?;
@@ -80,7 +98,7 @@ fn default_options(stack: &Stack) -> UpOptions {
 }
 
 /// Brings the stack up and prints the outcome (table, or JSON with `options.json`).
-fn print_up(stack: &Stack, options: &UpOptions, setup: bool, ui: &Ui) -> Result<()> {
+fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Result<()> {
     let progress = Progress::new(ui, options.json);
     let report = block_on(async { Ok(up(stack, options, ui, &progress).await?) });
     let report = match report {
@@ -90,23 +108,37 @@ fn print_up(stack: &Stack, options: &UpOptions, setup: bool, ui: &Ui) -> Result<
             return Err(e);
         }
     };
-    let apps = start_apps(stack, options, setup, ui)?;
+    let started = start_apps(stack, options, apps, ui)?;
+    let apps = &started.apps;
+    let nothing_changed = report.nothing_changed()
+        && started.remaps.is_empty()
+        && apps.iter().all(|a| a.kind == StartKind::AlreadyRunning);
     if options.json {
         ui.json(&ReadyEvent {
             event: "ready",
             elapsed_ms: report.elapsed.as_millis() as u64,
-            changed: !report.nothing_changed(),
+            changed: !nothing_changed,
             services: &report.rows,
             database: &report.database,
-            remapped: report.remaps.iter().map(ToString::to_string).collect(),
+            remapped: report
+                .remaps
+                .iter()
+                .map(ToString::to_string)
+                .chain(started.remaps.iter().map(ToString::to_string))
+                .collect(),
             apps: apps.iter().map(AppRow::from).collect(),
         });
         return Ok(());
     }
     let seconds = report.elapsed.as_secs_f64();
-    if report.nothing_changed() {
+    if nothing_changed {
+        let apps = if apps.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} apps", apps.len())
+        };
         ui.info(format!(
-            "{} nothing to change: {} services running and ready ({seconds:.2}s)",
+            "{} nothing to change: {} services{apps} running and ready ({seconds:.2}s)",
             ui.paint(Style::Good, "✓"),
             report.rows.len()
         ));
@@ -117,38 +149,59 @@ fn print_up(stack: &Stack, options: &UpOptions, setup: bool, ui: &Ui) -> Result<
             stack.project.name
         ));
     }
-    ui.out(table(&report.rows, false));
-    for app in &apps {
-        let row = AppRow::from(app);
-        let at = row.url.map(|url| format!(" at {url}")).unwrap_or_default();
-        let how = if app.already_running {
-            "already running"
-        } else {
-            "running"
-        };
-        ui.info(format!(
-            "{} app `{}` {how} (pid {}){at}",
-            ui.paint(Style::Good, "✓"),
-            app.app,
-            app.pid
-        ));
+    if !report.rows.is_empty() || apps.is_empty() {
+        ui.out(table(&report.rows, false));
+    }
+    for app in apps {
+        print_app(app, ui);
     }
     for remap in &report.remaps {
+        ui.warn(remap);
+    }
+    for remap in &started.remaps {
         ui.warn(remap);
     }
     Ok(())
 }
 
-/// Starts the stack's apps once services, migrations and seeds are done (all of them, and
-/// only when `up` was not limited to some services), after their setup when due and `setup`.
+/// One app's line after `up`: how it runs, where, and a warning when it is degraded.
+fn print_app(app: &crate::apps::Started, ui: &Ui) {
+    let row = AppRow::from(app);
+    let at = row.url.map(|url| format!(" at {url}")).unwrap_or_default();
+    let how = match app.kind {
+        StartKind::Started => "running",
+        StartKind::AlreadyRunning => "already running",
+        StartKind::Restarted => "restarted",
+    };
+    ui.info(format!(
+        "{} app `{}` {how} (pid {}){at}",
+        ui.paint(Style::Good, "✓"),
+        app.app,
+        app.pid
+    ));
+    if let AppHealth::Degraded { failing } = &app.health {
+        let failing = if failing.is_empty() {
+            String::new()
+        } else {
+            format!(": failing {}", failing.join(", "))
+        };
+        ui.warn(format!(
+            "app `{}` reports itself degraded{failing}",
+            app.app
+        ));
+    }
+}
+
+/// Starts the stack's apps once services, migrations and seeds are done: all of them, or
+/// those `up` was asked for by name (none when only services were named).
 fn start_apps(
     stack: &Stack,
     options: &UpOptions,
-    setup: bool,
+    apps: &AppChoice,
     ui: &Ui,
-) -> Result<Vec<crate::apps::Started>> {
-    if stack.apps.is_empty() || !options.services.is_empty() {
-        return Ok(Vec::new());
+) -> Result<crate::apps::StartReport> {
+    if stack.apps.is_empty() || apps.only.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(crate::apps::StartReport::default());
     }
     let values = crate::env::load(stack)?.values;
     let exe = std::env::current_exe().map_err(|e| {
@@ -160,10 +213,12 @@ fn start_apps(
     let start = crate::apps::start::Start {
         devenv_exe: &exe,
         timeout: options.timeout,
-        setup,
+        setup: apps.setup,
+        remap: options.remap,
+        only: apps.only.as_deref(),
         on_line: &on_line,
     };
-    block_on(async { Ok(crate::apps::start_all(stack, &values, &start).await?) })
+    block_on(async { Ok(crate::apps::start_all(stack, values, &start).await?) })
 }
 
 /// An app in `up`'s output.
@@ -179,6 +234,11 @@ struct AppRow {
     url: Option<String>,
     /// Whether it was already running.
     already_running: bool,
+    /// Whether this `up` restarted it (what it runs with changed).
+    restarted: bool,
+    /// What its readiness probe said.
+    #[serde(flatten)]
+    health: AppHealth,
 }
 
 impl From<&crate::apps::Started> for AppRow {
@@ -188,7 +248,9 @@ impl From<&crate::apps::Started> for AppRow {
             pid: app.pid,
             port: app.port,
             url: app.port.map(|port| format!("http://127.0.0.1:{port}")),
-            already_running: app.already_running,
+            already_running: app.kind == StartKind::AlreadyRunning,
+            restarted: app.kind == StartKind::Restarted,
+            health: app.health.clone(),
         }
     }
 }

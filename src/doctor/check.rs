@@ -65,6 +65,8 @@ pub enum CheckId {
     Migrations,
     /// Seeds are unchanged since applied.
     Seeds,
+    /// One app: found, running, supervised and answering (or why not).
+    App(String),
 }
 
 impl fmt::Display for CheckId {
@@ -88,6 +90,7 @@ impl fmt::Display for CheckId {
             Self::Images => "images",
             Self::Services => "services",
             Self::Service(name) => return write!(f, "service:{name}"),
+            Self::App(name) => return write!(f, "app:{name}"),
             Self::Volumes => "volumes",
             Self::Database => "database",
             Self::Migrations => "migrations",
@@ -209,6 +212,7 @@ mod tests {
             (CheckId::EnvGitignored, "env-gitignored"),
             (CheckId::Service("db".into()), "service:db"),
             (CheckId::Services, "services"),
+            (CheckId::App("api".into()), "app:api"),
         ];
         for (id, text) in ids {
             assert_eq!(serde_json::to_value(&id).unwrap(), text);

@@ -2,6 +2,7 @@
 //! are grouped by what they need (nothing, the stack file, the engine, the running stack);
 //! independent groups run in parallel, and a missing engine only skips what needs it.
 
+mod apps;
 mod check;
 mod environment;
 mod fix;
@@ -42,9 +43,10 @@ pub async fn run_all(stack_file: Option<&Path>) -> Vec<Check> {
                 CheckId::StackFile,
                 "devenv.toml is valid",
                 format!(
-                    "project `{}`, {} services",
+                    "project `{}`, {} services, {} apps",
                     stack.project.name,
-                    stack.services.len()
+                    stack.services.len(),
+                    stack.apps.len()
                 ),
             ));
             let (project_checks, running_checks) = tokio::join!(
@@ -53,6 +55,12 @@ pub async fn run_all(stack_file: Option<&Path>) -> Vec<Check> {
             );
             checks.extend(project_checks);
             checks.extend(running_checks);
+            if !stack.apps.is_empty() {
+                let values = crate::env::load(stack)
+                    .unwrap_or_else(|_| crate::env::Loaded::without_file(stack))
+                    .values;
+                checks.extend(apps::checks(stack, &values).await);
+            }
         }
     }
     checks

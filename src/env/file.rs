@@ -270,20 +270,7 @@ pub fn replace_keys(text: &str, updates: &IndexMap<String, String>) -> String {
 /// Adds `.env` to `.gitignore` when the project is in a git work tree that does not ignore it.
 /// Returns whether it changed `.gitignore`.
 fn ignore_in_git(root: &Path) -> std::io::Result<bool> {
-    if !crate::git::in_work_tree(root)
-        || crate::git::is_ignored(root, ENV_FILE)
-        || crate::git::listed_in_gitignore(root, ENV_FILE)
-    {
-        return Ok(false);
-    }
-    let gitignore = root.join(".gitignore");
-    let mut text = std::fs::read_to_string(&gitignore).unwrap_or_default();
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str("# Local settings and secrets (devenv)\n.env\n");
-    crate::fsutil::write_atomic(&gitignore, text.as_bytes(), None)?;
-    Ok(true)
+    crate::git::ignore(root, ENV_FILE, "Local settings and secrets (devenv)")
 }
 
 #[cfg(test)]

@@ -289,26 +289,36 @@ impl Stack {
     /// first item, or the first plain word of a command line (a line with shell syntax up
     /// front is the shell's business). The error points at the command in devenv.toml.
     pub fn check_programs(&self) -> Result<(), Diagnostic> {
-        for app in self.apps.values() {
-            let cwd = self.root.join(&app.cwd);
-            let setup = app.setup.as_ref();
-            let commands = std::iter::once((&app.command, &app.command_location))
-                .chain(setup.map(|s| (&s.command, &s.command_location)));
-            for (command, location) in commands {
-                let Some(program) = program_of(command) else {
-                    continue;
-                };
-                if !program_found(&program, &cwd) {
-                    return Err(Diagnostic {
-                        message: format!("app `{}`: `{program}` is not found on PATH", app.name),
-                        location: location.clone(),
-                        help: Some(format!(
-                            "install `{program}` (or add its directory to PATH), or correct the command; a path such as `./bin/{program}` is looked up from the app's `cwd`"
-                        )),
-                    });
-                }
+        match self.apps.values().find_map(|app| self.missing_program(app)) {
+            Some(missing) => Err(missing),
+            None => Ok(()),
+        }
+    }
+
+    /// The first program of `app` (its command's, then its setup's) that cannot be found. A
+    /// relative path (`.venv/bin/python`) of an app with a setup is not looked for: the setup
+    /// may be what makes it.
+    pub fn missing_program(&self, app: &App) -> Option<Diagnostic> {
+        let cwd = self.root.join(&app.cwd);
+        let setup = app.setup.as_ref();
+        let commands = std::iter::once((&app.command, &app.command_location))
+            .chain(setup.map(|s| (&s.command, &s.command_location)));
+        for (command, location) in commands {
+            let Some(program) = program_of(command) else {
+                continue;
+            };
+            let made_by_setup =
+                setup.is_some() && program.contains('/') && !program.starts_with('/');
+            if !made_by_setup && !program_found(&program, &cwd) {
+                return Some(Diagnostic {
+                    message: format!("app `{}`: `{program}` is not found on PATH", app.name),
+                    location: location.clone(),
+                    help: Some(format!(
+                        "install `{program}` (or add its directory to PATH), or correct the command; a path such as `./bin/{program}` is looked up from the app's `cwd`"
+                    )),
+                });
             }
         }
-        Ok(())
+        None
     }
 }

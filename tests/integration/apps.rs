@@ -77,6 +77,7 @@ mod supervisor {
             cwd: root.to_path_buf(),
             env: [("GREETING".to_string(), "hello from devenv".to_string())].into(),
             port: Some(8080),
+            fingerprint: String::new(),
         }
     }
 
@@ -173,6 +174,7 @@ mod supervisor {
             restarts: 2,
             last_exit_code: Some(1),
             supervisor: None,
+            fingerprint: String::new(),
         };
         let stopped = runtime().block_on(apps::stop_tree(&state, Duration::from_millis(300)));
         assert_eq!(

@@ -4,6 +4,7 @@
 mod support;
 
 mod apps;
+mod apps_control;
 mod cli;
 mod database;
 mod docs_watch;

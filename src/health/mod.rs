@@ -2,6 +2,10 @@
 //! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
 //! A container that exits while we wait fails at once with its exit code and logs.
 
+mod http;
+
+pub use http::{HttpHealth, get as http_get};
+
 use crate::diagnostic::Diagnostic;
 use crate::endpoint::{env_value, reach_host};
 use crate::engine::{Engine, State};
@@ -87,6 +91,18 @@ pub enum ProbeError {
         port: u16,
         /// Status code as sent.
         code: String,
+    },
+    /// The endpoint answered with a health report whose status is `down`.
+    #[error("GET {path} on {host}:{port} reports the app down (failing: {failing})")]
+    ReportedDown {
+        /// Path requested.
+        path: String,
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+        /// The checks it names as failing, comma-separated (`-` when it names none).
+        failing: String,
     },
     /// The health command ran and failed.
     #[error("`{command}` exited with {code}: {output}")]
@@ -288,7 +304,7 @@ pub async fn probe_once(
                 kind: "http",
                 port: *port,
             })?;
-            http_get(reach_host(&published.host_ip), published.host_port, path).await?;
+            http::get(reach_host(&published.host_ip), published.host_port, path).await?;
         }
         None => {}
     }
@@ -313,7 +329,7 @@ async fn tcp_alive(host: &str, port: u16) -> Result<(), ProbeError> {
     }
 }
 
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, ProbeError> {
+pub(crate) async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, ProbeError> {
     TcpStream::connect((host, port))
         .await
         .map_err(|source| ProbeError::Connect {
@@ -324,7 +340,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, ProbeError> {
 }
 
 /// An I/O error while talking to `host:port`, saying what was being done.
-fn io_error(
+pub(crate) fn io_error(
     what: impl Into<String>,
     host: &str,
     port: u16,
@@ -421,61 +437,9 @@ async fn redis_ping(host: &str, port: u16) -> Result<(), ProbeError> {
     }
 }
 
-/// `GET path` on `host:port`; ready on a 2xx status.
-pub(crate) async fn http_get(host: &str, port: u16, path: &str) -> Result<(), ProbeError> {
-    let mut stream = tcp_connect(host, port).await?;
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(io_error(format!("GET {path} on"), host, port))?;
-    let mut buf = [0u8; 64];
-    let n = stream
-        .read(&mut buf)
-        .await
-        .map_err(io_error(format!("GET {path} on"), host, port))?;
-    let status_line = String::from_utf8_lossy(&buf[..n]);
-    let code = status_line.split_whitespace().nth(1).unwrap_or("");
-    if code.starts_with('2') {
-        Ok(())
-    } else {
-        Err(ProbeError::HttpStatus {
-            path: path.to_string(),
-            host: host.to_string(),
-            port,
-            code: code.to_string(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn http_probe_accepts_2xx_only() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            for status in ["200 OK", "503 Service Unavailable"] {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let mut buf = [0u8; 256];
-                let _ = socket.read(&mut buf).await;
-                let _ = socket
-                    .write_all(format!("HTTP/1.0 {status}\r\n\r\n").as_bytes())
-                    .await;
-            }
-        });
-        assert!(http_get("127.0.0.1", port, "/health").await.is_ok());
-        assert!(
-            http_get("127.0.0.1", port, "/health")
-                .await
-                .unwrap_err()
-                .to_string()
-                .contains("503")
-        );
-    }
 
     #[tokio::test]
     async fn tcp_alive_tells_a_listener_from_a_proxy_that_hangs_up() {
