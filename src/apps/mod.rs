@@ -1,10 +1,12 @@
 //! The supervisor core for `[apps]`: the project's own processes run on the host. `spawn`
 //! starts an app in its own session with its environment and log; `state` records it under
 //! `.devenv/apps/` and tells a live app from a stale record; `stop` ends the whole process tree
-//! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc.
+//! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc; `lock`
+//! tells a live supervisor by the flock it holds.
 
 pub mod backoff;
 pub mod env_file;
+pub mod lock;
 pub mod ports;
 pub mod probe;
 pub mod proc;

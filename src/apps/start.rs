@@ -148,17 +148,19 @@ async fn launch_or_keep<'a>(
         && record.liveness() == Liveness::Running
     {
         let changed = !record.fingerprint.is_empty() && record.fingerprint != launch.fingerprint;
-        if !changed && !setup_due {
+        let orphaned = !super::lock::is_held(&stack.root, &app.name);
+        let why = if orphaned {
+            "its supervisor is gone (killed?), so nothing would restart it"
+        } else if changed {
+            "its command, environment or env_file changed"
+        } else if setup_due {
+            "its setup inputs changed"
+        } else {
             return Ok(Pending {
                 app,
                 kind: StartKind::AlreadyRunning,
                 supervisor: None,
             });
-        }
-        let why = if changed {
-            "its command, environment or env_file changed"
-        } else {
-            "its setup inputs changed"
         };
         (how.on_line)(&format!("restarting app `{}`: {why}", app.name));
         stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;

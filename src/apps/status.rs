@@ -58,7 +58,7 @@ pub struct AppStatus {
     pub restarts: u32,
     /// The exit code of its last run (negative: the signal that ended it).
     pub last_exit_code: Option<i32>,
-    /// Whether its supervisor is alive.
+    /// Whether its supervisor is alive (it holds the app's lock).
     pub supervised: bool,
 }
 
@@ -107,10 +107,7 @@ pub async fn status(stack: &Stack, values: &Values) -> Vec<AppStatus> {
                 .and_then(uptime),
             restarts: record.as_ref().map_or(0, |r| r.restarts),
             last_exit_code: record.as_ref().and_then(|r| r.last_exit_code),
-            supervised: record
-                .as_ref()
-                .and_then(|r| r.supervisor)
-                .is_some_and(|s| s.is_alive()),
+            supervised: super::lock::is_held(&stack.root, &app.name),
         }
     });
     futures_util::future::join_all(rows).await

@@ -22,6 +22,8 @@ pub async fn supervise(
     policy: RestartPolicy,
     grace: Duration,
 ) -> Result<(), Diagnostic> {
+    // Held until this process ends: the kernel's word that the app is supervised.
+    let _lock = super::lock::acquire(root, &launch.app)?;
     let mut stop = Stop::listen()?;
     let me = Process::current();
     let (mut restarts, mut failures, mut last_exit_code) = (0, 0, None);

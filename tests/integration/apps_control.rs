@@ -3,6 +3,7 @@
 //! that daemonise or listen elsewhere, and `up`/`restart` by app name.
 
 use crate::support::*;
+use std::time::Duration;
 
 /// Two apps: `api` (a health server answering with the contents of `health.json`) and `web`,
 /// which depends on it and gets its URL through a generated env file.
@@ -247,4 +248,34 @@ fn up_and_restart_take_app_names() {
     );
     let err = project.fails(&["up", "nope"]);
     assert_mentions(&err, &["no service or app named `nope`", "apps: api, web"]);
+}
+
+#[test]
+fn an_app_whose_supervisor_was_killed_is_taken_over_by_the_next_up() {
+    let Some(project) = project(STACK) else {
+        return;
+    };
+    project.up_ok(&["api"]);
+    let state = devenv::apps::state::read(project.root(), "api")
+        .unwrap()
+        .unwrap();
+    let supervisor = state.supervisor.unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &supervisor.pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_until("the supervisor is gone", Duration::from_secs(10), || {
+        !supervisor.is_alive()
+    });
+    let (_, status) = status_json(&project);
+    assert_eq!(status["apps"][0]["supervised"], false, "{status}");
+    let (_, err) = project.up_ok(&["api"]);
+    assert_mentions(&err, &["restarting app `api`: its supervisor is gone"]);
+    assert!(
+        !devenv::apps::proc::is_running(state.pid),
+        "the orphan lives"
+    );
+    let (_, status) = status_json(&project);
+    assert_eq!(status["apps"][0]["supervised"], true, "{status}");
 }
