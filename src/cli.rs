@@ -79,6 +79,11 @@ impl Cli {
             Command::Seed(args) => args.json,
             Command::Logs(args) => args.json,
             Command::Db(DbCommand::Reset { json, .. }) => *json,
+            Command::Cache(
+                CacheCommand::Ls { json }
+                | CacheCommand::Prune { json, .. }
+                | CacheCommand::Build { json },
+            ) => *json,
             _ => false,
         }
     }
@@ -112,6 +117,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Load seed data into the database.
     Seed(SeedArgs),
+    /// The seeded-volume cache: list, prune or build database snapshots.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Reset the database or open a shell on it.
     #[command(subcommand)]
     Db(DbCommand),
@@ -175,6 +183,10 @@ pub struct UpArgs {
     /// Skip the apps' `setup` commands.
     #[arg(long)]
     pub no_setup: bool,
+    /// Never start a new database volume from a snapshot, nor build one (also
+    /// `DEVENV_NO_CACHE=1`, or `cache = false` under [database]).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Keep running and follow changes (as `devenv watch`).
     #[arg(long)]
     pub watch: bool,
@@ -240,6 +252,36 @@ pub struct RestartArgs {
     /// JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `devenv cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List the snapshots on the engine with their sizes and last use.
+    Ls {
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove snapshots (none of them holds a project's own data): all of them by default.
+    Prune {
+        /// Only snapshots not used for this many days.
+        #[arg(long, value_name = "DAYS")]
+        unused_for: Option<u64>,
+        /// Only snapshots built by this project.
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the snapshot of this stack's database now (`up` does it in the background after
+    /// a miss).
+    Build {
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `devenv doctor`.

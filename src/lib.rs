@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod apps;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns parsed arguments into calls of the library and
 //! prints the result through `Ui`.
 
+mod cache;
 mod db;
 mod docs;
 mod doctor;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Env(command) => env::run(file, &command, ui),
         Command::Migrate(args) => migrate::run(file, &args, ui),
         Command::Seed(args) => seed::run(file, &args, ui),
+        Command::Cache(command) => cache::run(file, &command, ui),
         Command::Db(command) => db::run(file, &command, ui),
         Command::Watch(args) => up::watch(file, &args, ui),
         Command::Run(args) => run::run(file, &args.command),

@@ -30,6 +30,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
         seed: !args.no_seed,
         adopt: args.adopt,
         secrets_into_tracked_env: args.yes,
+        cache: !args.no_cache,
     };
     if let Some(note) = crate::project::name_note(&stack) {
         ui.info(note);
@@ -94,6 +95,7 @@ fn default_options(stack: &Stack) -> UpOptions {
         seed: true,
         adopt: false,
         secrets_into_tracked_env: false,
+        cache: true,
     }
 }
 
@@ -108,6 +110,7 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
             return Err(e);
         }
     };
+    build_snapshot_after_miss(stack, report.cache.as_ref(), ui);
     let started = start_apps(stack, options, apps, ui)?;
     let apps = &started.apps;
     let nothing_changed = report.nothing_changed()
@@ -120,6 +123,7 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
             changed: !nothing_changed,
             services: &report.rows,
             database: &report.database,
+            cache: report.cache.as_ref(),
             remapped: report
                 .remaps
                 .iter()
@@ -189,6 +193,27 @@ fn print_app(app: &crate::apps::Started, ui: &Ui) {
             "app `{}` reports itself degraded{failing}",
             app.app
         ));
+    }
+}
+
+/// Says what the cache did and, after a miss, starts building the snapshot in the background
+/// (unless `DEVENV_CACHE_BUILD=never`). A build that cannot start costs only the snapshot.
+fn build_snapshot_after_miss(stack: &Stack, cache: Option<&crate::cache::CacheOutcome>, ui: &Ui) {
+    let Some(cache) = cache else { return };
+    let miss = matches!(cache, crate::cache::CacheOutcome::Miss { .. });
+    if miss && !crate::cache::background_builds() {
+        ui.info("no database snapshot for these migrations and seeds yet (DEVENV_CACHE_BUILD=never: `devenv cache build` makes one)");
+        return;
+    }
+    ui.info(cache.describe());
+    if !miss {
+        return;
+    }
+    let started = std::env::current_exe()
+        .map_err(|e| crate::diagnostic::Diagnostic::new(e.to_string()))
+        .and_then(|exe| crate::cache::build::start_in_background(&exe, stack));
+    if let Err(e) = started {
+        ui.warn(format!("the database snapshot is not built: {e}"));
     }
 }
 
@@ -269,6 +294,9 @@ struct ReadyEvent<'a> {
     services: &'a [ServiceRow],
     /// What the database steps did.
     database: &'a crate::database::Report,
+    /// What the seeded-volume cache did for a new database volume (absent: nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache: Option<&'a crate::cache::CacheOutcome>,
     /// Host ports moved to free ones, as messages.
     remapped: Vec<String>,
     /// The apps started (absent when the stack has none).

@@ -93,7 +93,8 @@ fn create_body(spec: &ContainerSpec, labels: HashMap<String, String>) -> Contain
             privileged: Some(spec.privileged),
             ..Default::default()
         }),
-        networking_config: own_network.then(|| network_aliases(spec)),
+        // Aliases exist only on user-defined networks (not Docker's default `bridge`).
+        networking_config: (own_network && spec.network != "bridge").then(|| network_aliases(spec)),
         ..Default::default()
     }
 }
@@ -118,7 +119,7 @@ fn port_bindings(ports: &[PublishedPort]) -> HashMap<String, Option<Vec<PortBind
 }
 
 /// A named volume or bind mount.
-fn mount(m: &MountSpec) -> Mount {
+pub(super) fn mount(m: &MountSpec) -> Mount {
     Mount {
         target: Some(m.target.clone()),
         source: Some(m.source.clone()),

@@ -6,9 +6,11 @@ pub mod container;
 mod create;
 pub mod labels;
 mod logs;
+pub mod oneshot;
 pub mod owners;
 pub mod shell;
 pub mod start;
+mod volumes;
 
 use crate::diagnostic::Diagnostic;
 use bollard::Docker;

@@ -24,7 +24,8 @@ impl Values {
         Self::resolve_with(stack, &|name| dotenv.get(name).cloned())
     }
 
-    fn resolve_with(stack: &Stack, given: &dyn Fn(&str) -> Option<String>) -> Self {
+    /// Resolves with `given` answering first for each variable (`None`: the stack's default).
+    pub fn resolve_with(stack: &Stack, given: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut values = IndexMap::new();
         for var in stack.variables.values() {
             if let Some(value) = given(&var.name) {

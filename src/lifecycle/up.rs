@@ -41,6 +41,8 @@ pub struct UpOptions {
     pub adopt: bool,
     /// Write generated secrets even into a `.env` that git tracks (with a warning).
     pub secrets_into_tracked_env: bool,
+    /// Start a new database volume from a snapshot when there is one (`--no-cache`: never).
+    pub cache: bool,
 }
 
 /// What `up` did.
@@ -56,6 +58,8 @@ pub struct UpReport {
     pub database: crate::database::Report,
     /// Final table rows.
     pub rows: Vec<ServiceRow>,
+    /// What the seeded-volume cache did for a new database volume.
+    pub cache: Option<crate::cache::CacheOutcome>,
     /// Total time.
     pub elapsed: Duration,
 }
@@ -125,6 +129,7 @@ pub async fn up(
         progress.note(&remap.to_string());
     }
     note_orphans(stack, &observed, progress);
+    let cache = restore_from_cache(&engine, stack, &services, &loaded, &config, options).await?;
     let run = Run {
         engine: &engine,
         stack,
@@ -150,8 +155,35 @@ pub async fn up(
         env: env_report,
         actions,
         rows,
+        cache,
         elapsed: progress.elapsed(),
     })
+}
+
+/// Fills the database's volume from a snapshot when `up` is about to create it and one with
+/// the same key exists (see `cache`); `None` when the database is not among `services`, the
+/// stack cannot use the cache, or its volume exists.
+async fn restore_from_cache(
+    engine: &Engine,
+    stack: &Stack,
+    services: &[&Service],
+    loaded: &Loaded,
+    config: &UserConfig,
+    options: &UpOptions,
+) -> Result<Option<crate::cache::CacheOutcome>, Diagnostic> {
+    let database_service = stack.database.as_ref().and_then(|d| d.service.as_deref());
+    if !services
+        .iter()
+        .any(|s| Some(s.name.as_str()) == database_service)
+    {
+        return Ok(None);
+    }
+    let plan =
+        crate::cache::plan_for(engine, stack, &loaded.values, config, !options.cache).await?;
+    match plan {
+        Ok(plan) => crate::cache::restore::restore_if_new(engine, stack, &plan).await,
+        Err(_) => Ok(None),
+    }
 }
 
 /// What every pass of one `up` shares.

@@ -251,6 +251,7 @@ impl Loader<'_> {
             migrations,
             migrate_command,
             seeds,
+            cache: db.cache.unwrap_or(true),
         })
     }
 

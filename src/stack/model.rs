@@ -277,6 +277,8 @@ pub struct Database {
     pub migrate_command: Option<Vec<String>>,
     /// Seeds, applied in order.
     pub seeds: Vec<Seed>,
+    /// Whether a new database volume may start from a seeded snapshot (`cache = false`: never).
+    pub cache: bool,
 }
 
 /// One seed.

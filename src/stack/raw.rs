@@ -211,6 +211,8 @@ pub struct RawDatabase {
     pub migrate: Option<Spanned<RawCommand>>,
     /// Seed files, directories, or commands.
     pub seeds: Option<Vec<Spanned<RawSeed>>>,
+    /// Whether a new volume may start from a seeded snapshot (default true).
+    pub cache: Option<bool>,
 }
 
 /// `{ command = ["alembic", "upgrade", "head"] }`.

@@ -114,6 +114,10 @@ impl TestProject {
         cmd.current_dir(self.root())
             .args(args)
             .env("XDG_CONFIG_HOME", self.config_home.path())
+            .env("XDG_CACHE_HOME", self.config_home.path().join("cache"))
+            // The snapshot cache is machine-wide: only its own tests use it (tests/cache.rs).
+            .env("DEVENV_NO_CACHE", "1")
+            .env("DEVENV_CACHE_BUILD", "never")
             .env("NO_COLOR", "1")
             .env_remove("DEVENV_FILE");
         cmd

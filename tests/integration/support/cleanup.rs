@@ -76,6 +76,11 @@ pub fn remove_project_objects(project: &str) {
     for volume in listed(&["volume", "ls", "-q", "--filter", &filter]) {
         quiet(&["volume", "rm", &volume]);
     }
+    // Database snapshots the project built (the cache's tests).
+    let built_by = format!("label=devenv.cache.project={project}");
+    for volume in listed(&["volume", "ls", "-q", "--filter", &built_by]) {
+        quiet(&["volume", "rm", &volume]);
+    }
 }
 
 /// A child process killed and reaped when dropped, so a failing test leaves none running.

@@ -1,0 +1,51 @@
+//! The seeded-volume cache: a new database volume (a new worktree or clone, `down --volumes`
+//! then `up`) starts as a copy of a snapshot holding what initdb, the migrations and the seeds
+//! produced, when one with the same key exists; otherwise the normal path runs and a snapshot
+//! is built in the background. `key` decides whether a stack can use it and computes the key,
+//! `restore` fills a new volume, `build` makes a snapshot, `index` keeps sizes and last uses
+//! for `devenv cache ls|prune` and the size cap. Snapshots are volumes on the engine (labelled
+//! `devenv.cache`), made and read with helper containers only.
+
+pub mod build;
+pub mod index;
+pub mod key;
+pub mod restore;
+
+pub use key::{CachePlan, Skip};
+pub use restore::CacheOutcome;
+
+use crate::config::UserConfig;
+use crate::diagnostic::Diagnostic;
+use crate::engine::Engine;
+use crate::env::Values;
+use crate::stack::Stack;
+
+/// The cache plan of `stack`'s database with the image id asked of the engine, or why there
+/// is none.
+pub async fn plan_for(
+    engine: &Engine,
+    stack: &Stack,
+    values: &Values,
+    config: &UserConfig,
+    turned_off: bool,
+) -> Result<Result<CachePlan, Skip>, Diagnostic> {
+    // Cheap refusals first: no engine call for a stack that cannot use the cache.
+    if let Err(skip) = key::plan(stack, values, config, Some(""), turned_off) {
+        return Ok(Err(skip));
+    }
+    let service = stack
+        .database
+        .as_ref()
+        .and_then(|d| d.service.as_ref())
+        .and_then(|s| stack.services.get(s))
+        .expect("a plan has a database service");
+    let image = crate::plan::container_spec(stack, service, values, config).image;
+    let id = engine.image_id(&image).await?;
+    Ok(key::plan(stack, values, config, id.as_deref(), turned_off))
+}
+
+/// Whether `up` may start a background build after a miss (`DEVENV_CACHE_BUILD=never` turns
+/// it off: the test suite, scripted machines that only want the normal path).
+pub fn background_builds() -> bool {
+    std::env::var("DEVENV_CACHE_BUILD").map_or(true, |v| v != "never")
+}

@@ -1,0 +1,241 @@
+//! `devenv cache ls|prune|build`: the seeded-volume snapshots on the engine.
+
+use super::runtime::block_on;
+use crate::cache::build::{Built, LABEL, PROJECT_LABEL};
+use crate::cache::index;
+use crate::cli::CacheCommand;
+use crate::config::UserConfig;
+use crate::diagnostic::Diagnostic;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::ui::table::Table;
+use crate::ui::{Style, Ui};
+use serde::Serialize;
+use std::path::Path;
+
+/// Runs `devenv cache ...`.
+pub fn run(file: Option<&Path>, command: &CacheCommand, ui: &Ui) -> Result<()> {
+    match command {
+        CacheCommand::Ls { json } => list(*json, ui),
+        CacheCommand::Prune {
+            unused_for,
+            project,
+            json,
+        } => prune(*unused_for, project.as_deref(), *json, ui),
+        CacheCommand::Build { json } => build(file, *json, ui),
+    }
+}
+
+/// One snapshot as listed.
+#[derive(Debug, Clone, Serialize)]
+struct Snapshot {
+    /// Its volume.
+    volume: String,
+    /// Its key.
+    key: String,
+    /// The database image it holds data of.
+    image: String,
+    /// The project that built it.
+    project: String,
+    /// Size in bytes, when recorded on this machine.
+    size_bytes: Option<u64>,
+    /// Last use (seconds since the epoch): as recorded here, else the snapshot's creation.
+    last_used: Option<u64>,
+}
+
+async fn snapshots(engine: &Engine) -> std::result::Result<Vec<Snapshot>, Diagnostic> {
+    let index = index::read();
+    let mut list: Vec<Snapshot> = engine
+        .volumes_labelled(LABEL)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let key = v
+                .labels
+                .get("devenv.cache.key")
+                .cloned()
+                .unwrap_or_default();
+            let entry = index.get(&key);
+            Snapshot {
+                volume: v.name,
+                image: v
+                    .labels
+                    .get("devenv.cache.image")
+                    .cloned()
+                    .unwrap_or_default(),
+                project: v.labels.get(PROJECT_LABEL).cloned().unwrap_or_default(),
+                size_bytes: entry.map(|e| e.size_bytes),
+                // Not recorded here (another machine's record, or a lost one): its creation.
+                last_used: entry.map(|e| e.last_used).or_else(|| {
+                    v.created_at
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .and_then(|t| u64::try_from(t.as_second()).ok())
+                }),
+                key,
+            }
+        })
+        .collect();
+    list.sort_by_key(|s| std::cmp::Reverse(s.last_used));
+    Ok(list)
+}
+
+fn list(json: bool, ui: &Ui) -> Result<()> {
+    let list = block_on(async { Ok(snapshots(&Engine::connect().await?).await?) })?;
+    if json {
+        ui.json(&ListDocument {
+            snapshots: &list,
+            cap_bytes: index::cap(),
+        });
+        return Ok(());
+    }
+    if list.is_empty() {
+        ui.info("no database snapshots on this engine");
+        return Ok(());
+    }
+    let mut table = Table::new(["SNAPSHOT", "PROJECT", "IMAGE", "SIZE", "LAST USED"]);
+    for s in &list {
+        table.row([
+            s.key.chars().take(12).collect::<String>(),
+            s.project.clone(),
+            s.image.clone(),
+            s.size_bytes.map_or("?".into(), size),
+            s.last_used.map_or("?".into(), ago),
+        ]);
+    }
+    ui.out(table);
+    let total: u64 = list.iter().filter_map(|s| s.size_bytes).sum();
+    ui.info(format!(
+        "{} snapshot(s), {} of {} allowed (DEVENV_CACHE_MAX_MB)",
+        list.len(),
+        size(total),
+        size(index::cap())
+    ));
+    Ok(())
+}
+
+fn prune(unused_for: Option<u64>, project: Option<&str>, json: bool, ui: &Ui) -> Result<()> {
+    let removed = block_on(async {
+        let engine = Engine::connect().await?;
+        let now = index::now();
+        let mut removed = Vec::new();
+        for s in snapshots(&engine).await? {
+            let stale = unused_for.is_none_or(|days| {
+                s.last_used
+                    .is_none_or(|used| now.saturating_sub(used) >= days * 24 * 3600)
+            });
+            if stale && project.is_none_or(|p| p == s.project) {
+                engine.remove_volume(&s.volume).await?;
+                index::forget(&s.key);
+                removed.push(s);
+            }
+        }
+        Ok(removed)
+    })?;
+    if json {
+        ui.json(&PruneDocument { removed: &removed });
+        return Ok(());
+    }
+    let freed: u64 = removed.iter().filter_map(|s| s.size_bytes).sum();
+    ui.info(format!(
+        "{} removed {} snapshot(s), {} freed",
+        ui.paint(Style::Good, "✓"),
+        removed.len(),
+        size(freed)
+    ));
+    Ok(())
+}
+
+fn build(file: Option<&Path>, json: bool, ui: &Ui) -> Result<()> {
+    let stack = crate::project::load(file)?;
+    let loaded = crate::env::load(&stack)?;
+    let config = UserConfig::load()?;
+    let (built, key) = block_on(async {
+        let engine = Engine::connect().await?;
+        let plan = crate::cache::plan_for(&engine, &stack, &loaded.values, &config, false)
+            .await?
+            .map_err(|skip| {
+                Diagnostic::new(format!(
+                    "`{}` cannot use the snapshot cache: {skip}",
+                    stack.project.name
+                ))
+            })?;
+        let file_values = loaded.file_values();
+        let built = crate::cache::build::build(&engine, &stack, &plan, file_values).await?;
+        Ok((built, plan.key))
+    })?;
+    let short: String = key.chars().take(12).collect();
+    if json {
+        ui.json(&BuildDocument {
+            key: &key,
+            built: matches!(built, Built::New { .. }),
+            size_bytes: match &built {
+                Built::New { size_bytes, .. } => Some(*size_bytes),
+                _ => None,
+            },
+        });
+        return Ok(());
+    }
+    match built {
+        Built::New {
+            size_bytes,
+            evicted,
+        } => {
+            ui.info(format!(
+                "{} built snapshot {short} ({})",
+                ui.paint(Style::Good, "✓"),
+                size(size_bytes)
+            ));
+            if !evicted.is_empty() {
+                ui.info(format!(
+                    "removed {} least recently used snapshot(s) to stay under the cap",
+                    evicted.len()
+                ));
+            }
+        }
+        Built::Exists => ui.info(format!("snapshot {short} exists already")),
+        Built::Busy => ui.info(format!("snapshot {short} is being built by another devenv")),
+    }
+    Ok(())
+}
+
+/// `1.2 MiB`.
+fn size(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if bytes as f64 >= 1024.0 * MIB {
+        format!("{:.1} GiB", bytes as f64 / 1024.0 / MIB)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / MIB)
+    }
+}
+
+/// `3m ago`, `2h ago`, `5d ago`.
+fn ago(then: u64) -> String {
+    let secs = index::now().saturating_sub(then);
+    match secs {
+        0..3600 => format!("{}m ago", secs / 60),
+        3600..86400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86400),
+    }
+}
+
+/// `devenv cache ls --json`.
+#[derive(Debug, Serialize)]
+struct ListDocument<'a> {
+    snapshots: &'a [Snapshot],
+    cap_bytes: u64,
+}
+
+/// `devenv cache prune --json`.
+#[derive(Debug, Serialize)]
+struct PruneDocument<'a> {
+    removed: &'a [Snapshot],
+}
+
+/// `devenv cache build --json`.
+#[derive(Debug, Serialize)]
+struct BuildDocument<'a> {
+    key: &'a str,
+    built: bool,
+    size_bytes: Option<u64>,
+}

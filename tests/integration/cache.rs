@@ -1,0 +1,374 @@
+//! The seeded-volume cache with the real engine: a new checkout's database starts from the
+//! snapshot another checkout built and holds the same schema and rows as one built from
+//! scratch; any changed input misses; an unfinished snapshot is removed, never used; prune.
+//! Snapshots are machine-wide, so these tests run one at a time and remove what they built.
+
+use crate::support::*;
+use std::sync::Mutex;
+
+/// One cache test at a time: they share the engine's snapshots.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// PostgreSQL with migrations and seeds (a password generated per checkout).
+const PG: &str = r#"[project]
+name = "{name}"
+
+[services.db]
+use = "postgres"
+image = "postgres:16"
+env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "${DB_PASSWORD}", POSTGRES_DB = "shop" }
+
+[env.DB_PASSWORD]
+secret = true
+
+[env.DATABASE_URL]
+value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
+
+[database]
+service = "db"
+url = "${DATABASE_URL}"
+migrations = "migrations"
+seeds = ["seeds"]
+"#;
+
+/// A checkout of the stack with the cache on (the suite turns it off elsewhere).
+struct Checkout(TestProject);
+
+impl Checkout {
+    fn new(stack: &str, migration: &str, seed: &str) -> Option<Self> {
+        let project = engine_project(stack, &["DB_PORT"])?;
+        project.write("migrations/0001_products.sql", migration);
+        project.write("seeds/01_products.sql", seed);
+        Some(Self(project))
+    }
+
+    fn devenv(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.0.devenv(args);
+        cmd.env_remove("DEVENV_NO_CACHE");
+        cmd
+    }
+
+    /// Runs `devenv ARGS`, asserts it succeeded, returns stderr.
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_out(args).1
+    }
+
+    /// Runs `devenv ARGS`, asserts it succeeded, returns (stdout, stderr).
+    fn ok_out(&self, args: &[&str]) -> (String, String) {
+        let (code, out, err) = output(&mut self.devenv(args));
+        assert_eq!(code, 0, "devenv {args:?} failed:\n{out}\n{err}");
+        (out, err)
+    }
+
+    /// The database's schema and rows as pg_dump prints them (minus its per-run lines), with
+    /// the bookkeeping tables' columns that say when, not what.
+    fn dump(&self) -> String {
+        let container = self.0.container("db");
+        let dump = docker(&[
+            "exec",
+            &container,
+            "pg_dump",
+            "-U",
+            "shop",
+            "-d",
+            "shop",
+            "--exclude-table-data=_sqlx_migrations",
+            "--exclude-table-data=_devenv_seeds",
+        ]);
+        let mut lines: Vec<String> = dump
+            .lines()
+            .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+            .map(str::to_string)
+            .collect();
+        lines.push(self.0.psql(
+            "select version, description, success, checksum from _sqlx_migrations order by 1",
+        ));
+        lines.push(
+            self.0
+                .psql("select name, checksum from _devenv_seeds order by 1"),
+        );
+        lines.join("\n")
+    }
+}
+
+/// Asserts two dumps are equal, showing the first line where they differ.
+fn assert_same_dump(built: &str, restored: &str) {
+    let differs = built
+        .lines()
+        .zip(restored.lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b);
+    assert!(
+        differs.is_none() && built.lines().count() == restored.lines().count(),
+        "snapshot and fresh build differ at {differs:?} ({} vs {} lines)",
+        built.lines().count(),
+        restored.lines().count()
+    );
+}
+
+const MIGRATION: &str = "CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL);\nCREATE INDEX products_name ON products (name);\n";
+
+fn seed(rows: usize) -> String {
+    let values: Vec<String> = (1..=rows)
+        .map(|i| format!("({i}, 'product {i}')"))
+        .collect();
+    format!("INSERT INTO products VALUES {};\n", values.join(", "))
+}
+
+#[test]
+fn a_new_checkout_starts_from_the_snapshot_and_holds_what_a_fresh_build_holds() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(first) = Checkout::new(PG, MIGRATION, &seed(500)) else {
+        return;
+    };
+    let err = first.ok(&["up"]);
+    assert_mentions(
+        &err,
+        &["no database snapshot for these migrations and seeds yet"],
+    );
+    let built = first.ok(&["cache", "build"]);
+    assert_mentions(&built, &["built snapshot"]);
+    let second = Checkout::new(PG, MIGRATION, &seed(500)).unwrap();
+    let err = second.ok(&["up"]);
+    assert_mentions(
+        &err,
+        &["database volume started from snapshot", "up to date"],
+    );
+    assert_ne!(
+        first.0.env_value("DB_PASSWORD"),
+        second.0.env_value("DB_PASSWORD"),
+        "each checkout has its own password"
+    );
+    let status = second.ok(&["migrate", "status"]);
+    assert!(!status.contains("pending"), "{status}");
+    assert_same_dump(&first.dump(), &second.dump());
+    assert_eq!(second.0.psql("select count(*) from products").trim(), "500");
+    // Its own password logs in from the host (the restore set it).
+    if require("psql", has_program("psql", &["--version"])) {
+        let login = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &second.0.env_value("DB_PORT")])
+            .args(["-U", "shop", "-d", "shop", "-tAc", "select 1"])
+            .env("PGPASSWORD", second.0.env_value("DB_PASSWORD"))
+            .output()
+            .unwrap();
+        assert!(login.status.success(), "{login:?}");
+    }
+    // Sizes are recorded on the machine that built the snapshot.
+    let (list, _) = first.0.run_ok(&["cache", "ls", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let ours: Vec<&serde_json::Value> = list["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["project"] == first.0.name.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "{list}");
+    assert!(
+        ours[0]["size_bytes"].as_u64().unwrap() > 1_000_000,
+        "{list}"
+    );
+}
+
+#[test]
+fn a_changed_migration_or_seed_misses_and_down_volumes_then_up_hits() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(first) = Checkout::new(PG, MIGRATION, &seed(10)) else {
+        return;
+    };
+    first.ok(&["up"]);
+    first.ok(&["cache", "build"]);
+    first.ok(&["down", "--volumes", "--yes"]);
+    let err = first.ok(&["up"]);
+    assert_mentions(&err, &["database volume started from snapshot"]);
+    let changed_migration = Checkout::new(
+        PG,
+        &format!("{MIGRATION}ALTER TABLE products ADD COLUMN price int;\n"),
+        &seed(10),
+    )
+    .unwrap();
+    let err = changed_migration.ok(&["up"]);
+    assert_mentions(&err, &["no database snapshot", "applied 1 migration"]);
+    let changed_seed = Checkout::new(PG, MIGRATION, &seed(11)).unwrap();
+    let err = changed_seed.ok(&["up"]);
+    assert_mentions(&err, &["no database snapshot"]);
+    assert_eq!(
+        changed_seed.0.psql("select count(*) from products").trim(),
+        "11"
+    );
+    let off = Checkout::new(PG, MIGRATION, &seed(10)).unwrap();
+    let err = off.ok(&["up", "--no-cache"]);
+    assert!(!err.contains("snapshot"), "--no-cache: {err}");
+}
+
+#[test]
+fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(first) = Checkout::new(PG, MIGRATION, &seed(10)) else {
+        return;
+    };
+    first.ok(&["up"]);
+    let (json, _) = first.ok_out(&["cache", "build", "--json"]);
+    let key = serde_json::from_str::<serde_json::Value>(&json).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let snapshot = format!("devenv-cache-{}", &key[..24]);
+    // What a build killed before its end leaves: the volume, without the mark.
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{snapshot}:/s"),
+        "--entrypoint",
+        "rm",
+        "devenv-fixture/postgres:16",
+        "-f",
+        "/s/.devenv-snapshot-complete",
+    ]);
+    let second = Checkout::new(PG, MIGRATION, &seed(10)).unwrap();
+    let err = second.ok(&["up"]);
+    assert_mentions(
+        &err,
+        &[
+            "was not used and is removed: it has no completion mark",
+            "applied 1 migration",
+        ],
+    );
+    assert!(
+        !docker_has("volume", &snapshot),
+        "the broken snapshot stays"
+    );
+    assert_eq!(second.0.psql("select count(*) from products").trim(), "10");
+}
+
+#[test]
+fn prune_removes_snapshots_not_used_lately_and_only_of_the_project_named() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(first) = Checkout::new(PG, MIGRATION, &seed(3)) else {
+        return;
+    };
+    first.ok(&["up"]);
+    first.ok(&["cache", "build"]);
+    let name = first.0.name.as_str();
+    let (json, _) = first.0.run_ok(&[
+        "cache",
+        "prune",
+        "--project",
+        name,
+        "--unused-for",
+        "1",
+        "--json",
+    ]);
+    let kept: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        !kept["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["project"] == first.0.name.as_str()),
+        "a snapshot used today went: {kept}"
+    );
+    let (json, _) = first
+        .0
+        .run_ok(&["cache", "prune", "--project", name, "--json"]);
+    let pruned: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        pruned["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["project"] == first.0.name.as_str()),
+        "{pruned}"
+    );
+    let (list, _) = first.0.run_ok(&["cache", "ls", "--json"]);
+    assert!(!list.contains(&first.0.name), "{list}");
+}
+
+/// MariaDB: its passwords are part of the key (a restore cannot change them).
+const MARIADB: &str = r#"[project]
+name = "{name}"
+
+[services.db]
+use = "mariadb"
+image = "mariadb:11"
+env = { MARIADB_USER = "shop", MARIADB_PASSWORD = "${DB_PASSWORD}", MARIADB_DATABASE = "shop" }
+
+[env.DB_PASSWORD]
+secret = true
+
+[env.DATABASE_URL]
+value = "mysql://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
+
+[database]
+service = "db"
+url = "${DATABASE_URL}"
+migrations = "migrations"
+seeds = ["seeds"]
+"#;
+
+/// MariaDB's dump of the `shop` database, bookkeeping tables by their content columns.
+fn mariadb_dump(project: &TestProject) -> String {
+    let container = project.container("db");
+    let password = format!("-p{}", project.env_value("DB_PASSWORD"));
+    let sql = |query: &str| {
+        docker(&[
+            "exec", &container, "mariadb", "-ushop", &password, "shop", "-N", "-e", query,
+        ])
+    };
+    let dump = docker(&[
+        "exec",
+        &container,
+        "mariadb-dump",
+        "-ushop",
+        &password,
+        "--skip-dump-date",
+        "--ignore-table=shop._sqlx_migrations",
+        "--ignore-table=shop._devenv_seeds",
+        "shop",
+    ]);
+    format!(
+        "{dump}\n{}\n{}",
+        sql("select version, description, success, hex(checksum) from _sqlx_migrations order by 1"),
+        sql("select name, checksum from _devenv_seeds order by 1")
+    )
+}
+
+#[test]
+fn mariadb_restores_for_the_same_passwords_and_holds_what_a_fresh_build_holds() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(first) = Checkout::new(
+        MARIADB,
+        MIGRATION.replace(" text", " varchar(64)").as_str(),
+        &seed(200),
+    ) else {
+        return;
+    };
+    first.ok(&["up"]);
+    first.ok(&["cache", "build"]);
+    let second = Checkout::new(
+        MARIADB,
+        &MIGRATION.replace(" text", " varchar(64)"),
+        &seed(200),
+    )
+    .unwrap();
+    let shared: String = first
+        .0
+        .read(".env")
+        .lines()
+        .filter(|l| l.starts_with("DB_PASSWORD=") || l.starts_with("DB_MARIADB_ROOT_PASSWORD="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let env = second.0.read(".env");
+    second.0.write(".env", &format!("{env}{shared}"));
+    let err = second.ok(&["up"]);
+    assert_mentions(&err, &["database volume started from snapshot"]);
+    assert_same_dump(&mariadb_dump(&first.0), &mariadb_dump(&second.0));
+    let third = Checkout::new(
+        MARIADB,
+        &MIGRATION.replace(" text", " varchar(64)"),
+        &seed(200),
+    )
+    .unwrap();
+    let err = third.ok(&["up"]);
+    assert_mentions(&err, &["no database snapshot", "applied 1 migration"]);
+}
