@@ -1,11 +1,14 @@
 //! The supervisor core for `[apps]`: the project's own processes run on the host. `spawn`
 //! starts an app in its own session with its environment and log; `state` records it under
 //! `.devenv/apps/` and tells a live app from a stale record; `stop` ends the whole process tree
-//! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc.
-//! Not yet started by `up`.
+//! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc;
+//! `watch` and `ignore` restart an app when its files change; `follow` reads app logs as
+//! they grow (`up --attach`, `logs -f`, `watch`).
 
 pub mod backoff;
 pub mod env_file;
+pub mod follow;
+pub mod ignore;
 pub mod proc;
 pub mod setup;
 pub mod spawn;
@@ -14,13 +17,14 @@ pub mod state;
 pub mod status;
 pub mod stop;
 pub mod supervise;
+pub mod watch;
 
 pub use spawn::{Launch, RunningApp, log_path, spawn};
 pub use start::{Started, start_all, stop_all};
 pub use state::{AppState, Liveness, Stale};
 pub use status::{AppStatus, status};
 pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
-pub use supervise::{start_detached, supervise};
+pub use supervise::{Watching, start_detached, supervise};
 
 use crate::diagnostic::Diagnostic;
 use crate::env::Values;

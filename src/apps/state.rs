@@ -29,6 +29,9 @@ pub struct AppState {
     /// The supervisor process watching the app (pid and start time), when there is one.
     #[serde(default)]
     pub supervisor: Option<Process>,
+    /// Why the app's `watch` misses changes (the inotify watch limit, a missing path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_problem: Option<String>,
 }
 
 /// A process as recorded: its pid and start time, so that a reused pid is told apart.
@@ -107,6 +110,7 @@ impl AppState {
             restarts: 0,
             last_exit_code: None,
             supervisor: None,
+            watch_problem: None,
         })
     }
 

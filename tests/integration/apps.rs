@@ -173,6 +173,7 @@ mod supervisor {
             restarts: 2,
             last_exit_code: Some(1),
             supervisor: None,
+            watch_problem: None,
         };
         let stopped = runtime().block_on(apps::stop_tree(&state, Duration::from_millis(300)));
         assert_eq!(
