@@ -97,7 +97,7 @@ pub enum Command {
     Down(DownArgs),
     /// Show each service's state, health and address.
     Status(StatusArgs),
-    /// Show service logs.
+    /// Show the logs of services and apps.
     Logs(LogsArgs),
     /// Restart services.
     Restart(RestartArgs),
@@ -219,15 +219,15 @@ pub struct StatusArgs {
 /// `devenv logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// Only these services.
+    /// Only these services and apps.
     pub services: Vec<String>,
-    /// Keep following new output.
+    /// Keep following new output (an app's across its restarts and log rotation).
     #[arg(long, short)]
     pub follow: bool,
     /// Lines from the end of each log.
     #[arg(long, value_name = "N")]
     pub tail: Option<u64>,
-    /// One JSON document per log line on stdout (`service`, `line`).
+    /// One JSON document per log line on stdout (`service`, `kind`, `line`).
     #[arg(long)]
     pub json: bool,
 }

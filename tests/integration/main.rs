@@ -4,6 +4,7 @@
 mod support;
 
 mod apps;
+mod apps_watch;
 mod cli;
 mod database;
 mod docs_watch;

@@ -1,0 +1,268 @@
+//! Apps followed while they run: a watched file's change restarts the app under its
+//! supervisor (after the setup when an input changed), `logs APP -f` follows it across
+//! restarts and rotation, `up --attach` multiplexes the apps' output until Ctrl-C. Real
+//! processes and files; only `up` needs the Docker Engine.
+
+use crate::support::*;
+use devenv::apps::{self, AppState, proc};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest a watched change may take to restart its app.
+const RESTART_BUDGET: Duration = Duration::from_secs(1);
+
+/// A project with one supervised app, stopped (supervisor and tree) when dropped, even
+/// after a failed assertion.
+struct Supervised {
+    project: TestProject,
+    app: &'static str,
+}
+
+impl Supervised {
+    /// Writes `files` into a project with `table`, then starts `app`'s supervisor and waits
+    /// until the app runs.
+    fn start(app: &'static str, table: &str, files: &[(&str, &str)]) -> Self {
+        let project = TestProject::new(&format!("[project]\nname = \"{{name}}\"\n{table}"));
+        for (path, text) in files {
+            project.write(path, text);
+        }
+        apps::start_detached(
+            Path::new(env!("CARGO_BIN_EXE_devenv")),
+            &project.path("devenv.toml"),
+            app,
+        )
+        .unwrap();
+        let supervised = Self { project, app };
+        wait_until("the app runs", Duration::from_secs(20), || {
+            supervised
+                .state()
+                .is_some_and(|s| s.liveness() == apps::Liveness::Running)
+        });
+        supervised
+    }
+
+    fn state(&self) -> Option<AppState> {
+        apps::state::read(self.project.root(), self.app).unwrap()
+    }
+
+    fn pid(&self) -> i32 {
+        self.state().expect("a state").pid
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(apps::log_path(self.project.root(), self.app)).unwrap_or_default()
+    }
+
+    /// Writes `path` and returns how long the app took to run under a new pid.
+    fn restart_by_writing(&self, path: &str, text: &str) -> Duration {
+        let before = self.pid();
+        let written = Instant::now();
+        self.project.write(path, text);
+        loop {
+            let now = self
+                .state()
+                .filter(|s| s.liveness() == apps::Liveness::Running);
+            if now.is_some_and(|s| s.pid != before) {
+                return written.elapsed();
+            }
+            assert!(
+                written.elapsed() < Duration::from_secs(20),
+                "no restart after writing {path}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = runtime.block_on(apps::stop_app(
+            self.project.root(),
+            self.app,
+            Duration::from_secs(10),
+        ));
+    }
+}
+
+#[test]
+fn a_watched_change_restarts_the_app_within_a_second_and_an_ignored_one_does_not() {
+    let app = Supervised::start(
+        "api",
+        "[apps.api]\ncommand = \"echo \\\"run $$$$\\\"; sleep 300 & wait\"\nwatch = { paths = [\"src\"], ignore = [\"*.tmp\", \"src/gen/**\"] }\n",
+        &[
+            ("src/main.rs", "fn main() {}\n"),
+            ("src/node_modules/dep/index.js", "1\n"),
+            ("src/gen/schema.rs", "1\n"),
+        ],
+    );
+    let first = app.state().unwrap();
+    let old_tree: Vec<i32> = proc::session_members(first.pid)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect();
+    for ignored in [
+        "src/node_modules/dep/index.js",
+        "src/gen/schema.rs",
+        "src/scratch.tmp",
+        "src/.main.rs.swp",
+        "README.md",
+    ] {
+        app.project.write(ignored, "2\n");
+    }
+    // No event can be awaited for a change that must not happen: the budget a restart has
+    // is the window in which it would have shown.
+    std::thread::sleep(RESTART_BUDGET + Duration::from_millis(200));
+    assert_eq!(app.pid(), first.pid, "an ignored change restarted the app");
+    let took = app.restart_by_writing("src/main.rs", "fn main() { println!(); }\n");
+    eprintln!("watched change to new pid: {took:?}");
+    assert!(took < RESTART_BUDGET, "the restart took {took:?}");
+    let took = app.restart_by_writing("src/new_module.rs", "\n");
+    eprintln!("new file to new pid: {took:?}");
+    assert!(took < RESTART_BUDGET, "the restart took {took:?}");
+    assert!(
+        old_tree.iter().all(|pid| !proc::is_running(*pid)),
+        "the first run's tree outlived its restart"
+    );
+    let log = app.log();
+    assert_eq!(log.matches("run ").count(), 3, "{log}");
+    assert_mentions(
+        &log,
+        &[
+            "[devenv] api: src/main.rs changed; restarting",
+            "[devenv] api: src/new_module.rs changed; restarting",
+        ],
+    );
+    assert!(
+        !log.contains("node_modules") && !log.contains("schema.rs"),
+        "{log}"
+    );
+    assert_eq!(
+        app.state().unwrap().restarts,
+        0,
+        "a watched change is no crash"
+    );
+}
+
+#[test]
+fn a_changed_setup_input_reruns_the_setup_before_the_restart() {
+    let app = Supervised::start(
+        "api",
+        "[apps.api]\ncommand = \"echo start >> events.txt; exec sleep 300\"\nsetup = { command = \"echo setup >> events.txt; echo installing\", inputs = [\"Cargo.lock\"] }\nwatch = { paths = [\"src\"] }\n",
+        &[("src/main.rs", "\n"), ("Cargo.lock", "v1\n")],
+    );
+    let events = || app.project.read("events.txt");
+    assert_eq!(events(), "start\n");
+    let took = app.restart_by_writing("Cargo.lock", "v2\n");
+    eprintln!("setup input change to new pid: {took:?}");
+    assert_eq!(
+        events(),
+        "start\nsetup\nstart\n",
+        "setup first, then the restart"
+    );
+    app.restart_by_writing("src/main.rs", "fn main() {}\n");
+    assert_eq!(
+        events(),
+        "start\nsetup\nstart\nstart\n",
+        "no setup for a source file"
+    );
+    assert_mentions(
+        &app.log(),
+        &[
+            "[devenv] api: Cargo.lock changed; running setup",
+            "[devenv] api setup | installing",
+            "[devenv] api: Cargo.lock changed; restarting",
+        ],
+    );
+}
+
+#[test]
+fn an_app_its_policy_left_stopped_starts_again_on_a_change() {
+    let app = Supervised::start(
+        "job",
+        "[apps.job]\ncommand = \"echo ran >> runs.txt; sleep 0.2\"\nrestart = \"never\"\nwatch = { paths = [\"src\"] }\n",
+        &[("src/job.sh", "\n")],
+    );
+    wait_until("the job exits", Duration::from_secs(20), || {
+        app.log().contains("waiting for a change")
+    });
+    app.project.write("src/job.sh", "echo\n");
+    wait_until("a second run", Duration::from_secs(20), || {
+        app.project.read("runs.txt").lines().count() == 2
+    });
+    let supervisor = app.state().unwrap().supervisor.unwrap();
+    assert!(supervisor.is_alive(), "the supervisor keeps waiting");
+}
+
+/// Lines a child writes on stdout, collected by a thread.
+fn collect_stdout(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().unwrap();
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+#[test]
+fn logs_follow_an_app_across_a_restart_and_the_log_rotation() {
+    let app = Supervised::start(
+        "api",
+        "[apps.api]\ncommand = \"echo \\\"run $$$$\\\"; exec sleep 300\"\nwatch = { paths = [\"src\"] }\n",
+        &[("src/main.rs", "\n")],
+    );
+    let first = app.pid();
+    // A log past the cap: the restart moves it to api.log.1 and starts a new one.
+    let log = apps::log_path(app.project.root(), "api");
+    let mut padding = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    padding.set_len(apps::spawn::LOG_CAP + 1).unwrap();
+    padding.write_all(b"\nlast before\n").unwrap();
+    let mut logs = KillOnDrop(
+        app.project
+            .devenv_process(&["logs", "api", "-f", "--tail", "1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = collect_stdout(&mut logs.0);
+    wait_until("the tail", Duration::from_secs(20), || {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l == "api | last before")
+    });
+    app.restart_by_writing("src/main.rs", "fn main() {}\n");
+    let second = app.pid();
+    assert!(
+        app.project.path(".devenv/logs/api.log.1").exists(),
+        "the log was rotated"
+    );
+    let expected = format!("api | run {second}");
+    let mut seen = Vec::new();
+    wait_until("the second run's line", Duration::from_secs(20), || {
+        seen = lines.lock().unwrap().clone();
+        seen.contains(&expected)
+    });
+    assert_eq!(seen[0], "api | last before", "{seen:?}");
+    assert!(seen.iter().all(|l| l.starts_with("api | ")), "{seen:?}");
+    assert!(
+        !seen.contains(&format!("api | run {first}")),
+        "only the tail: {seen:?}"
+    );
+    assert!(
+        seen.contains(&"api | [devenv] api: src/main.rs changed; restarting".to_string()),
+        "{seen:?}"
+    );
+}
