@@ -117,6 +117,8 @@ pub enum Command {
     Db(DbCommand),
     /// Keep the running stack in step with devenv.toml, .env and migrations.
     Watch(WatchArgs),
+    /// Start the stack and stay with the apps' output until Ctrl-C (`up --attach`).
+    Dev(UpArgs),
     /// Run a command with the stack's environment (.env values, current ports, <APP>_PORT).
     Run(RunArgs),
     /// The supervisor of one app (started by `up`; not for direct use).
@@ -178,6 +180,10 @@ pub struct UpArgs {
     /// Keep running and follow changes (as `devenv watch`).
     #[arg(long)]
     pub watch: bool,
+    /// Stay in the foreground with every app's output, prefixed by its name (as `devenv
+    /// dev`); Ctrl-C stops the apps, not the services.
+    #[arg(long, conflicts_with_all = ["watch", "json"])]
+    pub attach: bool,
     /// Take over the containers and volumes of this project that a checkout whose directory
     /// no longer exists created (asked on a terminal otherwise).
     #[arg(long)]

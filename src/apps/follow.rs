@@ -149,19 +149,33 @@ impl AppLogs {
     /// waits until there is at least one.
     pub async fn next_lines(&mut self) -> Vec<(usize, String)> {
         loop {
-            let lines: Vec<(usize, String)> = self
-                .followers
-                .iter_mut()
-                .enumerate()
-                .flat_map(|(index, (_, follower))| {
-                    follower.read_lines().into_iter().map(move |l| (index, l))
-                })
-                .collect();
+            let lines = self.read_now();
             if !lines.is_empty() {
                 return lines;
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// The lines written to any of the logs since the last read, without waiting.
+    pub fn read_now(&mut self) -> Vec<(usize, String)> {
+        self.followers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(index, (_, follower))| {
+                follower.read_lines().into_iter().map(move |l| (index, l))
+            })
+            .collect()
+    }
+
+    /// How many logs are followed.
+    pub fn len(&self) -> usize {
+        self.followers.len()
+    }
+
+    /// Whether no log is followed.
+    pub fn is_empty(&self) -> bool {
+        self.followers.is_empty()
     }
 
     /// The name of the app at `index`.

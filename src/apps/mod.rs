@@ -5,6 +5,7 @@
 //! `watch` and `ignore` restart an app when its files change; `follow` reads app logs as
 //! they grow (`up --attach`, `logs -f`, `watch`).
 
+pub mod attach;
 pub mod backoff;
 pub mod env_file;
 pub mod follow;
