@@ -266,3 +266,129 @@ fn logs_follow_an_app_across_a_restart_and_the_log_rotation() {
         "{seen:?}"
     );
 }
+
+/// Stops every app of a project when dropped (after the attached devenv, declared later, is
+/// killed), even after a failed assertion.
+struct StopApps<'a>(&'a TestProject);
+
+impl Drop for StopApps<'_> {
+    fn drop(&mut self) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = runtime.block_on(apps::stop_all(self.0.root(), Duration::from_secs(10)));
+    }
+}
+
+#[test]
+fn up_attach_shows_every_app_prefixed_and_ctrl_c_stops_their_whole_trees() {
+    if !require(
+        "a Docker Engine (`docker info`)",
+        has_program("docker", &["info"]),
+    ) {
+        return;
+    }
+    let project = TestProject::new(
+        "[project]\nname = \"{name}\"\n[apps.api]\ncommand = \"echo hello from api; sh -c 'sleep 1000 & wait' & wait\"\n[apps.worker]\ncommand = \"echo hello from worker; exec sleep 1000\"\n",
+    );
+    let _stop = StopApps(&project);
+    let mut attached = KillOnDrop(
+        project
+            .devenv_process(&["dev"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = collect_stdout(&mut attached.0);
+    wait_until("both apps' first lines", Duration::from_secs(60), || {
+        let seen = lines.lock().unwrap();
+        seen.contains(&"api    | hello from api".to_string())
+            && seen.contains(&"worker | hello from worker".to_string())
+    });
+    let mut tree = Vec::new();
+    let mut supervisors = Vec::new();
+    for app in ["api", "worker"] {
+        let state = apps::state::read(project.root(), app).unwrap().unwrap();
+        supervisors.push(state.supervisor.unwrap());
+        tree.extend(
+            proc::session_members(state.pid)
+                .into_iter()
+                .map(|(pid, _)| pid),
+        );
+    }
+    assert!(
+        tree.len() >= 4,
+        "api's sh, its child sh and grandchild sleep, the worker"
+    );
+    // SAFETY: kill(2) on the devenv this test started.
+    unsafe { libc::kill(attached.0.id() as i32, libc::SIGINT) };
+    let status = attached.0.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+    let alive: Vec<i32> = tree
+        .into_iter()
+        .filter(|pid| proc::is_running(*pid))
+        .collect();
+    assert_eq!(
+        alive,
+        [] as [i32; 0],
+        "processes of the apps' trees outlived Ctrl-C"
+    );
+    assert!(
+        supervisors.iter().all(|s| !s.is_alive()),
+        "a supervisor outlived Ctrl-C"
+    );
+    assert!(apps::state::recorded(project.root()).is_empty());
+    // The reader thread gets the last lines after the exit.
+    wait_until(
+        "the supervisor's last note",
+        Duration::from_secs(10),
+        || {
+            let seen = lines.lock().unwrap();
+            seen.contains(&"api    | [devenv] api: stopped: exited after SIGTERM".to_string())
+        },
+    );
+}
+
+#[test]
+fn watch_shows_an_app_restarted_by_a_change() {
+    if !require(
+        "a Docker Engine (`docker info`)",
+        has_program("docker", &["info"]),
+    ) {
+        return;
+    }
+    let project = TestProject::new(
+        "[project]\nname = \"{name}\"\n[apps.api]\ncommand = \"exec sleep 1000\"\nwatch = { paths = [\"src\"] }\n",
+    );
+    project.write("src/main.rs", "\n");
+    let _stop = StopApps(&project);
+    let output = tempfile::NamedTempFile::new().unwrap();
+    let mut watching = KillOnDrop(
+        project
+            .devenv_process(&["watch"])
+            .stdout(std::process::Stdio::null())
+            .stderr(output.reopen().unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let text = || std::fs::read_to_string(output.path()).unwrap_or_default();
+    wait_until("the watch", Duration::from_secs(60), || {
+        text().contains("watching devenv.toml")
+    });
+    project.write("src/main.rs", "fn main() {}\n");
+    wait_until("the restart shown", Duration::from_secs(20), || {
+        text().contains("↻ app `api`: src/main.rs changed; restarting")
+    });
+    // SAFETY: kill(2) on the devenv this test started.
+    unsafe { libc::kill(watching.0.id() as i32, libc::SIGINT) };
+    let status = watching.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", text());
+    let state = apps::state::read(project.root(), "api").unwrap().unwrap();
+    assert_eq!(
+        state.liveness(),
+        apps::Liveness::Running,
+        "the app keeps running"
+    );
+}
