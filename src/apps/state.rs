@@ -22,7 +22,8 @@ pub struct AppState {
     pub boot_id: String,
     /// The port it was given.
     pub port: Option<u16>,
-    /// How many times the supervisor restarted it.
+    /// How many times the supervisor restarted it after it exited (a restart for a changed
+    /// watched file is not counted).
     pub restarts: u32,
     /// The exit code of its last run (negative: the signal that ended it).
     pub last_exit_code: Option<i32>,

@@ -25,6 +25,9 @@ pub struct AppStatus {
     pub last_exit_code: Option<i32>,
     /// Whether its supervisor is alive.
     pub supervised: bool,
+    /// Why its `watch` misses changes (the inotify watch limit, a missing path), when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_problem: Option<String>,
 }
 
 impl AppStatus {
@@ -62,6 +65,7 @@ pub fn status(stack: &Stack) -> Vec<AppStatus> {
                     .as_ref()
                     .and_then(|r| r.supervisor)
                     .is_some_and(|s| s.is_alive()),
+                watch_problem: record.as_ref().and_then(|r| r.watch_problem.clone()),
             }
         })
         .collect()

@@ -42,7 +42,14 @@ pub async fn supervise<'a>(
     watching: Option<Watching<'a>>,
 ) -> Result<(), Diagnostic> {
     let (watcher, setup) = match watching {
-        Some(w) => (Some(AppWatcher::start(w.spec)?), w.setup),
+        // An app whose files cannot be watched still runs; the log and `status` say why.
+        Some(w) => match AppWatcher::start(w.spec) {
+            Ok(watcher) => (Some(watcher), w.setup),
+            Err(e) => {
+                note(root, &launch.app, &format!("watch: {}", e.message));
+                (None, None)
+            }
+        },
         None => (None, None),
     };
     let mut supervisor = Supervisor {

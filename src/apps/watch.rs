@@ -287,8 +287,16 @@ impl AppWatcher {
 
 /// A notify error in words; the inotify limit (ENOSPC) says what it is and how to raise it.
 pub fn describe_error(error: &notify::Error) -> String {
-    match error.kind {
-        notify::ErrorKind::MaxFilesWatch => limit_message(inotify_limit()),
+    match &error.kind {
+        notify::ErrorKind::MaxFilesWatch => limit_message(inotify_limit("max_user_watches")),
+        notify::ErrorKind::Io(e)
+            if e.raw_os_error() == Some(rustix::io::Errno::MFILE.raw_os_error()) =>
+        {
+            format!(
+                "no inotify instance is left: fs.inotify.max_user_instances{} is used up (each watching app and editor takes one); raise it (`sudo sysctl fs.inotify.max_user_instances=1024`)",
+                inotify_limit("max_user_instances").map_or_else(String::new, |n| format!(" ({n})"))
+            )
+        }
         _ => error.to_string(),
     }
 }
@@ -301,9 +309,9 @@ pub fn limit_message(limit: Option<u64>) -> String {
     )
 }
 
-/// `fs.inotify.max_user_watches`.
-fn inotify_limit() -> Option<u64> {
-    std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+/// `fs.inotify.<name>`.
+fn inotify_limit(name: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/sys/fs/inotify/{name}"))
         .ok()?
         .trim()
         .parse()
@@ -387,6 +395,8 @@ mod tests {
         assert!(text.contains("sudo sysctl"), "{text}");
         let error = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
         assert!(describe_error(&error).contains("inotify watch limit"));
+        let instances = notify::Error::io(std::io::Error::from_raw_os_error(24));
+        assert!(describe_error(&instances).contains("max_user_instances"));
     }
 
     #[tokio::test]

@@ -30,6 +30,11 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
         if !apps.is_empty() {
             ui.out(apps_table(&apps));
         }
+        for app in apps.iter().filter(|a| a.is_running()) {
+            if let Some(problem) = &app.watch_problem {
+                ui.warn(format!("app `{}`: watch: {problem}", app.name));
+            }
+        }
     }
     if !report.healthy {
         return Err(Error::problems_found(format!(

@@ -392,3 +392,25 @@ fn watch_shows_an_app_restarted_by_a_change() {
         "the app keeps running"
     );
 }
+
+#[test]
+fn logs_without_names_include_the_apps_and_json_says_which_kind() {
+    let app = Supervised::start(
+        "api",
+        "[apps.api]\ncommand = \"echo serving; exec sleep 300\"\n",
+        &[],
+    );
+    wait_until("the app's first line", Duration::from_secs(20), || {
+        app.log().contains("serving")
+    });
+    let (out, _) = app.project.run_ok(&["logs"]);
+    assert_eq!(out, "api | serving\n");
+    let (out, _) = app.project.run_ok(&["logs", "api", "--json"]);
+    let document: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        document,
+        serde_json::json!({"version": 1, "service": "api", "kind": "app", "line": "serving"})
+    );
+    let err = app.project.fails(&["logs", "apii"]);
+    assert_mentions(&err, &["no service or app named `apii`"]);
+}
