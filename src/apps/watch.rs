@@ -288,13 +288,14 @@ impl AppWatcher {
 /// A notify error in words; the inotify limit (ENOSPC) says what it is and how to raise it.
 pub fn describe_error(error: &notify::Error) -> String {
     match &error.kind {
-        notify::ErrorKind::MaxFilesWatch => limit_message(inotify_limit("max_user_watches")),
+        notify::ErrorKind::MaxFilesWatch => limit_message(inotify_limit("max_inotify_watches")),
         notify::ErrorKind::Io(e)
             if e.raw_os_error() == Some(rustix::io::Errno::MFILE.raw_os_error()) =>
         {
             format!(
                 "no inotify instance is left: fs.inotify.max_user_instances{} is used up (each watching app and editor takes one); raise it (`sudo sysctl fs.inotify.max_user_instances=1024`)",
-                inotify_limit("max_user_instances").map_or_else(String::new, |n| format!(" ({n})"))
+                inotify_limit("max_inotify_instances")
+                    .map_or_else(String::new, |n| format!(" ({n})"))
             )
         }
         _ => error.to_string(),
@@ -309,9 +310,10 @@ pub fn limit_message(limit: Option<u64>) -> String {
     )
 }
 
-/// `fs.inotify.<name>`.
+/// The limit `user.<name>` of this user namespace (the same as `fs.inotify.max_user_*`
+/// outside containers).
 fn inotify_limit(name: &str) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/sys/fs/inotify/{name}"))
+    std::fs::read_to_string(format!("/proc/sys/user/{name}"))
         .ok()?
         .trim()
         .parse()

@@ -6,6 +6,7 @@
 use crate::support::*;
 use devenv::apps::{self, AppState, proc};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,16 +25,28 @@ impl Supervised {
     /// Writes `files` into a project with `table`, then starts `app`'s supervisor and waits
     /// until the app runs.
     fn start(app: &'static str, table: &str, files: &[(&str, &str)]) -> Self {
+        Self::start_with(app, table, files, |project| {
+            apps::start_detached(
+                Path::new(env!("CARGO_BIN_EXE_devenv")),
+                &project.path("devenv.toml"),
+                app,
+            )
+            .unwrap();
+        })
+    }
+
+    /// [`Supervised::start`], with the supervisor started by `launch`.
+    fn start_with(
+        app: &'static str,
+        table: &str,
+        files: &[(&str, &str)],
+        launch: impl FnOnce(&TestProject),
+    ) -> Self {
         let project = TestProject::new(&format!("[project]\nname = \"{{name}}\"\n{table}"));
         for (path, text) in files {
             project.write(path, text);
         }
-        apps::start_detached(
-            Path::new(env!("CARGO_BIN_EXE_devenv")),
-            &project.path("devenv.toml"),
-            app,
-        )
-        .unwrap();
+        launch(&project);
         let supervised = Self { project, app };
         wait_until("the app runs", Duration::from_secs(20), || {
             supervised
@@ -413,4 +426,47 @@ fn logs_without_names_include_the_apps_and_json_says_which_kind() {
     );
     let err = app.project.fails(&["logs", "apii"]);
     assert_mentions(&err, &["no service or app named `apii`"]);
+}
+
+#[test]
+fn the_inotify_watch_limit_is_said_in_the_log_and_status() {
+    // A user namespace of its own gets its own limit: 3 watches, for 5 directories.
+    if !require(
+        "user namespaces (`unshare -U -r`)",
+        has_program("unshare", &["-U", "-r", "true"]),
+    ) {
+        return;
+    }
+    let app = Supervised::start_with(
+        "api",
+        "[apps.api]\ncommand = \"exec sleep 300\"\nwatch = { paths = [\"src\"] }\n",
+        &[("src/a/b/c/d/main.rs", "\n")],
+        |project| {
+            let script = format!(
+                "echo 3 > /proc/sys/user/max_inotify_watches && exec '{}' supervise api",
+                env!("CARGO_BIN_EXE_devenv")
+            );
+            std::process::Command::new("unshare")
+                .args(["-U", "-r", "sh", "-c", &script])
+                .current_dir(project.root())
+                .process_group(0)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+        },
+    );
+    wait_until("the problem in the state", Duration::from_secs(20), || {
+        app.state().is_some_and(|s| s.watch_problem.is_some())
+    });
+    assert_mentions(
+        &app.log(),
+        &["[devenv] api: watch: cannot watch `src/a/b/c`: the inotify watch limit is reached"],
+    );
+    let stack = devenv::stack::load(&app.project.path("devenv.toml")).unwrap();
+    let status = apps::status(&stack);
+    assert!(status[0].is_running(), "the app runs all the same");
+    let problem = status[0].watch_problem.as_deref().unwrap_or_default();
+    assert_mentions(problem, &["cannot watch `src/a/b/c`", "sudo sysctl"]);
 }
