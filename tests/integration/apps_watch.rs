@@ -6,7 +6,6 @@
 use crate::support::*;
 use devenv::apps::{self, AppState, proc};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -446,15 +445,16 @@ fn the_inotify_watch_limit_is_said_in_the_log_and_status() {
                 "echo 3 > /proc/sys/user/max_inotify_watches && exec '{}' supervise api",
                 env!("CARGO_BIN_EXE_devenv")
             );
-            std::process::Command::new("unshare")
-                .args(["-U", "-r", "sh", "-c", &script])
+            // `setsid -f` detaches it as `up` does; it returns at once.
+            let status = std::process::Command::new("setsid")
+                .args(["-f", "unshare", "-U", "-r", "sh", "-c", &script])
                 .current_dir(project.root())
-                .process_group(0)
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
-                .spawn()
+                .status()
                 .unwrap();
+            assert!(status.success());
         },
     );
     wait_until("the problem in the state", Duration::from_secs(20), || {
