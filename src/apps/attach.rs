@@ -1,7 +1,7 @@
 //! `devenv up --attach` (alias `devenv dev`) after the apps started: every app's output in
 //! the foreground, each line whole and prefixed with its app's name in a colour of its own,
-//! followed across restarts; Ctrl-C stops the apps (whole process trees; the containers keep
-//! running).
+//! followed across restarts; Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) stops the
+//! apps (whole process trees; the containers keep running).
 
 use super::follow::AppLogs;
 use crate::diagnostic::Diagnostic;
@@ -10,11 +10,16 @@ use crate::ui::{Style, Ui};
 use std::path::Path;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// Prints what `logs` follows until SIGINT, then stops every app of the project at `root`;
+/// Prints what `logs` follows until SIGINT (or SIGTERM, SIGHUP), then stops every app of
+/// the project at `root`;
 /// returns the names of the apps that were running.
 pub async fn attach(root: &Path, mut logs: AppLogs, ui: &Ui) -> Result<Vec<String>, Diagnostic> {
-    let mut interrupt = signal(SignalKind::interrupt())
-        .map_err(|e| Diagnostic::new(format!("cannot watch for Ctrl-C: {e}")))?;
+    let listen =
+        |kind| signal(kind).map_err(|e| Diagnostic::new(format!("cannot watch for Ctrl-C: {e}")));
+    // A closed terminal (SIGHUP) or a polite kill (SIGTERM) stops the apps as Ctrl-C does.
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    let mut hangup = listen(SignalKind::hangup())?;
     let names: Vec<String> = (0..logs.len()).map(|i| logs.name(i).to_string()).collect();
     let width = names.iter().map(String::len).max().unwrap_or(0);
     let prefixes: Vec<String> = names
@@ -35,6 +40,8 @@ pub async fn attach(root: &Path, mut logs: AppLogs, ui: &Ui) -> Result<Vec<Strin
                 }
             }
             _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
         }
     }
     ui.info("stopping the apps...");
