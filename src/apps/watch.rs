@@ -184,9 +184,13 @@ impl AppWatcher {
                 Ok(paths) => paths,
                 Err(problem) => return Heard::Problem(problem),
             };
-            // New directories under a watched one are watched from now on.
-            for path in paths.iter().filter(|p| p.is_dir()) {
-                self.add_tree(path);
+            // A directory that appeared (new, moved in, or removed and created again) is
+            // watched afresh with what it holds; one that went is forgotten.
+            for path in paths.iter().filter(|p| p.is_dir() || !p.exists()) {
+                self.watched.retain(|w| !w.starts_with(path));
+                if path.is_dir() {
+                    self.add_tree(path);
+                }
             }
             if let Some(change) = classify(&self.spec, &paths) {
                 return Heard::Change(change);
@@ -430,6 +434,21 @@ mod tests {
         assert!(
             matches!(second, Heard::Change(ref c) if c.paths == [PathBuf::from("src/new/a.rs")]),
             "{second:?}"
+        );
+        // Removed and created again in one go (a branch switch): watched again.
+        std::fs::remove_dir_all(root.join("src/new")).unwrap();
+        std::fs::create_dir(root.join("src/new")).unwrap();
+        let third = tokio::time::timeout(Duration::from_secs(5), watcher.next())
+            .await
+            .unwrap();
+        assert!(matches!(third, Heard::Change(_)), "{third:?}");
+        std::fs::write(root.join("src/new/b.rs"), "b").unwrap();
+        let fourth = tokio::time::timeout(Duration::from_secs(5), watcher.next())
+            .await
+            .unwrap();
+        assert!(
+            matches!(fourth, Heard::Change(ref c) if c.paths == [PathBuf::from("src/new/b.rs")]),
+            "{fourth:?}"
         );
     }
 }
