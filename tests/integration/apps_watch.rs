@@ -115,10 +115,14 @@ fn a_watched_change_restarts_the_app_within_a_second_and_an_ignored_one_does_not
         ],
     );
     let first = app.state().unwrap();
-    let old_tree: Vec<i32> = proc::session_members(first.pid)
-        .into_iter()
-        .map(|(pid, _)| pid)
-        .collect();
+    let mut old_tree = Vec::new();
+    wait_until("the app's sh and sleep", Duration::from_secs(20), || {
+        old_tree = proc::session_members(first.pid)
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .collect();
+        old_tree.len() >= 2
+    });
     for ignored in [
         "src/node_modules/dep/index.js",
         "src/gen/schema.rs",
@@ -142,8 +146,11 @@ fn a_watched_change_restarts_the_app_within_a_second_and_an_ignored_one_does_not
         old_tree.iter().all(|pid| !proc::is_running(*pid)),
         "the first run's tree outlived its restart"
     );
+    // The new pid is recorded as soon as it runs; its first line follows.
+    wait_until("the third run's line", Duration::from_secs(20), || {
+        app.log().matches("run ").count() == 3
+    });
     let log = app.log();
-    assert_eq!(log.matches("run ").count(), 3, "{log}");
     assert_mentions(
         &log,
         &[
@@ -169,21 +176,20 @@ fn a_changed_setup_input_reruns_the_setup_before_the_restart() {
         "[apps.api]\ncommand = \"echo start >> events.txt; exec sleep 300\"\nsetup = { command = \"echo setup >> events.txt; echo installing\", inputs = [\"Cargo.lock\"] }\nwatch = { paths = [\"src\"] }\n",
         &[("src/main.rs", "\n"), ("Cargo.lock", "v1\n")],
     );
-    let events = || app.project.read("events.txt");
-    assert_eq!(events(), "start\n");
+    // The pid is recorded as soon as the app runs; its line in events.txt follows.
+    let events_become = |expected: &str| {
+        wait_until(expected, Duration::from_secs(20), || {
+            std::fs::read_to_string(app.project.path("events.txt")).unwrap_or_default() == expected
+        });
+    };
+    events_become("start\n");
     let took = app.restart_by_writing("Cargo.lock", "v2\n");
     eprintln!("setup input change to new pid: {took:?}");
-    assert_eq!(
-        events(),
-        "start\nsetup\nstart\n",
-        "setup first, then the restart"
-    );
+    // Setup first, then the restart.
+    events_become("start\nsetup\nstart\n");
     app.restart_by_writing("src/main.rs", "fn main() {}\n");
-    assert_eq!(
-        events(),
-        "start\nsetup\nstart\nstart\n",
-        "no setup for a source file"
-    );
+    // No setup for a source file.
+    events_become("start\nsetup\nstart\nstart\n");
     assert_mentions(
         &app.log(),
         &[
@@ -319,21 +325,21 @@ fn up_attach_shows_every_app_prefixed_and_ctrl_c_stops_their_whole_trees() {
         seen.contains(&"api    | hello from api".to_string())
             && seen.contains(&"worker | hello from worker".to_string())
     });
+    let states: Vec<AppState> = ["api", "worker"]
+        .iter()
+        .map(|app| apps::state::read(project.root(), app).unwrap().unwrap())
+        .collect();
+    let supervisors: Vec<_> = states.iter().map(|s| s.supervisor.unwrap()).collect();
     let mut tree = Vec::new();
-    let mut supervisors = Vec::new();
-    for app in ["api", "worker"] {
-        let state = apps::state::read(project.root(), app).unwrap().unwrap();
-        supervisors.push(state.supervisor.unwrap());
-        tree.extend(
-            proc::session_members(state.pid)
-                .into_iter()
-                .map(|(pid, _)| pid),
-        );
-    }
-    assert!(
-        tree.len() >= 4,
-        "api's sh, its child sh and grandchild sleep, the worker"
-    );
+    // api's sh, its child sh and grandchild sleep, and the worker.
+    wait_until("both trees", Duration::from_secs(20), || {
+        tree = states
+            .iter()
+            .flat_map(|s| proc::session_members(s.pid))
+            .map(|(pid, _)| pid)
+            .collect();
+        tree.len() >= 4
+    });
     // SAFETY: kill(2) on the devenv this test started.
     unsafe { libc::kill(attached.0.id() as i32, libc::SIGINT) };
     let status = attached.0.wait().unwrap();
@@ -397,11 +403,15 @@ fn watch_shows_an_app_restarted_by_a_change() {
     unsafe { libc::kill(watching.0.id() as i32, libc::SIGINT) };
     let status = watching.0.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{}", text());
-    let state = apps::state::read(project.root(), "api").unwrap().unwrap();
-    assert_eq!(
-        state.liveness(),
-        apps::Liveness::Running,
-        "the app keeps running"
+    // The note comes before the restart; the app runs again after it, and keeps running.
+    wait_until(
+        "the app runs after its restart",
+        Duration::from_secs(20),
+        || {
+            apps::state::read(project.root(), "api")
+                .unwrap()
+                .is_some_and(|s| s.liveness() == apps::Liveness::Running)
+        },
     );
 }
 
