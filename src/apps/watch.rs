@@ -371,6 +371,23 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_project_can_be_watched_without_devenvs_own_files() {
+        let spec = WatchSpec {
+            paths: vec![normal(Path::new("."))],
+            ..spec()
+        };
+        assert!(classify(&spec, &batch(&["web/app.js"])).is_some());
+        for ignored in [
+            ".devenv/apps/api.json",
+            ".devenv/logs/api.log",
+            ".git/index",
+            "node_modules/a/b.js",
+        ] {
+            assert_eq!(classify(&spec, &batch(&[ignored])), None, "{ignored}");
+        }
+    }
+
+    #[test]
     fn a_setup_input_asks_for_the_setup_first() {
         let change = classify(&spec(), &batch(&["Cargo.lock", "api/src/lib.rs"])).unwrap();
         assert!(change.setup);
