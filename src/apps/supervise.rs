@@ -82,6 +82,16 @@ enum Next {
     Done,
 }
 
+/// What a change comes to once the setup (if due) ran.
+enum Prepared {
+    /// Restart (or start) the app.
+    Go,
+    /// Leave it as it is (the setup failed).
+    Skip,
+    /// A stop was asked meanwhile.
+    Stop,
+}
+
 /// What woke the supervisor while the app ran.
 enum Event {
     Exited(std::io::Result<ExitStatus>),
@@ -124,20 +134,19 @@ impl Supervisor<'_> {
                 heard = next_heard(&mut self.watcher) => Event::Heard(heard),
             };
             match event {
-                Event::Stop => {
-                    let stopped = app.stop(self.grace).await;
-                    self.note(&format!("stopped: {}", stopped.describe()));
-                    state::remove(self.root, &self.launch.app)?;
-                    return Ok(Next::Done);
-                }
+                Event::Stop => return self.stop_running(app).await,
                 Event::Heard(Heard::Problem(problem)) => {
                     self.record_problem(&app.state, problem)?
                 }
                 Event::Heard(Heard::Change(change)) => {
-                    if self.prepare(change, "restarting").await {
-                        app.stop(self.grace).await;
-                        self.failures = 0;
-                        return Ok(Next::Restart);
+                    match self.prepare(change, "restarting").await {
+                        Prepared::Go => {
+                            app.stop(self.grace).await;
+                            self.failures = 0;
+                            return Ok(Next::Restart);
+                        }
+                        Prepared::Skip => {}
+                        Prepared::Stop => return self.stop_running(app).await,
                     }
                 }
                 Event::Exited(status) => {
@@ -146,6 +155,14 @@ impl Supervisor<'_> {
                 }
             }
         }
+    }
+
+    /// Stops the running app's tree for good and removes its state.
+    async fn stop_running(&self, app: RunningApp) -> Result<Next, Diagnostic> {
+        let stopped = app.stop(self.grace).await;
+        self.note(&format!("stopped: {}", stopped.describe()));
+        state::remove(self.root, &self.launch.app)?;
+        Ok(Next::Done)
     }
 
     /// After the app exited on its own: stop what it left, record the exit, and restart it
@@ -198,15 +215,21 @@ impl Supervisor<'_> {
                 () = self.stop.requested() => Event::Stop,
                 heard = next_heard(&mut self.watcher) => Event::Heard(heard),
             };
-            match event {
-                Event::Heard(Heard::Change(change)) => {
-                    if self.prepare(change, "starting").await {
-                        self.failures = 0;
-                        return Ok(Next::Restart);
-                    }
+            let prepared = match event {
+                Event::Heard(Heard::Change(change)) => self.prepare(change, "starting").await,
+                Event::Heard(Heard::Problem(problem)) => {
+                    self.record_problem(record, problem)?;
+                    Prepared::Skip
                 }
-                Event::Heard(Heard::Problem(problem)) => self.record_problem(record, problem)?,
-                Event::Stop | Event::Exited(_) => {
+                Event::Stop | Event::Exited(_) => Prepared::Stop,
+            };
+            match prepared {
+                Prepared::Go => {
+                    self.failures = 0;
+                    return Ok(Next::Restart);
+                }
+                Prepared::Skip => {}
+                Prepared::Stop => {
                     state::remove(self.root, &self.launch.app)?;
                     return Ok(Next::Done);
                 }
@@ -214,9 +237,9 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Says what changed; reruns the setup first when an input changed. False when the setup
-    /// failed: the app is then left as it is until the next change.
-    async fn prepare(&mut self, mut change: Change, doing: &str) -> bool {
+    /// Says what changed; reruns the setup first when an input changed. A failed setup leaves
+    /// the app as it is until the next change; a stop asked meanwhile ends the setup.
+    async fn prepare(&mut self, mut change: Change, doing: &str) -> Prepared {
         if let Some(later) = self.watcher.as_mut().and_then(AppWatcher::pending) {
             change.merge(later);
         }
@@ -224,17 +247,25 @@ impl Supervisor<'_> {
         if change.setup
             && let Some(setup) = &self.setup
         {
-            self.note(&format!("{what} changed; running setup"));
-            if let Err(e) = setup().await {
+            note(
+                self.root,
+                &self.launch.app,
+                &format!("{what} changed; running setup"),
+            );
+            let outcome = tokio::select! {
+                result = setup() => result,
+                () = self.stop.requested() => return Prepared::Stop,
+            };
+            if let Err(e) = outcome {
                 self.note(&format!(
                     "setup failed, the app is left as it is until the next change: {}",
                     e.message
                 ));
-                return false;
+                return Prepared::Skip;
             }
         }
         self.note(&format!("{what} changed; {doing}"));
-        true
+        Prepared::Go
     }
 
     /// Notes a watch problem in the log and in the state, for `status`.

@@ -173,7 +173,7 @@ fn a_watched_change_restarts_the_app_within_a_second_and_an_ignored_one_does_not
 fn a_changed_setup_input_reruns_the_setup_before_the_restart() {
     let app = Supervised::start(
         "api",
-        "[apps.api]\ncommand = \"echo start >> events.txt; exec sleep 300\"\nsetup = { command = \"echo setup >> events.txt; echo installing\", inputs = [\"Cargo.lock\"] }\nwatch = { paths = [\"src\"] }\n",
+        "[apps.api]\ncommand = \"echo start >> events.txt; exec sleep 300\"\nsetup = { command = \"if grep -q broken Cargo.lock; then echo bad lockfile; exit 3; fi; echo setup >> events.txt; echo installing\", inputs = [\"Cargo.lock\"] }\nwatch = { paths = [\"src\"] }\n",
         &[("src/main.rs", "\n"), ("Cargo.lock", "v1\n")],
     );
     // The pid is recorded as soon as the app runs; its line in events.txt follows.
@@ -190,6 +190,14 @@ fn a_changed_setup_input_reruns_the_setup_before_the_restart() {
     app.restart_by_writing("src/main.rs", "fn main() {}\n");
     // No setup for a source file.
     events_become("start\nsetup\nstart\nstart\n");
+    // A failing setup leaves the running app alone.
+    let running = app.pid();
+    app.project.write("Cargo.lock", "broken\n");
+    wait_until("the failed setup's note", Duration::from_secs(20), || {
+        app.log().contains("setup failed, the app is left as it is")
+    });
+    assert_eq!(app.pid(), running);
+    assert_mentions(&app.log(), &["[devenv] api setup | bad lockfile"]);
     assert_mentions(
         &app.log(),
         &[
