@@ -102,7 +102,7 @@ pub enum Command {
     Down(DownArgs),
     /// Show each service's state, health and address.
     Status(StatusArgs),
-    /// Show service logs.
+    /// Show the logs of services and apps.
     Logs(LogsArgs),
     /// Restart services and apps.
     Restart(RestartArgs),
@@ -125,6 +125,8 @@ pub enum Command {
     Db(DbCommand),
     /// Keep the running stack in step with devenv.toml, .env and migrations.
     Watch(WatchArgs),
+    /// Start the stack and stay with the apps' output until Ctrl-C (`up --attach`).
+    Dev(UpArgs),
     /// Run a command with the stack's environment (.env values, current ports, <APP>_PORT).
     Run(RunArgs),
     /// The supervisor of one app (started by `up`; not for direct use).
@@ -190,6 +192,10 @@ pub struct UpArgs {
     /// Keep running and follow changes (as `devenv watch`).
     #[arg(long)]
     pub watch: bool,
+    /// Stay in the foreground with every app's output, prefixed by its name (as `devenv
+    /// dev`); Ctrl-C stops the apps, not the services.
+    #[arg(long, conflicts_with_all = ["watch", "json"])]
+    pub attach: bool,
     /// Take over the containers and volumes of this project that a checkout whose directory
     /// no longer exists created (asked on a terminal otherwise).
     #[arg(long)]
@@ -231,15 +237,15 @@ pub struct StatusArgs {
 /// `devenv logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// Only these services.
+    /// Only these services and apps.
     pub services: Vec<String>,
-    /// Keep following new output.
+    /// Keep following new output (an app's across its restarts and log rotation).
     #[arg(long, short)]
     pub follow: bool,
     /// Lines from the end of each log.
     #[arg(long, value_name = "N")]
     pub tail: Option<u64>,
-    /// One JSON document per log line on stdout (`service`, `line`).
+    /// One JSON document per log line on stdout (`service`, `kind`, `line`).
     #[arg(long)]
     pub json: bool,
 }

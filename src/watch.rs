@@ -2,8 +2,12 @@
 //! running stack in step. devenv.toml: validate, then reconcile (only changed services are
 //! recreated) and regenerate the generated files; an invalid edit is reported and the stack
 //! left as it is. `.env`: recreate the services whose environment changed. New migrations:
-//! apply them. Changed seeds: report them. One summary line per reaction.
+//! apply them. Changed seeds: report them. One summary line per reaction. The apps restart
+//! themselves (their supervisors watch their files); their supervisors' notes (a change
+//! restarting an app, a crash) are shown as they appear in the apps' logs.
 
+use crate::apps::follow::AppLogs;
+use crate::apps::supervise::NOTE_PREFIX;
 use crate::database::{self, Steps, Target};
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::up::{UpOptions, up};
@@ -89,7 +93,17 @@ pub async fn watch(
     let mut watcher = Watcher::start()?;
     watcher.follow(&stack);
     announce(&stack, ui, down_on_exit);
-    while let Some(paths) = watcher.next_change().await {
+    let apps: Vec<String> = stack.apps.keys().cloned().collect();
+    let mut app_logs = AppLogs::from_end(&stack.root, &apps);
+    loop {
+        let paths = tokio::select! {
+            paths = watcher.next_change() => paths,
+            lines = app_logs.next_lines() => {
+                show_app_notes(ui, &app_logs, lines);
+                continue;
+            }
+        };
+        let Some(paths) = paths else { break };
         let started = Instant::now();
         let touched = classify(&stack, &paths);
         if touched == Touched::default() {
@@ -100,6 +114,23 @@ pub async fn watch(
         watcher.follow(&stack);
     }
     finish(&stack, ui, down_on_exit).await
+}
+
+/// The notes the apps' supervisors write into their logs (a watched change restarting an
+/// app, a crash, a restart, a watch problem), one line each.
+fn show_app_notes(ui: &Ui, logs: &AppLogs, lines: Vec<(usize, String)>) {
+    for (index, line) in lines {
+        if let Some(note) = line.strip_prefix(NOTE_PREFIX) {
+            let note = note
+                .strip_prefix(&format!("{}: ", logs.name(index)))
+                .unwrap_or(note);
+            ui.info(format!(
+                "{} app `{}`: {note}",
+                ui.paint(Style::Good, "↻"),
+                logs.name(index)
+            ));
+        }
+    }
 }
 
 /// Debounced content changes under the stack's directories, as batches of paths.

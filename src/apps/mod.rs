@@ -2,10 +2,15 @@
 //! starts an app in its own session with its environment and log; `state` records it under
 //! `.devenv/apps/` and tells a live app from a stale record; `stop` ends the whole process tree
 //! without ever signalling a stranger; `backoff` decides restarts; `proc` reads /proc; `lock`
-//! tells a live supervisor by the flock it holds.
+//! tells a live supervisor by the flock it holds; `watch` and `ignore` restart an app when
+//! its files change; `follow` reads app logs as they grow (`up --attach`, `logs -f`, `watch`);
+//! `start`, `ports` and `probe` are what `up` does with apps; `status` what `status` shows.
 
+pub mod attach;
 pub mod backoff;
 pub mod env_file;
+pub mod follow;
+pub mod ignore;
 pub mod lock;
 pub mod ports;
 pub mod probe;
@@ -17,13 +22,14 @@ pub mod state;
 pub mod status;
 pub mod stop;
 pub mod supervise;
+pub mod watch;
 
 pub use spawn::{Launch, RunningApp, log_path, spawn};
 pub use start::{StartKind, StartReport, Started, start_all, stop_all};
 pub use state::{AppState, Liveness, Stale};
 pub use status::{AppStatus, status};
 pub use stop::{DEFAULT_GRACE, Stopped, stop_tree};
-pub use supervise::{start_detached, supervise};
+pub use supervise::{Watching, start_detached, supervise};
 
 use crate::diagnostic::Diagnostic;
 use crate::env::Values;

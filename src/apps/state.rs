@@ -22,7 +22,8 @@ pub struct AppState {
     pub boot_id: String,
     /// The port it was given.
     pub port: Option<u16>,
-    /// How many times the supervisor restarted it.
+    /// How many times the supervisor restarted it after it exited (a restart for a changed
+    /// watched file is not counted).
     pub restarts: u32,
     /// The exit code of its last run (negative: the signal that ended it).
     pub last_exit_code: Option<i32>,
@@ -32,6 +33,9 @@ pub struct AppState {
     /// What the app was started with, hashed ([`super::launch`]); empty when unknown.
     #[serde(default)]
     pub fingerprint: String,
+    /// Why the app's `watch` misses changes (the inotify watch limit, a missing path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_problem: Option<String>,
 }
 
 /// A process as recorded: its pid and start time, so that a reused pid is told apart.
@@ -111,6 +115,7 @@ impl AppState {
             last_exit_code: None,
             supervisor: None,
             fingerprint: String::new(),
+            watch_problem: None,
         })
     }
 

@@ -60,6 +60,9 @@ pub struct AppStatus {
     pub last_exit_code: Option<i32>,
     /// Whether its supervisor is alive (it holds the app's lock).
     pub supervised: bool,
+    /// Why its `watch` misses changes (the inotify watch limit, a missing path), when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_problem: Option<String>,
 }
 
 impl AppStatus {
@@ -108,6 +111,7 @@ pub async fn status(stack: &Stack, values: &Values) -> Vec<AppStatus> {
             restarts: record.as_ref().map_or(0, |r| r.restarts),
             last_exit_code: record.as_ref().and_then(|r| r.last_exit_code),
             supervised: super::lock::is_held(&stack.root, &app.name),
+            watch_problem: record.as_ref().and_then(|r| r.watch_problem.clone()),
         }
     });
     futures_util::future::join_all(rows).await

@@ -50,6 +50,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Cache(command) => cache::run(file, &command, ui),
         Command::Db(command) => db::run(file, &command, ui),
         Command::Watch(args) => up::watch(file, &args, ui),
+        Command::Dev(args) => up::dev(file, args, ui),
         Command::Run(args) => run::run(file, &args.command),
         Command::Supervise(args) => supervise::run(file, &args.app),
     }

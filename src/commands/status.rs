@@ -35,6 +35,14 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
         if !apps.is_empty() {
             ui.out(apps_table(&apps));
         }
+        for app in apps
+            .iter()
+            .filter(|a| a.state == crate::apps::status::AppRunState::Running)
+        {
+            if let Some(problem) = &app.watch_problem {
+                ui.warn(format!("app `{}`: watch: {problem}", app.name));
+            }
+        }
     }
     if !report.healthy {
         return Err(Error::problems_found(format!(

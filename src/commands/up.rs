@@ -1,12 +1,14 @@
-//! `devenv up` and `devenv up --watch` (alias `devenv watch`): bring the stack up and say what
-//! is where, then, when watching, follow edits until Ctrl-C. The stack is loaded once here and
+//! `devenv up`, `devenv up --watch` (alias `devenv watch`) and `devenv up --attach` (alias
+//! `devenv dev`): bring the stack up and say what is where, then, when watching, follow edits
+//! until Ctrl-C, or, when attached, show the apps' output until Ctrl-C stops them. The stack is loaded once here and
 //! passed down; the watcher reloads it only when devenv.toml changes.
 
 use super::runtime::{block_on, block_on_uninterrupted};
 use crate::apps::StartKind;
 use crate::apps::probe::AppHealth;
 use crate::cli::{UpArgs, WatchArgs};
-use crate::error::Result;
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
@@ -44,8 +46,53 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
     if args.watch {
         return up_and_watch(stack, options, &apps, false, ui);
     }
+    if args.attach {
+        return up_and_attach(&stack, &options, &apps, ui);
+    }
     print_up(&stack, &options, &apps, ui)?;
     Ok(())
+}
+
+/// Runs `devenv dev`: `devenv up --attach`.
+pub fn dev(file: Option<&Path>, mut args: UpArgs, ui: &Ui) -> Result<()> {
+    if args.json || args.watch {
+        return Err(Error::usage(
+            "`devenv dev` stays with the apps' output: it takes neither `--json` nor `--watch`",
+        ));
+    }
+    args.attach = true;
+    run(file, &args, ui)
+}
+
+/// Brings the stack up, then prints the apps' output until Ctrl-C, which stops the apps
+/// (exit 130). The logs are followed from before the start, so that its output shows.
+fn up_and_attach(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Result<()> {
+    if stack.apps.is_empty() || apps.only.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Error::failure(
+            Diagnostic::new("`--attach` follows the apps' output, and no app is started here")
+                .with_help(
+                    "add `[apps.NAME]` tables to devenv.toml, or start the whole stack (no service list)",
+                ),
+        ));
+    }
+    let names: Vec<String> = match &apps.only {
+        Some(only) => only.clone(),
+        None => stack.apps.keys().cloned().collect(),
+    };
+    let logs = crate::apps::follow::AppLogs::from_end(&stack.root, &names);
+    if let Err(e) = print_up(stack, options, apps, ui) {
+        if matches!(e, Error::Interrupted) {
+            // Ctrl-C while starting: what started goes too.
+            block_on_uninterrupted(async {
+                Ok(crate::apps::stop_all(&stack.root, crate::apps::DEFAULT_GRACE).await?)
+            })?;
+        }
+        return Err(e);
+    }
+    block_on_uninterrupted(async {
+        Ok(crate::apps::attach::attach(&stack.root, logs, ui).await?)
+    })?;
+    Err(Error::Interrupted)
 }
 
 /// Runs `devenv watch`: `devenv up --watch` with the default options.

@@ -122,7 +122,13 @@ impl Loader<'_> {
                 Some(RawRestart::OnFailure) | None => RestartPolicy::OnFailure,
             },
             setup: raw.setup.map(|s| self.setup(s, spans)).transpose()?,
-            watch: raw.watch.map(|w| self.watch(w.into_inner())).transpose()?,
+            watch: raw
+                .watch
+                .map(|w| {
+                    let span = w.span();
+                    self.watch(w.into_inner(), span)
+                })
+                .transpose()?,
         })
     }
 
@@ -209,7 +215,13 @@ impl Loader<'_> {
         })
     }
 
-    fn watch(&self, raw: RawAppWatch) -> Result<AppWatch, Diagnostic> {
+    fn watch(&self, raw: RawAppWatch, span: Range<usize>) -> Result<AppWatch, Diagnostic> {
+        // The supervisor compiles them again; a bad one is caught here, where its line is known.
+        if let Err(e) = crate::apps::ignore::Ignore::new(&raw.ignore) {
+            let mut diagnostic = self.err(span, e.message);
+            diagnostic.help = e.help;
+            return Err(diagnostic);
+        }
         Ok(AppWatch {
             paths: raw
                 .paths

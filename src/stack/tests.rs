@@ -491,6 +491,10 @@ fn app_unknown_keys_and_bad_values_are_errors() {
     assert_eq!(e.message, "invalid app name `Api`");
     let e = app_error("[apps.api]\ncommand = \"x\"\nwatch = { paths = [\"../other\"] }\n");
     assert_eq!(e.message, "`../other` is outside the project directory");
+    let e =
+        app_error("[apps.api]\ncommand = \"x\"\nwatch = { paths = [\"s\"], ignore = [\"s/[\"] }\n");
+    assert!(e.message.contains("invalid ignore pattern `s/[`"), "{e}");
+    assert_eq!(e.location.unwrap().line, 7);
 }
 
 #[test]

@@ -175,6 +175,7 @@ mod supervisor {
             last_exit_code: Some(1),
             supervisor: None,
             fingerprint: String::new(),
+            watch_problem: None,
         };
         let stopped = runtime().block_on(apps::stop_tree(&state, Duration::from_millis(300)));
         assert_eq!(

@@ -5,6 +5,7 @@ mod support;
 
 mod apps;
 mod apps_control;
+mod apps_watch;
 mod cache;
 mod cli;
 mod database;
