@@ -3,7 +3,9 @@
 //! and frontend, and the programs the apps need on the newcomer's machine.
 
 use crate::env::Values;
-use crate::stack::{App, AppCommand, HealthCheck, RestartPolicy, Stack, program_of, var_prefix};
+use crate::stack::{
+    App, AppCommand, AppSetup, AppWatch, HealthCheck, RestartPolicy, Stack, program_of, var_prefix,
+};
 use serde::Serialize;
 use std::path::Path;
 
@@ -69,65 +71,75 @@ pub fn app_docs(stack: &Stack, placeholders: &Values) -> Vec<AppDoc> {
     stack
         .apps
         .values()
-        .map(|app| AppDoc {
-            name: app.name.clone(),
-            node: var_prefix(&app.name).to_ascii_lowercase(),
-            role: role(stack, app),
-            description: app.description.clone(),
-            command: command_text(&app.command, placeholders),
-            cwd: directory(&app.cwd),
-            url: app
-                .port
-                .as_ref()
-                .map(|p| format!("http://127.0.0.1:${{{}}}", p.var)),
-            port: app
-                .port
-                .as_ref()
-                .map(|p| format!("`{}`, {} unless `.env` says otherwise", p.var, p.default)),
-            test_command: if app.cwd.as_os_str().is_empty() {
-                "devenv run -- <test command>".into()
-            } else {
-                format!("cd {} && devenv run -- <test command>", app.cwd.display())
-            },
-            health: health_text(app),
-            depends_on: (!app.depends_on.is_empty()).then(|| code_list(&app.depends_on)),
-            setup: app.setup.as_ref().map(|setup| {
-                let command = command_text(&setup.command, placeholders);
-                let inputs: Vec<String> = setup
-                    .inputs
-                    .iter()
-                    .map(|i| i.display().to_string())
-                    .collect();
-                if inputs.is_empty() {
-                    format!("`{command}` (once)")
-                } else {
-                    format!("`{command}`, again when {} changes", code_list(&inputs))
-                }
-            }),
-            env_file: app.env_file.as_ref().map(|file| EnvFileDoc {
-                path: file.path.display().to_string(),
-                lines: file
-                    .vars
-                    .iter()
-                    .map(|(key, value)| format!("{key}={}", placeholders.expand(value)))
-                    .collect(),
-            }),
-            watch: app.watch.as_ref().map(|watch| {
-                let paths: Vec<String> = watch.paths.iter().map(|p| directory(p)).collect();
-                if watch.ignore.is_empty() {
-                    code_list(&paths)
-                } else {
-                    format!("{} (not {})", code_list(&paths), code_list(&watch.ignore))
-                }
-            }),
-            restart: match app.restart {
-                RestartPolicy::Never => "never",
-                RestartPolicy::OnFailure => "when it fails",
-                RestartPolicy::Always => "whenever it exits",
-            },
-            log: format!(".devenv/logs/{}.log", app.name),
-        })
+        .map(|app| app_doc(stack, app, placeholders))
         .collect()
+}
+
+fn app_doc(stack: &Stack, app: &App, placeholders: &Values) -> AppDoc {
+    AppDoc {
+        name: app.name.clone(),
+        node: var_prefix(&app.name).to_ascii_lowercase(),
+        role: role(stack, app),
+        description: app.description.clone(),
+        command: command_text(&app.command, placeholders),
+        cwd: directory(&app.cwd),
+        url: app
+            .port
+            .as_ref()
+            .map(|p| format!("http://127.0.0.1:${{{}}}", p.var)),
+        port: app
+            .port
+            .as_ref()
+            .map(|p| format!("`{}`, {} unless `.env` says otherwise", p.var, p.default)),
+        test_command: if app.cwd.as_os_str().is_empty() {
+            "devenv run -- <test command>".into()
+        } else {
+            format!("cd {} && devenv run -- <test command>", app.cwd.display())
+        },
+        health: health_text(app),
+        depends_on: (!app.depends_on.is_empty()).then(|| code_list(&app.depends_on)),
+        setup: app.setup.as_ref().map(|s| setup_text(s, placeholders)),
+        env_file: app.env_file.as_ref().map(|file| EnvFileDoc {
+            path: file.path.display().to_string(),
+            lines: file
+                .vars
+                .iter()
+                .map(|(key, value)| format!("{key}={}", placeholders.expand(value)))
+                .collect(),
+        }),
+        watch: app.watch.as_ref().map(watch_text),
+        restart: match app.restart {
+            RestartPolicy::Never => "never",
+            RestartPolicy::OnFailure => "when it fails",
+            RestartPolicy::Always => "whenever it exits",
+        },
+        log: format!(".devenv/logs/{}.log", app.name),
+    }
+}
+
+/// The setup command, and when it runs.
+fn setup_text(setup: &AppSetup, placeholders: &Values) -> String {
+    let command = command_text(&setup.command, placeholders);
+    let inputs: Vec<String> = setup
+        .inputs
+        .iter()
+        .map(|i| i.display().to_string())
+        .collect();
+    if inputs.is_empty() {
+        format!("`{command}` (once)")
+    } else {
+        format!("`{command}`, again when {} changes", code_list(&inputs))
+    }
+}
+
+/// The watched directories, and what they ignore.
+fn watch_text(watch: &AppWatch) -> String {
+    let paths: Vec<String> = watch.paths.iter().map(|p| directory(p)).collect();
+    if watch.ignore.is_empty() {
+        code_list(&paths)
+    } else {
+        format!("{} (not {})", code_list(&paths), code_list(&watch.ignore))
+    }
 }
 
 /// The programs the apps and their setups start, each with who needs it (`node` (web),
