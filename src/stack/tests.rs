@@ -2,32 +2,7 @@ use super::*;
 use crate::diagnostic::SourceFile;
 use std::path::Path;
 
-/// The bundled example's services, variables and database (its devenv.toml above the apps
-/// heading): the stack of the README and the foundation issue. Its apps need the
-/// example's own directories, so tests that load it elsewhere leave them out.
-pub const SHOP: &str = without_apps(include_str!("../../examples/shop/devenv.toml"));
-
-/// `text` up to the example's apps heading (`# --- The shop's own apps`); a compile error
-/// when the heading is gone.
-const fn without_apps(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    let heading = b"\n# --- The shop's own apps";
-    let mut at = 0;
-    while at + heading.len() <= bytes.len() {
-        let mut matched = 0;
-        while matched < heading.len() && bytes[at + matched] == heading[matched] {
-            matched += 1;
-        }
-        if matched == heading.len() {
-            return match std::str::from_utf8(bytes.split_at(at + 1).0) {
-                Ok(head) => head,
-                Err(_) => panic!("the example is not UTF-8"),
-            };
-        }
-        at += 1;
-    }
-    panic!("examples/shop/devenv.toml has no `# --- The shop's own apps` heading")
-}
+use super::tests_support::SHOP;
 
 fn parse(text: &str) -> Result<Stack, crate::diagnostic::Diagnostic> {
     load_source(
@@ -618,13 +593,5 @@ fn programs_not_on_path_are_found_before_running() {
     assert!(
         stack.unwrap().check_programs().is_ok(),
         "a path in the app's cwd may be what its setup makes"
-    );
-    let (_dir, stack) = apps_stack(
-        "[apps.api]\ncommand = \"true\"\nsetup = { command = [\"./bootstrap.sh\"] }\n",
-        &[],
-    );
-    assert!(
-        stack.unwrap().check_programs().is_err(),
-        "the setup's own program must exist"
     );
 }
