@@ -32,10 +32,17 @@ elif ! docker info >/dev/null 2>&1; then
   echo "install.sh: warning: no Docker Engine answers right now; start it before \`devenv up\` (\`devenv doctor\` will say why)" >&2
 fi
 ((missing == 0)) || exit 1
+# The bundled example's apps: its api makes a virtualenv, its web page needs `node --env-file`.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  echo "install.sh: note: the example's api needs python3 with venv (Debian: apt-get install python3-venv)" >&2
+fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a == 20 && b >= 6) ? 0 : 1)' >/dev/null 2>&1; then
+  echo "install.sh: note: the example's web page needs Node 20.6 or newer (for --env-file)" >&2
+fi
 
 cargo build --release --locked
 install -d "$prefix/bin"
-install -m 755 target/release/devenv "$prefix/bin/devenv"
+install -m 755 "${CARGO_TARGET_DIR:-target}/release/devenv" "$prefix/bin/devenv"
 echo "installed $prefix/bin/devenv ($("$prefix/bin/devenv" --version))"
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;

@@ -15,7 +15,8 @@ fi
 devenv=$(realpath "$DEVENV")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp examples/shop/devenv.toml "$work/"
+# The services only: the example's apps (under its apps heading) need its directories.
+sed "/^# --- The shop's own apps/,\$d" examples/shop/devenv.toml >"$work/devenv.toml"
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$work/dead.sock"
 export DOCKER_HOST="unix://$work/dead.sock" XDG_CONFIG_HOME="$work/config"
 

@@ -22,7 +22,8 @@ cat >"$XDG_CONFIG_HOME/devenv/config.toml" <<'TOML'
 TOML
 project=devenvbench
 mkdir "$work/stack"
-sed "s/name = \"shop\"/name = \"$project\"/" examples/shop/devenv.toml >"$work/stack/devenv.toml"
+# The services only: the example's apps (under its apps heading) need its directories.
+sed -e "s/name = \"shop\"/name = \"$project\"/" -e "/^# --- The shop's own apps/,\$d" examples/shop/devenv.toml >"$work/stack/devenv.toml"
 cd "$work/stack"
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -2,6 +2,7 @@
 //! `templates/`, so it cannot drift from what `devenv up` does. Text inside
 //! `<!-- devenv:custom NAME -->` ... `<!-- devenv:end -->` is the team's and survives regeneration.
 
+use super::app_docs::{self, AppDoc};
 use super::header::{self, HeaderState};
 use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
@@ -53,12 +54,21 @@ pub fn render(stack: &Stack) -> String {
         .map(|s| service_doc(stack, s, &placeholders))
         .collect();
     let memory_gb = (stack.services.len() as u64).div_ceil(2).max(2) * 2;
+    let apps = app_docs::app_docs(stack, &placeholders);
+    let (backend, frontend): (Vec<&AppDoc>, Vec<&AppDoc>) = apps
+        .iter()
+        .partition(|a| a.role() == app_docs::Role::Backend);
     crate::templates::render(
         "local-development.md.j2",
         minijinja::context! {
             project => stack.project.declared_name.clone(),
             description => stack.project.description.clone(),
             services => minijinja::Value::from(minijinja::value::Serde(&services)),
+            apps => minijinja::Value::from(minijinja::value::Serde(&apps)),
+            backend => minijinja::Value::from(minijinja::value::Serde(&backend)),
+            frontend => minijinja::Value::from(minijinja::value::Serde(&frontend)),
+            app_names => stack.apps.keys().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "),
+            programs => app_docs::programs(stack),
             edges => minijinja::Value::from(minijinja::value::Serde(&dependency_edges(stack))),
             variables => minijinja::Value::from(minijinja::value::Serde(&variable_docs(stack))),
             database => minijinja::Value::from(minijinja::value::Serde(&database_doc(stack))),
@@ -141,14 +151,15 @@ fn health_cell(service: &Service, placeholders: &Values) -> String {
     }
 }
 
-/// The dependency graph's edges, between Mermaid node names.
+/// The dependency graph's edges (services' and apps'), between Mermaid node names.
 fn dependency_edges(stack: &Stack) -> Vec<serde_json::Value> {
-    stack
-        .services
-        .values()
-        .flat_map(|s| {
-            s.depends_on.iter().map(move |d| {
-                serde_json::json!({ "from": var_prefix(&s.name).to_ascii_lowercase(), "to": var_prefix(d).to_ascii_lowercase() })
+    let services = stack.services.values().map(|s| (&s.name, &s.depends_on));
+    let apps = stack.apps.values().map(|a| (&a.name, &a.depends_on));
+    services
+        .chain(apps)
+        .flat_map(|(name, depends_on)| {
+            depends_on.iter().map(move |d| {
+                serde_json::json!({ "from": var_prefix(name).to_ascii_lowercase(), "to": var_prefix(d).to_ascii_lowercase() })
             })
         })
         .collect()
@@ -338,7 +349,9 @@ mod tests {
             "5432 (`DB_PORT`)",
             "| `DB_PASSWORD` |",
             "| `DATABASE_URL` |",
-            "## 7. Troubleshooting",
+            "## 6. Running tests",
+            "`devenv run -- CMD`",
+            "## 8. Troubleshooting",
             "```mermaid",
             "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop",
             "devenv migrate new",
@@ -349,6 +362,59 @@ mod tests {
             header::inspect_normalized(&text, &without_custom),
             HeaderState::Intact
         );
+        for absent in ["Backend", "Frontend", "An app does not start", "app<br/>"] {
+            assert!(!text.contains(absent), "`{absent}` without apps in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_apps_get_backend_frontend_and_test_sections() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
+        let stack = crate::stack::load(&root.join("devenv.toml")).unwrap();
+        let text = render(&stack);
+        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+        assert_eq!(
+            headings,
+            [
+                "## 1. Prerequisites",
+                "## 2. Services",
+                "## 3. Backend",
+                "## 4. Frontend",
+                "## 5. Environment variables",
+                "## 6. First run",
+                "## 7. Database",
+                "## 8. Running tests",
+                "## 9. Daily workflow",
+                "## 10. Troubleshooting",
+            ]
+        );
+        let section = |title: &str| {
+            let start = text.find(title).unwrap();
+            let end = text[start + 3..]
+                .find("\n## ")
+                .map_or(text.len(), |e| start + 3 + e);
+            text[start..end].to_string()
+        };
+        let backend = section("## 3. Backend");
+        assert!(backend.contains("### `api`"), "{backend}");
+        assert!(!backend.contains("### `web`"), "{backend}");
+        assert!(section("## 4. Frontend").contains("- Env file: `web/.env.local`"));
+        for needle in [
+            "- Command: `.venv/bin/python app.py`, run in `api/`",
+            "- Address: `http://127.0.0.1:${API_PORT}`",
+            "- Setup: `python3 -m venv .venv",
+            "- Watched: `api/`",
+            "  `API_URL=http://127.0.0.1:${API_PORT}`",
+            "**What the apps run**, on your PATH: `python3` (api's setup), `node` (web).",
+            "  api([\"api<br/>app\"])\n",
+            "  web --> api\n",
+            "Then open `http://127.0.0.1:${WEB_PORT}` (`web`).",
+            "| `api` | `api/` | `http://127.0.0.1:${API_PORT}` | `cd api && devenv run -- <test command>` |",
+            "| Output of app `web` | `tail -f .devenv/logs/web.log` |",
+            "**An app does not start.**",
+        ] {
+            assert!(text.contains(needle), "missing `{needle}` in\n{text}");
+        }
     }
 
     #[test]
@@ -365,7 +431,7 @@ mod tests {
         let again = content(&shop(), Some(&mine));
         assert!(again.contains("Ask Ana about the VPN."));
         assert_eq!(again, mine);
-        let edited = mine.replace("## 6. Daily workflow", "## 6. Daily work");
+        let edited = mine.replace("## 7. Daily workflow", "## 7. Daily work");
         assert_eq!(
             header::inspect_normalized(&edited, &without_custom),
             HeaderState::Edited

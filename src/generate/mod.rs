@@ -2,6 +2,7 @@
 //! and the rules for writing them: a header with a hash, and no silent overwrite of a hand-edited
 //! file.
 
+mod app_docs;
 mod compose;
 pub mod docs;
 mod env_example;

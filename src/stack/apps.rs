@@ -299,7 +299,9 @@ fn is_executable(path: &Path) -> bool {
 impl Stack {
     /// Checks that every app's program (and its setup's) can be found on this machine: argv's
     /// first item, or the first plain word of a command line (a line with shell syntax up
-    /// front is the shell's business). The error points at the command in devenv.toml.
+    /// front is the shell's business). A relative path in the command of an app with a
+    /// setup (`.venv/bin/python`, `node_modules/.bin/vite`) may be what the setup makes, so
+    /// it need not exist yet. The error points at the command in devenv.toml.
     pub fn check_programs(&self) -> Result<(), Diagnostic> {
         match self.apps.values().find_map(|app| self.missing_program(app)) {
             Some(missing) => Err(missing),
@@ -313,14 +315,13 @@ impl Stack {
     pub fn missing_program(&self, app: &App) -> Option<Diagnostic> {
         let cwd = self.root.join(&app.cwd);
         let setup = app.setup.as_ref();
-        let commands = std::iter::once((&app.command, &app.command_location))
-            .chain(setup.map(|s| (&s.command, &s.command_location)));
-        for (command, location) in commands {
+        let commands = std::iter::once((&app.command, &app.command_location, setup.is_some()))
+            .chain(setup.map(|s| (&s.command, &s.command_location, false)));
+        for (command, location, after_setup) in commands {
             let Some(program) = program_of(command) else {
                 continue;
             };
-            let made_by_setup =
-                setup.is_some() && program.contains('/') && !program.starts_with('/');
+            let made_by_setup = after_setup && program.contains('/') && !program.starts_with('/');
             if !made_by_setup && !program_found(&program, &cwd) {
                 return Some(Diagnostic {
                     message: format!("app `{}`: `{program}` is not found on PATH", app.name),

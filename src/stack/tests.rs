@@ -2,8 +2,7 @@ use super::*;
 use crate::diagnostic::SourceFile;
 use std::path::Path;
 
-/// The example from the README and the foundation issue (the bundled example).
-pub const SHOP: &str = include_str!("../../examples/shop/devenv.toml");
+use super::tests_support::SHOP;
 
 fn parse(text: &str) -> Result<Stack, crate::diagnostic::Diagnostic> {
     load_source(
@@ -591,4 +590,12 @@ fn programs_not_on_path_are_found_before_running() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(stack.check_programs().is_ok(), "found from the app's cwd");
+    let (_dir, stack) = apps_stack(
+        "[apps.api]\ncommand = [\".venv/bin/python\", \"app.py\"]\ncwd = \"api\"\nsetup = { command = \"python3 -m venv .venv\" }\n",
+        &["api"],
+    );
+    assert!(
+        stack.unwrap().check_programs().is_ok(),
+        "a path in the app's cwd may be what its setup makes"
+    );
 }

@@ -20,8 +20,9 @@ fn docs_cover_the_stack_and_check_detects_drift() {
         "## 1. Prerequisites",
         "## 4. First run",
         "## 5. Database",
-        "## 6. Daily workflow",
-        "## 7. Troubleshooting",
+        "## 6. Running tests",
+        "## 7. Daily workflow",
+        "## 8. Troubleshooting",
         "devenv doctor",
         "```mermaid",
     ] {
@@ -60,12 +61,12 @@ fn docs_check_shows_a_unified_diff_of_an_edited_line() {
     let guide = project.read("docs/local-development.md");
     project.write(
         "docs/local-development.md",
-        &guide.replace("## 6. Daily workflow", "## 6. Our workflow"),
+        &guide.replace("## 7. Daily workflow", "## 7. Our workflow"),
     );
     let (code, out, err) = output(&mut project.devenv(&["docs", "--check"]));
     assert_eq!(code, 1, "{err}");
     assert!(
-        out.contains("-## 6. Our workflow\n+## 6. Daily workflow\n"),
+        out.contains("-## 7. Our workflow\n+## 7. Daily workflow\n"),
         "the edited line, then what devenv would write: {out}"
     );
     let lines: Vec<&str> = out.lines().collect();
@@ -75,7 +76,7 @@ fn docs_check_shows_a_unified_diff_of_an_edited_line() {
         .unwrap_or_else(|| panic!("a hunk header: {out}"));
     let removed = lines
         .iter()
-        .position(|l| *l == "-## 6. Our workflow")
+        .position(|l| *l == "-## 7. Our workflow")
         .unwrap();
     assert!(
         lines[hunk + 1..removed].iter().all(|l| l.starts_with(' ')),
@@ -116,7 +117,7 @@ fn custom_sections_survive_regeneration_and_other_edits_are_kept() {
         "custom text kept"
     );
     assert!(regenerated.contains("`redis:7.2`"), "the rest regenerated");
-    let edited = regenerated.replace("## 6. Daily workflow", "## 6. Our workflow");
+    let edited = regenerated.replace("## 7. Daily workflow", "## 7. Our workflow");
     project.write("ONBOARDING.md", &edited);
     let (code, _, err) = output(&mut project.devenv(&["docs", "--output", "ONBOARDING.md"]));
     assert_eq!(code, 1);

@@ -12,6 +12,7 @@ mod database;
 mod docs_watch;
 mod doctor;
 mod engine;
+mod example;
 mod generate;
 mod git_env;
 mod isolation;
