@@ -379,6 +379,10 @@ pub enum DbCommand {
         /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
+        /// Migrate and seed even when a reset template of these migrations and seeds exists
+        /// (PostgreSQL), and save none.
+        #[arg(long)]
+        no_cache: bool,
         /// JSON on stdout.
         #[arg(long)]
         json: bool,

@@ -10,6 +10,7 @@ pub mod build;
 pub mod index;
 pub mod key;
 pub mod restore;
+pub mod template;
 
 pub use key::{CachePlan, Skip};
 pub use restore::CacheOutcome;

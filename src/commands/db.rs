@@ -16,23 +16,44 @@ use std::path::Path;
 pub fn run(file: Option<&Path>, command: &DbCommand, ui: &Ui) -> Result<()> {
     let (stack, env, target) = database_context(file)?;
     match command {
-        DbCommand::Reset { yes, json } => {
-            reset_database(&stack, &env.values, &target, *yes, *json, ui)
+        DbCommand::Reset {
+            yes,
+            json,
+            no_cache,
+        } => {
+            let how = ResetHow {
+                yes: *yes,
+                json: *json,
+                cache: !*no_cache,
+            };
+            reset_database(&stack, &env.values, &target, &how, ui)
         }
         DbCommand::Shell => open_shell(&stack, &target),
     }
 }
 
+/// How `db reset` was asked to run.
+struct ResetHow {
+    /// Without asking.
+    yes: bool,
+    /// Print a JSON document.
+    json: bool,
+    /// Use (and save) the PostgreSQL reset template.
+    cache: bool,
+}
+
 /// `devenv db reset`: after consent, drop and recreate the database, then migrate and seed
-/// (`env_file`: the values of `.env`); `json` prints what the steps did as a document.
+/// (`env_file`: the values of `.env`); `json` prints what the steps did as a document. On
+/// PostgreSQL a reset template of the same migrations and seeds makes it one copy inside the
+/// server (see `cache::template`); the first reset of a key saves the template.
 fn reset_database(
     stack: &Stack,
     env_file: &IndexMap<String, String>,
     target: &Target,
-    yes: bool,
-    json: bool,
+    how: &ResetHow,
     ui: &Ui,
 ) -> Result<()> {
+    let (yes, json) = (how.yes, how.json);
     if !yes {
         ui.confirm(
             &format!(
@@ -48,23 +69,74 @@ fn reset_database(
         seed: true,
         reseed: false,
     };
-    let report = block_on(async {
-        reset::drop_and_create(target).await?;
-        Ok(database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?)
+    let started = std::time::Instant::now();
+    let (report, template) = block_on(async {
+        let key = match how.cache && target.kind == Kind::Postgres {
+            true => template_key(stack).await,
+            false => None,
+        };
+        let from_template = match &key {
+            Some(key) => crate::cache::template::reset_from_template(target, key).await?,
+            None => false,
+        };
+        if !from_template {
+            reset::drop_and_create(target).await?;
+        }
+        let report = database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?;
+        let template = match (&key, from_template) {
+            (Some(_), true) => TemplateUse::Used,
+            (Some(key), false) if crate::cache::template::save_template(target, key).await? => {
+                TemplateUse::Saved
+            }
+            _ => TemplateUse::None,
+        };
+        Ok((report, template))
     })?;
+    let elapsed = started.elapsed();
     if json {
         ui.json(&super::migrate::StepsDocument::new(target, &report));
         return Ok(());
     }
+    let how_made = match template {
+        TemplateUse::Used => " from its reset template",
+        TemplateUse::Saved => " (saved as the reset template for the next reset)",
+        TemplateUse::None => "",
+    };
     ui.info(format!(
-        "{} recreated the database at {}",
+        "{} recreated the database at {}{how_made} ({:.2}s)",
         ui.paint(Style::Good, "✓"),
-        target.shown
+        target.shown,
+        elapsed.as_secs_f64()
     ));
     for line in report.lines() {
         ui.info(format!("{} {line}", ui.paint(Style::Good, "✓")));
     }
     Ok(())
+}
+
+/// Whether a reset used or saved the PostgreSQL reset template.
+enum TemplateUse {
+    /// Recreated from it.
+    Used,
+    /// Migrated and seeded, then saved as it.
+    Saved,
+    /// Neither (not PostgreSQL, no key, or the copy could not be made).
+    None,
+}
+
+/// The cache key of the stack's database (it names the reset template); `None` when the stack
+/// cannot use the cache or the engine does not answer.
+async fn template_key(stack: &Stack) -> Option<String> {
+    let engine = crate::engine::Engine::connect_with_timeout(std::time::Duration::from_secs(2))
+        .await
+        .ok()?;
+    let values = crate::env::load(stack).ok()?.values;
+    let config = crate::config::UserConfig::load().ok()?;
+    crate::cache::plan_for(&engine, stack, &values, &config, false)
+        .await
+        .ok()?
+        .ok()
+        .map(|plan| plan.key)
 }
 
 /// `devenv db shell`: the database's client in the foreground; its exit code is ours.

@@ -48,6 +48,14 @@ impl Checkout {
         cmd
     }
 
+    /// Adds a second migration.
+    fn write_migration_2(&self) {
+        self.0.write(
+            "migrations/0002_price.sql",
+            "ALTER TABLE products ADD COLUMN price int;\n",
+        );
+    }
+
     /// Runs `devenv ARGS`, asserts it succeeded, returns stderr.
     fn ok(&self, args: &[&str]) -> String {
         self.ok_out(args).1
@@ -371,4 +379,43 @@ fn mariadb_restores_for_the_same_passwords_and_holds_what_a_fresh_build_holds() 
     .unwrap();
     let err = third.ok(&["up"]);
     assert_mentions(&err, &["no database snapshot", "applied 1 migration"]);
+}
+
+#[test]
+fn db_reset_recreates_postgres_from_its_template_after_the_first_reset() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(project) = Checkout::new(PG, MIGRATION, &seed(300)) else {
+        return;
+    };
+    project.ok(&["up", "--no-cache"]);
+    project
+        .0
+        .psql("insert into products values (1000, 'added by hand')");
+    let err = project.ok(&["db", "reset", "--yes"]);
+    assert_mentions(
+        &err,
+        &["saved as the reset template", "applied 1 migration"],
+    );
+    let fresh = project.dump();
+    project
+        .0
+        .psql("insert into products values (1001, 'added again')");
+    let err = project.ok(&["db", "reset", "--yes"]);
+    assert_mentions(&err, &["from its reset template"]);
+    assert!(!err.contains("applied"), "{err}");
+    assert_same_dump(&fresh, &project.dump());
+    assert_eq!(
+        project.0.psql("select count(*) from products").trim(),
+        "300"
+    );
+    project.write_migration_2();
+    let err = project.ok(&["db", "reset", "--yes"]);
+    assert_mentions(
+        &err,
+        &["saved as the reset template", "applied 2 migration"],
+    );
+    let templates = project
+        .0
+        .psql("select count(*) from pg_database where datname like '\\_devenv\\_reset\\_%'");
+    assert_eq!(templates.trim(), "1", "the old template is dropped");
 }
