@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Measures the seeded-volume cache on a PostgreSQL stack with MIGRATIONS migrations (default
+# 200) and SEED_ROWS seed rows (default 10000), images present, beside the floor, in one run:
+#   floor        bare `docker run` of the PostgreSQL fixture with a named volume, until psql
+#                logs in (initdb + start)
+#   cold         `devenv up --no-cache` on a new volume (initdb, every migration, the seeds)
+#   cache hit    `devenv up` of a new checkout (its own password) with the snapshot built
+#   db reset     `devenv db reset --no-cache` (drop, create, migrate, seed) and
+#                `devenv db reset` from the reset template (after the first one saved it)
+# Prints medians of RUNS runs (default 5) and the ratios to the floor. Needs the fixture images
+# (tests/images/build.sh) and psql. Uses a release build.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs=${RUNS:-5}
+migrations=${MIGRATIONS:-200}
+rows=${SEED_ROWS:-10000}
+
+cargo build --release --quiet
+devenv="${CARGO_TARGET_DIR:-$PWD/target}/release/devenv"
+work=$(mktemp -d)
+export XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache" DEVENV_CACHE_BUILD=never
+mkdir -p "$XDG_CONFIG_HOME/devenv"
+printf '[images]\n"postgres:16" = "devenv-fixture/postgres:16"\n' >"$XDG_CONFIG_HOME/devenv/config.toml"
+project=devenvcachebench
+
+make_checkout() { # DIR NAME
+  mkdir -p "$1/migrations" "$1/seeds"
+  cat >"$1/devenv.toml" <<TOML
+[project]
+name = "$2"
+
+[services.db]
+use = "postgres"
+image = "postgres:16"
+env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "\${DB_PASSWORD}", POSTGRES_DB = "shop" }
+
+[env.DB_PASSWORD]
+secret = true
+
+[env.DATABASE_URL]
+value = "postgres://shop:\${DB_PASSWORD}@127.0.0.1:\${DB_PORT}/shop"
+
+[database]
+service = "db"
+url = "\${DATABASE_URL}"
+migrations = "migrations"
+seeds = ["seeds"]
+TOML
+  cp "$work/template/migrations/"* "$1/migrations/"
+  cp "$work/template/seeds/"* "$1/seeds/"
+}
+mkdir -p "$work/template/migrations" "$work/template/seeds"
+for i in $(seq 1 "$migrations"); do
+  printf 'CREATE TABLE t%d (id int PRIMARY KEY, name text NOT NULL);\n' "$i" \
+    >"$work/template/migrations/$(printf '%04d' "$i")_t$i.sql"
+done
+python3 -c "
+import sys
+rows = int(sys.argv[1])
+print('INSERT INTO t1 SELECT g, %s FROM generate_series(1, %d) g;' % (\"'row ' || g\", rows))
+" "$rows" >"$work/template/seeds/01_rows.sql"
+
+now_ms() { date +%s%3N; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+login() { # PORT PASSWORD
+  until PGPASSWORD=$2 PGCONNECT_TIMEOUT=1 psql -h 127.0.0.1 -p "$1" -U shop -d shop -tAc 'select 1' >/dev/null 2>&1; do
+    sleep 0.02
+  done
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+cleanup() {
+  docker rm -f "${project}-floor" >/dev/null 2>&1 || true
+  docker volume rm "${project}-floor" >/dev/null 2>&1 || true
+  for dir in "$work"/c*; do
+    [[ -d $dir ]] && (cd "$dir" && "$devenv" down --volumes --yes -q >/dev/null 2>&1 || true)
+  done
+  docker volume ls -q --filter "label=devenv.cache.project=${project}seed" | xargs -r docker volume rm >/dev/null 2>&1 || true
+}
+trap 'cleanup; rm -rf "$work"' EXIT
+
+# The snapshot every "cache hit" run starts from, built once.
+make_checkout "$work/cseed" "${project}seed"
+(cd "$work/cseed" && printf 'DB_PORT=%s\n' "$(free_port)" >.env && "$devenv" up -q --no-cache >/dev/null &&
+  "$devenv" cache build -q >/dev/null && "$devenv" down --volumes --yes -q >/dev/null)
+
+declare -a floor cold hit reset_full reset_template
+for i in $(seq 1 "$runs"); do
+  port=$(free_port)
+  t0=$(now_ms)
+  docker run -d --name "${project}-floor" -e POSTGRES_USER=shop -e POSTGRES_PASSWORD=floor \
+    -e POSTGRES_DB=shop -p "127.0.0.1:$port:5432" -v "${project}-floor:/var/lib/postgresql/data" \
+    devenv-fixture/postgres:16 >/dev/null
+  login "$port" floor
+  floor+=($(($(now_ms) - t0)))
+  docker rm -f "${project}-floor" >/dev/null && docker volume rm "${project}-floor" >/dev/null
+
+  dir="$work/c$i"
+  make_checkout "$dir" "${project}$i"
+  cd "$dir"
+  printf 'DB_PORT=%s\n' "$(free_port)" >.env
+  t0=$(now_ms); "$devenv" up -q --no-cache >/dev/null; cold+=($(($(now_ms) - t0)))
+  t0=$(now_ms); "$devenv" db reset --yes --no-cache -q >/dev/null; reset_full+=($(($(now_ms) - t0)))
+  "$devenv" db reset --yes -q >/dev/null # saves the template
+  t0=$(now_ms); "$devenv" db reset --yes -q >/dev/null; reset_template+=($(($(now_ms) - t0)))
+  "$devenv" down --volumes --yes -q >/dev/null
+  t0=$(now_ms); "$devenv" up -q >/dev/null; hit+=($(($(now_ms) - t0)))
+  "$devenv" down --volumes --yes -q >/dev/null
+  cd - >/dev/null
+  echo "run $i: floor ${floor[-1]} cold ${cold[-1]} hit ${hit[-1]} reset ${reset_full[-1]} reset-template ${reset_template[-1]} (ms)"
+done
+
+m() { printf '%s\n' "$@" | median; }
+f=$(m "${floor[@]}"); c=$(m "${cold[@]}"); h=$(m "${hit[@]}")
+r=$(m "${reset_full[@]}"); rt=$(m "${reset_template[@]}")
+echo
+echo "medians of $runs runs, $migrations migrations, $rows seed rows (ms):"
+printf '  %-44s %6s\n' "floor: docker run + volume until login" "$f"
+awk -v f="$f" -v c="$c" -v h="$h" -v r="$r" -v rt="$rt" 'BEGIN {
+  printf "  %-44s %6d   %.2fx floor\n", "devenv up, new volume, --no-cache", c, c / f
+  printf "  %-44s %6d   %.2fx floor (target <= 0.50)\n", "devenv up, new checkout, snapshot there", h, h / f
+  printf "  %-44s %6d\n", "devenv db reset --no-cache", r
+  printf "  %-44s %6d   (target < 300)\n", "devenv db reset from its template", rt }'
