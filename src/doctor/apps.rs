@@ -78,6 +78,17 @@ fn running(id: CheckId, title: String, app: &App, status: &AppStatus) -> Check {
             format!("`devenv restart {}`", app.name),
         );
     }
+    if let Some(problem) = &status.watch_problem {
+        return Check::warn(
+            id,
+            title,
+            format!("runs (pid {pid}), but its watch misses changes: {problem}"),
+            format!(
+                "do what the message says, then `devenv restart {}`",
+                app.name
+            ),
+        );
+    }
     match (&status.health, &status.unhealthy) {
         (Some(AppHealth::Degraded { failing }), _) => Check::warn(
             id,
