@@ -5,7 +5,7 @@
 //! opened close-on-exec: the app never inherits it.
 
 use crate::diagnostic::Diagnostic;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The held lock; released when dropped or when the process ends.
@@ -22,26 +22,16 @@ pub fn path(root: &Path, app: &str) -> PathBuf {
 /// Takes `app`'s lock; fails when another live supervisor holds it.
 pub fn acquire(root: &Path, app: &str) -> Result<SupervisorLock, Diagnostic> {
     let path = path(root, app);
-    let dir = path.parent().expect("a lock has a directory");
-    let file = std::fs::create_dir_all(dir)
-        .and_then(|()| {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-        })
-        .map_err(|e| Diagnostic::new(format!("cannot open {}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(SupervisorLock { _file: file }),
-        Err(TryLockError::WouldBlock) => Err(Diagnostic::new(format!(
+    match crate::fsutil::try_lock_file(&path) {
+        Ok(Some(file)) => Ok(SupervisorLock { _file: file }),
+        Ok(None) => Err(Diagnostic::new(format!(
             "app `{app}` already has a supervisor (it holds {})",
             path.display()
         ))
         .with_help(format!(
             "`devenv status` shows it; `devenv restart {app}` replaces it"
         ))),
-        Err(TryLockError::Error(e)) => Err(Diagnostic::new(format!(
+        Err(e) => Err(Diagnostic::new(format!(
             "cannot lock {}: {e}",
             path.display()
         ))),
@@ -50,14 +40,7 @@ pub fn acquire(root: &Path, app: &str) -> Result<SupervisorLock, Diagnostic> {
 
 /// Whether a live supervisor holds `app`'s lock.
 pub fn is_held(root: &Path, app: &str) -> bool {
-    let Ok(file) = File::open(path(root, app)) else {
-        return false;
-    };
-    match file.try_lock_shared() {
-        Ok(()) => false,
-        Err(TryLockError::WouldBlock) => true,
-        Err(TryLockError::Error(_)) => false,
-    }
+    crate::fsutil::lock_is_held(&path(root, app))
 }
 
 #[cfg(test)]

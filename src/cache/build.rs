@@ -18,7 +18,7 @@ use crate::env::Values;
 use crate::plan::PublishedPort;
 use crate::stack::{Stack, VariableKind};
 use std::collections::HashMap;
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
@@ -218,32 +218,25 @@ async fn evict(engine: &Engine, keep: &str) -> Vec<String> {
     evicted
 }
 
+/// The build lock file of `key`.
+fn lock_path(key: &str) -> Option<std::path::PathBuf> {
+    let dir = index::path().and_then(|p| p.parent().map(Path::to_path_buf))?;
+    Some(dir.join(format!("build-{}.lock", &key[..24])))
+}
+
+/// Whether a build of `key` is running on this machine (its lock is held).
+pub fn is_building(key: &str) -> bool {
+    lock_path(key).is_some_and(|p| crate::fsutil::lock_is_held(&p))
+}
+
 /// Takes the build lock of `key`; `None` when another build holds it.
 fn lock(key: &str) -> Result<Option<File>, Diagnostic> {
-    let dir = index::path()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .ok_or_else(|| {
-            Diagnostic::new("no cache directory for the build lock")
-                .with_help("set XDG_CACHE_HOME or HOME")
-        })?;
-    let path = dir.join(format!("build-{}.lock", &key[..24]));
-    let file = std::fs::create_dir_all(&dir)
-        .and_then(|()| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-        })
-        .map_err(|e| Diagnostic::new(format!("cannot open {}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(Diagnostic::new(format!(
-            "cannot lock {}: {e}",
-            path.display()
-        ))),
-    }
+    let path = lock_path(key).ok_or_else(|| {
+        Diagnostic::new("no cache directory for the build lock")
+            .with_help("set XDG_CACHE_HOME or HOME")
+    })?;
+    crate::fsutil::try_lock_file(&path)
+        .map_err(|e| Diagnostic::new(format!("cannot lock {}: {e}", path.display())))
 }
 
 /// Starts `devenv --file STACK cache build` detached (its own session, output appended to

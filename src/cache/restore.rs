@@ -78,7 +78,8 @@ pub async fn restore_if_new(
         return Ok(None);
     }
     let key = plan.key[..12].to_string();
-    if !engine.volume_exists(&plan.snapshot).await? {
+    // A snapshot being built has no mark yet: not a broken one, just not there.
+    if super::build::is_building(&plan.key) || !engine.volume_exists(&plan.snapshot).await? {
         return Ok(Some(CacheOutcome::Miss { key }));
     }
     let started = Instant::now();
@@ -93,10 +94,12 @@ pub async fn restore_if_new(
             ms: elapsed_ms(started.elapsed()),
         }));
     }
-    // Never start on a half-filled volume: back to an empty one, and the snapshot goes.
+    // Never start on a half-filled volume: back to an empty one, and the snapshot goes (if
+    // something uses it right now, the next new volume finds it broken again).
     engine.remove_volume(&plan.volume).await?;
-    engine.remove_volume(&plan.snapshot).await?;
-    super::index::forget(&plan.key);
+    if engine.remove_volume(&plan.snapshot).await.is_ok() {
+        super::index::forget(&plan.key);
+    }
     let reason = if finished.code == INCOMPLETE {
         "it has no completion mark (its build did not finish)".to_string()
     } else {

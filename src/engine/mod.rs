@@ -319,16 +319,7 @@ impl Engine {
         let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
         let mut vol_labels = labels::owned_labels(project, owner);
         vol_labels.insert(labels::VOLUME.into(), short.to_string());
-        let request = VolumeCreateRequest {
-            name: Some(name.to_string()),
-            labels: Some(vol_labels),
-            ..Default::default()
-        };
-        self.docker
-            .create_volume(request)
-            .await
-            .map_err(|e| api_error(&format!("creating volume {name}"), &e))?;
-        Ok(())
+        self.create_labelled_volume(name, vol_labels).await
     }
 
     /// Stops a container (SIGTERM, then SIGKILL after `grace`).

@@ -364,27 +364,6 @@ health = { http = "/" }
 env_file = { path = "web/.env.local", vars = { VITE_API_URL = "http://127.0.0.1:${API_PORT}" } }
 "#;
 
-    /// A test project whose apps are stopped when it is dropped, even after a failed
-    /// assertion (before its directory goes).
-    struct WithApps(TestProject);
-
-    impl std::ops::Deref for WithApps {
-        type Target = TestProject;
-        fn deref(&self) -> &TestProject {
-            &self.0
-        }
-    }
-
-    impl Drop for WithApps {
-        fn drop(&mut self) {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let _ = runtime.block_on(apps::stop_all(self.0.root(), Duration::from_secs(10)));
-        }
-    }
-
     fn shop_with(app: &str) -> Option<WithApps> {
         if !require("psql", has_program("psql", &["--version"]))
             || !require("python3", has_program("python3", &["--version"]))

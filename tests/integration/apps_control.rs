@@ -40,24 +40,7 @@ class Health(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Health).serve_forever()
 "#;
 
-/// A project whose apps (and anything else) `devenv down` stops when it is dropped, even after
-/// a failed assertion.
-struct Apps(TestProject);
-
-impl std::ops::Deref for Apps {
-    type Target = TestProject;
-    fn deref(&self) -> &TestProject {
-        &self.0
-    }
-}
-
-impl Drop for Apps {
-    fn drop(&mut self) {
-        let _ = output(&mut self.0.devenv(&["down"]));
-    }
-}
-
-fn project(stack: &str) -> Option<Apps> {
+fn project(stack: &str) -> Option<WithApps> {
     if !require("python3", has_program("python3", &["--version"])) {
         return None;
     }
@@ -65,7 +48,7 @@ fn project(stack: &str) -> Option<Apps> {
     project.write("health_server.py", HEALTH_SERVER);
     project.write("health.json", r#"{"status":"ok","checks":{"db":"ok"}}"#);
     project.write("web/index.html", "<h1>web</h1>\n");
-    Some(Apps(project))
+    Some(WithApps(project))
 }
 
 fn status_json(project: &TestProject) -> (i32, serde_json::Value) {

@@ -24,29 +24,9 @@ const NOT_COPIED: &[&str] = &[
 /// The products the example's seed inserts.
 const SEEDED: [&str; 3] = ["Enamel mug", "Organic cotton tee", "Canvas tote bag"];
 
-/// The example project whose apps are stopped when it is dropped, even after a failed
-/// assertion (before its containers, volumes and directory go).
-struct Example(TestProject);
-
-impl std::ops::Deref for Example {
-    type Target = TestProject;
-    fn deref(&self) -> &TestProject {
-        &self.0
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _ = runtime.block_on(apps::stop_all(self.0.root(), Duration::from_secs(10)));
-    }
-}
 
 /// A copy of examples/shop with free ports, when Docker, Python's venv and Node are there.
-fn example() -> Option<Example> {
+fn example() -> Option<WithApps> {
     let venv = has_program("python3", &["-c", "import venv, ensurepip"]);
     if !require("python3 with venv and ensurepip", venv)
         || !require("node", has_program("node", &["--version"]))
@@ -59,7 +39,7 @@ fn example() -> Option<Example> {
     )?;
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
     copy_tree(&source, project.root());
-    Some(Example(project))
+    Some(WithApps(project))
 }
 
 fn copy_tree(from: &Path, to: &Path) {

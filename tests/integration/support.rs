@@ -315,3 +315,29 @@ pub fn docker(args: &[&str]) -> String {
 pub fn docker_has(kind: &str, name: &str) -> bool {
     has_program("docker", &[kind, "inspect", name])
 }
+
+/// Runs a future of the library to completion on a runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A test project whose apps are stopped when it is dropped, even after a failed assertion
+/// (before its containers, volumes and directory go).
+pub struct WithApps(pub TestProject);
+
+impl std::ops::Deref for WithApps {
+    type Target = TestProject;
+    fn deref(&self) -> &TestProject {
+        &self.0
+    }
+}
+
+impl Drop for WithApps {
+    fn drop(&mut self) {
+        let _ = block_on(devenv::apps::stop_all(self.0.root(), Duration::from_secs(10)));
+    }
+}
