@@ -12,6 +12,7 @@ mod doctor;
 mod engine;
 mod generate;
 mod git_env;
+mod import;
 mod isolation;
 mod output;
 mod ports_env;
