@@ -233,31 +233,7 @@ fn map_all(
         .filter(|p| p.image.is_some())
         .map(|p| p.name.clone())
         .collect();
-    let mut taken = HashSet::new();
-    let mut host_ports = HostPorts::new();
-    let mut reserved = HashSet::new();
-    let mut mapped_ports = IndexMap::new();
-    for p in prepared.iter().filter(|p| imported.contains(&p.name)) {
-        let image = ImageRef::parse(p.image.as_deref().unwrap_or_default());
-        let matched = image::catalog_match(&image, catalog);
-        let entry = matched.as_ref().and_then(|m| catalog.service(&m.entry));
-        let ports = ports::map(&p.name, &p.ports, entry, &mut taken, report);
-        for (container, host) in &ports.host {
-            if let variables::HostPort::Variable(name) = host {
-                reserved.insert(name.clone());
-            }
-            host_ports
-                .entry(p.name.clone())
-                .or_default()
-                .insert(*container, host.clone());
-        }
-        for (key, conv) in entry.map(|e| &e.entry.env).into_iter().flatten() {
-            if conv.secret {
-                reserved.insert(format!("{}_{key}", crate::stack::var_prefix(&p.name)));
-            }
-        }
-        mapped_ports.insert(p.name.clone(), (image, matched, ports));
-    }
+    let (mut mapped_ports, host_ports, reserved) = plan_ports(prepared, &imported, report);
     let mut vars = Variables::new(prepared, &compose.vars, reserved);
     // Credentials first, so that every URL naming one can use its variable.
     for p in prepared {
@@ -321,6 +297,44 @@ fn map_all(
     let declared = std::mem::take(&mut vars.declared);
     stack.env.extend(declared);
     report.variables.append(&mut vars.outcomes);
+}
+
+/// Each imported service's image, catalog entry and ports; where each container port is
+/// reached from the host; the variable names devenv defines itself.
+type Planned = IndexMap<String, (ImageRef, Option<image::CatalogMatch>, ports::MappedPorts)>;
+
+fn plan_ports(
+    prepared: &[Prepared],
+    imported: &HashSet<String>,
+    report: &mut Report,
+) -> (Planned, HostPorts, HashSet<String>) {
+    let catalog = Catalog::get();
+    let mut taken = HashSet::new();
+    let mut host_ports = HostPorts::new();
+    let mut reserved = HashSet::new();
+    let mut mapped_ports = IndexMap::new();
+    for p in prepared.iter().filter(|p| imported.contains(&p.name)) {
+        let image = ImageRef::parse(p.image.as_deref().unwrap_or_default());
+        let matched = image::catalog_match(&image, catalog);
+        let entry = matched.as_ref().and_then(|m| catalog.service(&m.entry));
+        let ports = ports::map(&p.name, &p.ports, entry, &mut taken, report);
+        for (container, host) in &ports.host {
+            if let variables::HostPort::Variable(name) = host {
+                reserved.insert(name.clone());
+            }
+            host_ports
+                .entry(p.name.clone())
+                .or_default()
+                .insert(*container, host.clone());
+        }
+        for (key, conv) in entry.map(|e| &e.entry.env).into_iter().flatten() {
+            if conv.secret {
+                reserved.insert(format!("{}_{key}", crate::stack::var_prefix(&p.name)));
+            }
+        }
+        mapped_ports.insert(p.name.clone(), (image, matched, ports));
+    }
+    (mapped_ports, host_ports, reserved)
 }
 
 /// A selected service that cannot be imported (a `build:` with no image): reported with its

@@ -51,70 +51,17 @@ pub fn map(
     let mut written = Vec::new();
     let mut ips = HashSet::new();
     for port in ports {
-        let entry = &port.entry;
-        let protocol = entry.protocol.as_deref().unwrap_or("tcp");
-        let parse = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
-        let Some(container) = parse(&entry.target) else {
-            report.drop(Some(service), format!("ports {}", entry.target), "a port range or an invalid port: devenv publishes single ports; list them one by one");
-            continue;
-        };
-        if !matches!(protocol, "tcp" | "udp") {
-            report.drop(
-                Some(service),
-                format!("ports {container}/{protocol}"),
-                "devenv publishes tcp and udp only",
-            );
-            continue;
+        if let Some(spec) = one(
+            service,
+            port,
+            written.len(),
+            taken,
+            &mut ips,
+            &mut out,
+            report,
+        ) {
+            written.push(spec);
         }
-        let published = match entry.published.as_deref().filter(|p| !p.is_empty()) {
-            None => None,
-            Some(p) => match parse(p) {
-                Some(p) => Some(p),
-                None => {
-                    report.drop(
-                        Some(service),
-                        format!("ports {p}:{container}"),
-                        "a host port range: devenv publishes one host port per container port",
-                    );
-                    continue;
-                }
-            },
-        };
-        let host = published.unwrap_or(container);
-        if !taken.insert((host, protocol.to_string())) {
-            report.drop(Some(service), format!("ports {host}:{container}"), format!("host port {host} is already published by another imported service (Compose would fail to start both)"));
-            continue;
-        }
-        match entry
-            .host_ip
-            .as_deref()
-            .map(|ip| ip.trim_matches(['[', ']']))
-        {
-            None | Some("0.0.0.0") | Some("::") => out.all_interfaces = true,
-            Some(ip) => {
-                ips.insert(ip.to_string());
-            }
-        }
-        let suffix = if protocol == "udp" { "/udp" } else { "" };
-        let spec = if published.is_some_and(|p| p != container) {
-            format!("{host}:{container}{suffix}")
-        } else {
-            format!("{container}{suffix}")
-        };
-        explain_variable(&mut out, service, written.len(), port, host, container);
-        if published.is_none() {
-            out.comments.push(format!("compose gave container port {container} a random host port; devenv publishes it on {host} (remappable)"));
-        }
-        if let Ok(parsed) = spec.parse::<PortSpec>() {
-            record(
-                &mut out,
-                service,
-                written.len(),
-                parsed,
-                &mut HashSet::new(),
-            );
-        }
-        written.push(spec);
     }
     if ips.len() == 1 && !out.all_interfaces {
         out.host_ip = ips.into_iter().next().filter(|ip| ip != "127.0.0.1");
@@ -169,4 +116,78 @@ fn explain_variable(
             "compose let `{name}` change host port {host}; devenv's `{host}:{container}` is fixed (edit it here)"
         ));
     }
+}
+
+/// One port in devenv's form, recorded in `out`; None when it is reported instead.
+fn one(
+    service: &str,
+    port: &Port,
+    index: usize,
+    taken: &mut HashSet<(u16, String)>,
+    ips: &mut HashSet<String>,
+    out: &mut MappedPorts,
+    report: &mut Report,
+) -> Option<String> {
+    let entry = &port.entry;
+    let protocol = entry.protocol.as_deref().unwrap_or("tcp");
+    let parse = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
+    let Some(container) = parse(&entry.target) else {
+        report.drop(
+            Some(service),
+            format!("ports {}", entry.target),
+            "a port range or an invalid port: devenv publishes single ports; list them one by one",
+        );
+        return None;
+    };
+    if !matches!(protocol, "tcp" | "udp") {
+        report.drop(
+            Some(service),
+            format!("ports {container}/{protocol}"),
+            "devenv publishes tcp and udp only",
+        );
+        return None;
+    }
+    let published = match entry.published.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => {
+            let Some(p) = parse(p) else {
+                report.drop(
+                    Some(service),
+                    format!("ports {p}:{container}"),
+                    "a host port range: devenv publishes one host port per container port",
+                );
+                return None;
+            };
+            Some(p)
+        }
+    };
+    let host = published.unwrap_or(container);
+    if !taken.insert((host, protocol.to_string())) {
+        report.drop(Some(service), format!("ports {host}:{container}"), format!("host port {host} is already published by another imported service (Compose would fail to start both)"));
+        return None;
+    }
+    match entry
+        .host_ip
+        .as_deref()
+        .map(|ip| ip.trim_matches(['[', ']']))
+    {
+        None | Some("0.0.0.0") | Some("::") => out.all_interfaces = true,
+        Some(ip) => {
+            ips.insert(ip.to_string());
+        }
+    }
+    let suffix = if protocol == "udp" { "/udp" } else { "" };
+    let spec = if published.is_some_and(|p| p != container) {
+        format!("{host}:{container}{suffix}")
+    } else {
+        format!("{container}{suffix}")
+    };
+    explain_variable(out, service, index, port, host, container);
+    if published.is_none() {
+        out.comments.push(format!("compose gave container port {container} a random host port; devenv publishes it on {host} (remappable)"));
+    }
+    if let Ok(parsed) = spec.parse::<PortSpec>() {
+        record(out, service, index, parsed, &mut HashSet::new());
+    }
+    Some(spec)
 }
