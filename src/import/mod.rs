@@ -64,6 +64,7 @@ pub fn import(options: &Options) -> Result<Imported, Diagnostic> {
             .push(compose.dir.join(".env").display().to_string());
     }
     top_level(&compose, &mut report);
+    clashes(&compose, &mut report);
     let (selected, reasons) = select(&compose, &options.profiles, &mut report)?;
     let mut prepared = Vec::new();
     for (name, spec) in &compose.services {
@@ -137,6 +138,46 @@ fn top_level(compose: &Compose, report: &mut Report) {
                 ),
             }
         }
+    }
+}
+
+/// Container names and host ports several services claim (across profiles too): Compose
+/// cannot run those together; reported, not fatal.
+fn clashes(compose: &Compose, report: &mut Report) {
+    let mut names: IndexMap<String, Vec<&str>> = IndexMap::new();
+    let mut ports: IndexMap<String, Vec<&str>> = IndexMap::new();
+    for (service, spec) in &compose.services {
+        if let Some(name) = spec.get("container_name").and_then(fields::scalar) {
+            let name = compose.vars.resolve(&name).unwrap_or(name);
+            names.entry(name).or_default().push(service);
+        }
+        for port in spec
+            .get("ports")
+            .and_then(|p| p.as_sequence())
+            .into_iter()
+            .flatten()
+        {
+            let text = fields::scalar(port).unwrap_or_default();
+            let entry = fields::short_port(&compose.vars.resolve(&text).unwrap_or(text));
+            if let Some(published) = entry.published {
+                let users = ports.entry(published).or_default();
+                if !users.contains(&service.as_str()) {
+                    users.push(service);
+                }
+            }
+        }
+    }
+    for (name, users) in names.iter().filter(|(_, u)| u.len() > 1) {
+        report.note(None, format!("container_name `{name}` is set on {}: Compose cannot run them together (devenv names containers itself)", users.join(", ")));
+    }
+    for (port, users) in ports.iter().filter(|(_, u)| u.len() > 1) {
+        report.note(
+            None,
+            format!(
+                "host port {port} is published by {} (services of different profiles, or a clash)",
+                users.join(", ")
+            ),
+        );
     }
 }
 
@@ -372,7 +413,8 @@ fn not_imported(
     if let Some(command) = &p.command
         && command.iter().any(|c| c.contains("migrate"))
     {
-        let line = command.join(" ");
+        let line = shlex::try_join(command.iter().map(String::as_str))
+            .unwrap_or_else(|_| command.join(" "));
         stack.trailer.push(format!(
             "`{}` runs the project's migrations: `{line}`; on the host that is",
             p.name

@@ -104,6 +104,12 @@ pub fn prepare(
             .resolve(text)
             .map_err(|e| interpolation_error(compose, name, key, text, &e))
     };
+    // Text devenv interpolates itself must parse now, not fail devenv's loader later.
+    let check = |key: &str, text: &str| {
+        interpolate::parse(text)
+            .map(|_| ())
+            .map_err(|e| interpolation_error(compose, name, key, text, &e))
+    };
     let mut out = Prepared {
         name: name.to_string(),
         ..Default::default()
@@ -116,6 +122,7 @@ pub fn prepare(
             "environment" => {
                 for (k, v) in fields::environment(value) {
                     let text = v.unwrap_or_else(|| format!("${{{k}}}"));
+                    check("environment", &text)?;
                     out.env.insert(k, EnvValue::written(&text));
                 }
             }
@@ -129,6 +136,11 @@ pub fn prepare(
             "profiles" => out.profiles = fields::string_or_list(value),
             _ => out.leftovers.push((key, render(value))),
         }
+    }
+    let written = out.command.iter().chain(&out.entrypoint).flatten();
+    let health_cmd = out.health.iter().flat_map(|h| h.cmd.iter().flatten());
+    for text in written.chain(health_cmd) {
+        check("command", text)?;
     }
     if let Some(files) = spec.get("env_file") {
         let mut from_files = IndexMap::new();

@@ -297,6 +297,8 @@ fn hoppscotch_imports_the_default_profile_and_reports_what_it_cannot_build() {
             "hoppscotch-aio",
             "3170:3170",
             "prisma migrate deploy",
+            "container_name `hoppscotch-aio` is set on hoppscotch-aio, hoppscotch-aio-no-db",
+            "host port 3000 is published by",
             ".env.example",
         ],
     );
@@ -517,5 +519,17 @@ fn bad_yaml_is_reported_with_file_and_line() {
     );
     let err = project.fails(&["init", "--from", "compose.yml"]);
     assert_mentions(&err, &["compose.yml:", "not valid YAML", "help:"]);
+    assert!(!project.path("devenv.toml").exists());
+}
+
+#[test]
+fn a_bad_interpolation_is_reported_with_file_and_line() {
+    let project = TestProject::empty(format!("import{}", unique_suffix()));
+    project.write(
+        "compose.yml",
+        "services:\n  api:\n    image: example/api:1\n    environment:\n      PRICE: 5$\n",
+    );
+    let err = project.fails(&["init", "--from", "compose.yml"]);
+    assert_mentions(&err, &["compose.yml:5:", "invalid interpolation", "$$"]);
     assert!(!project.path("devenv.toml").exists());
 }
