@@ -363,10 +363,7 @@ fn svix_merges_the_override_and_keeps_the_jwt_secret_secret() {
         stack.variables["SVIX_DB_DSN"].value.as_deref(),
         Some("postgresql://postgres:${POSTGRES_PASSWORD}@127.0.0.1:8079/postgres")
     );
-    // Not `assert_docker_compose_accepts`: redis's `--appendonly yes` comes out of
-    // `devenv generate` as a plain `yes`, which docker-compose 1.29 (YAML 1.1) reads as a
-    // boolean. The stack itself is right; the generator's quoting is a separate matter.
-    project.run_ok(&["generate"]);
+    assert_docker_compose_accepts(&project);
 }
 
 #[test]
