@@ -122,7 +122,7 @@ pub fn prepare(
             "environment" => {
                 for (k, v) in fields::environment(value) {
                     let text = v.unwrap_or_else(|| format!("${{{k}}}"));
-                    check("environment", &text)?;
+                    check(&format!("environment {k}"), &text)?;
                     out.env.insert(k, EnvValue::written(&text));
                 }
             }
@@ -319,7 +319,8 @@ pub fn render(value: &Value) -> String {
     }
 }
 
-/// A bad `${...}` in the Compose file, pointing at the line it is on.
+/// A bad `${...}` in the Compose file, pointing at the line it is on. A credential's value
+/// is never shown: the message names the file and line only.
 fn interpolation_error(
     compose: &Compose,
     service: &str,
@@ -327,20 +328,35 @@ fn interpolation_error(
     text: &str,
     error: &interpolate::SyntaxError,
 ) -> Diagnostic {
-    let message =
-        format!("service `{service}`, `{key}`: invalid interpolation in `{text}`: {error}");
+    let secret = key
+        .split_whitespace()
+        .last()
+        .is_some_and(super::variables::is_credential_key);
+    let shown = if secret {
+        String::new()
+    } else {
+        format!(" in `{text}`")
+    };
+    let message = format!("service `{service}`, `{key}`: invalid interpolation{shown}: {error}");
+    let help = "Compose's forms are `${VAR}`, `${VAR:-default}`, `${VAR-default}`; write `$$` for a literal `$`";
     let needle = text.lines().next().unwrap_or(text);
     for path in &compose.files {
         let Ok(source) = std::fs::read_to_string(path) else {
             continue;
         };
-        if let Some(at) = source.find(needle) {
-            let offset = at + error.offset.min(needle.len());
-            return SourceFile::new(path, source).diagnostic(offset..offset + 1, message)
-                .with_help("Compose's forms are `${VAR}`, `${VAR:-default}`, `${VAR-default}`; write `$$` for a literal `$`");
+        let Some(at) = source.find(needle) else {
+            continue;
+        };
+        let offset = at + error.offset.min(needle.len());
+        let file = SourceFile::new(path, source);
+        if secret {
+            let (line, _) = file.line_col(offset);
+            return Diagnostic::new(format!("{}:{line}: {message}", path.display()))
+                .with_help(help);
         }
+        return file.diagnostic(offset..offset + 1, message).with_help(help);
     }
-    Diagnostic::new(message).with_help("write `$$` for a literal `$`")
+    Diagnostic::new(message).with_help(help)
 }
 
 #[cfg(test)]

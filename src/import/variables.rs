@@ -100,7 +100,8 @@ impl Variables {
                 .cloned()
                 .or_else(|| default.clone())
                 .unwrap_or_default(),
-            (None, None) => return None,
+            // Text around references: Compose's result, never the text (it holds the value).
+            (None, None) => vars.resolve(&value.text).unwrap_or_default(),
         };
         let resolved = resolved(value, vars);
         if resolved.is_empty() {

@@ -530,3 +530,55 @@ fn a_bad_interpolation_is_reported_with_file_and_line() {
     assert_mentions(&err, &["compose.yml:5:", "invalid interpolation", "$$"]);
     assert!(!project.path("devenv.toml").exists());
 }
+
+#[test]
+fn a_bad_password_is_located_but_never_shown() {
+    let project = TestProject::empty(format!("import{}", unique_suffix()));
+    project.write(
+        "compose.yml",
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr3t-value$\n",
+    );
+    let err = project.fails(&["init", "--from", "compose.yml"]);
+    assert_mentions(&err, &["compose.yml:5", "POSTGRES_PASSWORD", "$$"]);
+    assert!(!err.contains("s3cr"), "the value was shown:\n{err}");
+    project.write(
+        "compose.yml",
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr$t-value\n",
+    );
+    let (_, stack) = import(&project, "compose.yml", &[]);
+    assert!(
+        stack.variables["POSTGRES_PASSWORD"].secret,
+        "a value with `$t` in it is lifted too"
+    );
+    assert!(!project.read("devenv.toml").contains("s3cr"));
+}
+
+#[test]
+fn several_files_merge_in_order_without_an_automatic_override() {
+    let project = TestProject::empty(format!("import{}", unique_suffix()));
+    project.write("compose.yaml", "services:\n  cache:\n    image: redis:7\n");
+    project.write(
+        "compose.override.yaml",
+        "services:\n  cache:\n    image: redis:6\n",
+    );
+    project.write(
+        "local.yaml",
+        "services:\n  cache:\n    ports: ['16379:6379']\n",
+    );
+    let (out, stack) = import(&project, "compose.yaml", &["local.yaml"]);
+    assert_eq!(
+        stack.services["cache"].image, "redis:7",
+        "no override with several files"
+    );
+    assert!(matches!(
+        host_port(&stack, "cache", 6379),
+        Some(HostPort::Fixed(16379))
+    ));
+    assert!(!out.contains("compose.override.yaml"));
+    let (out, stack) = import(&project, "compose.yaml", &["--force"]);
+    assert_eq!(
+        stack.services["cache"].image, "redis:6",
+        "the override beside one file"
+    );
+    assert_mentions(&out, &["compose.override.yaml"]);
+}
