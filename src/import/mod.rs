@@ -193,6 +193,22 @@ fn select(
             .unwrap_or_default()
     };
     let all: Vec<String> = compose.services.values().flat_map(profiles_of).collect();
+    if let Some(unknown) = asked.iter().find(|p| !all.contains(p)) {
+        let mut names: Vec<&str> = all.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        return Err(Diagnostic::new(format!(
+            "no service of the compose file is in profile `{unknown}`"
+        ))
+        .with_help(format!(
+            "its profiles: {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )));
+    }
     let mut chosen = asked.to_vec();
     if chosen.is_empty()
         && !compose.services.is_empty()

@@ -308,6 +308,15 @@ fn hoppscotch_imports_the_default_profile_and_reports_what_it_cannot_build() {
 #[test]
 fn hoppscotch_without_a_default_profile_asks_for_one() {
     let project = corpus_project("hoppscotch", &[("env.example", ".env.example")]);
+    let err = project.fails(&[
+        "init",
+        "--from",
+        "hoppscotch/docker-compose.yml",
+        "--profile",
+        "nope",
+    ]);
+    assert_mentions(&err, &["profile `nope`", "default-no-db"]);
+
     let text = project
         .read("hoppscotch/docker-compose.yml")
         .replace("\"default\"", "\"main\"");
