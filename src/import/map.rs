@@ -72,7 +72,7 @@ pub fn service(
         let reason = leftover_reason(key);
         out.comments
             .push(format!("compose: {key}: {value} ({reason})"));
-        report.drop(Some(&p.name), key.clone(), reason);
+        report.not_carried(Some(&p.name), key.clone(), reason);
     }
     out
 }
@@ -117,7 +117,7 @@ fn command(out: &mut OutService, p: &Prepared, entry: Option<&CatalogEntry>, rep
                 "compose: entrypoint: {} (devenv has no entrypoint key)",
                 shown(entrypoint)
             ));
-            report.drop(
+            report.not_carried(
                 Some(&p.name),
                 "entrypoint",
                 "devenv services have no entrypoint key; the image's own entrypoint runs",
@@ -127,7 +127,7 @@ fn command(out: &mut OutService, p: &Prepared, entry: Option<&CatalogEntry>, rep
                     "compose: command: {} (arguments of that entrypoint, so not carried over)",
                     shown(command)
                 ));
-                report.drop(
+                report.not_carried(
                     Some(&p.name),
                     "command",
                     "written for the entrypoint above, which devenv cannot set",
@@ -165,7 +165,7 @@ fn mounts(
                 m.target,
                 m.other_options.join(",")
             ));
-            report.drop(
+            report.not_carried(
                 Some(&p.name),
                 format!("volumes {} options {}", m.target, m.other_options.join(",")),
                 "mount options other than ro have no devenv equivalent",
@@ -196,7 +196,7 @@ fn mounts(
                     "compose: {kind} mount at {} (devenv has no {kind} mounts)",
                     m.target
                 ));
-                report.drop(
+                report.not_carried(
                     Some(&p.name),
                     format!("volumes {kind} {}", m.target),
                     format!("devenv has no {kind} mounts"),
@@ -268,7 +268,7 @@ fn bind(
         }
         None => {
             out.comments.push(format!("compose: bind mount {source}:{target} (outside the project; devenv mounts only project paths)"));
-            report.drop(
+            report.not_carried(
                 Some(&p.name),
                 format!("volumes {source}:{target}"),
                 "a bind mount outside the project directory: devenv mounts only project paths",
@@ -291,7 +291,7 @@ fn health(out: &mut OutService, p: &Prepared, image: &ImageRef, report: &mut Rep
         out.comments.push(format!(
             "compose: healthcheck {extra} (no devenv equivalent)"
         ));
-        report.drop(
+        report.not_carried(
             Some(&p.name),
             format!("healthcheck {extra}"),
             "no devenv health key for it",
@@ -310,7 +310,7 @@ fn health(out: &mut OutService, p: &Prepared, image: &ImageRef, report: &mut Rep
         out.comments.push(format!(
             "compose: healthcheck {name}: {value} (not a duration devenv reads)"
         ));
-        report.drop(
+        report.not_carried(
             Some(&p.name),
             format!("healthcheck {name}"),
             "not a duration devenv reads (500ms, 2s, 1m30s)",
@@ -333,7 +333,7 @@ fn dependencies(out: &mut OutService, p: &Prepared, ctx: &Context, report: &mut 
                 "compose: depends_on {} (not imported)",
                 dep.service
             ));
-            report.drop(
+            report.not_carried(
                 Some(&p.name),
                 format!("depends_on {}", dep.service),
                 "that service is not imported",
@@ -355,7 +355,7 @@ fn dependencies(out: &mut OutService, p: &Prepared, ctx: &Context, report: &mut 
                 "compose: depends_on {} {extra} (no devenv equivalent)",
                 dep.service
             ));
-            report.drop(
+            report.not_carried(
                 Some(&p.name),
                 format!("depends_on {} {extra}", dep.service),
                 "no devenv equivalent",

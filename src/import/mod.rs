@@ -103,7 +103,7 @@ fn top_level(compose: &Compose, report: &mut Report) {
     for key in &compose.other_keys {
         match key.as_str() {
             "version" => report.note(None, "`version` is obsolete in the Compose spec; ignored"),
-            _ => report.drop(None, key.clone(), "no devenv equivalent"),
+            _ => report.not_carried(None, key.clone(), "no devenv equivalent"),
         }
     }
     for (name, spec) in &compose.networks {
@@ -113,7 +113,7 @@ fn top_level(compose: &Compose, report: &mut Report) {
         } else {
             "a network of its own"
         };
-        report.drop(
+        report.not_carried(
             None,
             format!("networks {name}: {}", service::render(spec)),
             format!("{what}: devenv gives the project one network, <project>_default"),
@@ -126,12 +126,12 @@ fn top_level(compose: &Compose, report: &mut Report) {
             let value = service::render(value);
             match key.as_str() {
                 "driver" if value == "local" => {}
-                "name" => report.drop(
+                "name" => report.not_carried(
                     None,
                     format!("volumes {name}: name {value}"),
                     "devenv names volumes <project>_<service>-<volume>",
                 ),
-                _ => report.drop(
+                _ => report.not_carried(
                     None,
                     format!("volumes {name}: {key} {value}"),
                     "no devenv equivalent for this volume setting",
@@ -324,7 +324,7 @@ fn map_all(
             out.comments.push(
                 "compose: build: (devenv runs the image; build it with your own tooling)".into(),
             );
-            report.drop(
+            report.not_carried(
                 Some(&p.name),
                 "build",
                 format!(
@@ -451,7 +451,7 @@ fn not_imported(
         }
     }
     if !skipped.is_empty() {
-        report.drop(
+        report.not_carried(
             Some(&p.name),
             "environment",
             format!("not imported with its service: {}", skipped.join(", ")),

@@ -132,7 +132,7 @@ fn one(
     let protocol = entry.protocol.as_deref().unwrap_or("tcp");
     let parse = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
     let Some(container) = parse(&entry.target) else {
-        report.drop(
+        report.not_carried(
             Some(service),
             format!("ports {}", entry.target),
             "a port range or an invalid port: devenv publishes single ports; list them one by one",
@@ -140,7 +140,7 @@ fn one(
         return None;
     };
     if !matches!(protocol, "tcp" | "udp") {
-        report.drop(
+        report.not_carried(
             Some(service),
             format!("ports {container}/{protocol}"),
             "devenv publishes tcp and udp only",
@@ -151,7 +151,7 @@ fn one(
         None => None,
         Some(p) => {
             let Some(p) = parse(p) else {
-                report.drop(
+                report.not_carried(
                     Some(service),
                     format!("ports {p}:{container}"),
                     "a host port range: devenv publishes one host port per container port",
@@ -163,7 +163,7 @@ fn one(
     };
     let host = published.unwrap_or(container);
     if !taken.insert((host, protocol.to_string())) {
-        report.drop(Some(service), format!("ports {host}:{container}"), format!("host port {host} is already published by another imported service (Compose would fail to start both)"));
+        report.not_carried(Some(service), format!("ports {host}:{container}"), format!("host port {host} is already published by another imported service (Compose would fail to start both)"));
         return None;
     }
     match entry

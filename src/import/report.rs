@@ -88,7 +88,7 @@ pub struct Note {
 
 impl Report {
     /// Records a key not carried over.
-    pub fn drop(
+    pub fn not_carried(
         &mut self,
         service: Option<&str>,
         key: impl Into<String>,

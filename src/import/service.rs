@@ -160,7 +160,7 @@ pub fn prepare(
 fn command(value: &Value, service: &str, key: &str, report: &mut Report) -> Option<Vec<String>> {
     let parsed = fields::command(value);
     if parsed.is_none() {
-        report.drop(
+        report.not_carried(
             Some(service),
             key,
             "cannot be split into arguments (an unclosed quote?): write it as a list",
@@ -301,7 +301,7 @@ fn env_file(
     } else {
         "does not exist (optional); nothing read"
     };
-    report.drop(Some(service), format!("env_file {path}"), why);
+    report.not_carried(Some(service), format!("env_file {path}"), why);
     Ok(IndexMap::new())
 }
 
