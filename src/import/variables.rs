@@ -137,7 +137,7 @@ impl Variables {
                 OutVar {
                     value: None,
                     secret: true,
-                    description: format!("`{key}` of `{service}`"),
+                    description: secret_description(key, service, &resolved),
                 },
             )
         };
@@ -252,6 +252,20 @@ impl Variables {
             interpolate::escape(url.scheme),
             interpolate::escape(url.tail)
         ))
+    }
+}
+
+/// What a generated secret stands for; a length other than the generated one's is named,
+/// since a program may expect it (a 32-character encryption key).
+fn secret_description(key: &str, service: &str, original: &str) -> String {
+    let length = original.chars().count();
+    if length == crate::env::secrets::LENGTH {
+        format!("`{key}` of `{service}`")
+    } else {
+        format!(
+            "`{key}` of `{service}`; the project's value had {length} characters, devenv generates {}: set it in .env if the length matters",
+            crate::env::secrets::LENGTH
+        )
     }
 }
 

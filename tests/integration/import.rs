@@ -283,7 +283,9 @@ fn hoppscotch_imports_the_default_profile_and_reports_what_it_cannot_build() {
         cmd[2].contains("$${POSTGRES_USER}"),
         "kept for the container shell: {cmd:?}"
     );
-    assert!(stack.variables["DATA_ENCRYPTION_KEY"].secret);
+    let key = &stack.variables["DATA_ENCRYPTION_KEY"];
+    assert!(key.secret);
+    assert_mentions(&key.description, &["32 characters"]);
     assert_eq!(
         stack.variables["DATABASE_URL"].value.as_deref(),
         Some(
