@@ -84,6 +84,7 @@ impl Cli {
                 | CacheCommand::Prune { json, .. }
                 | CacheCommand::Build { json },
             ) => *json,
+            Command::Init(args) => args.json,
             _ => false,
         }
     }
@@ -92,7 +93,7 @@ impl Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a devenv.toml from a starter stack or catalog entry.
+    /// Write a devenv.toml from a starter stack, a catalog entry or a Compose file.
     Init(InitArgs),
     /// Write docker-compose.yml and .env.example from devenv.toml.
     Generate(GenerateArgs),
@@ -141,8 +142,18 @@ pub struct InitArgs {
     #[arg(long)]
     pub list: bool,
     /// Starter stack or catalog entry to start from (see --list).
-    #[arg(long, short, value_name = "NAME", required_unless_present = "list")]
+    #[arg(long, short, value_name = "NAME", required_unless_present_any = ["list", "from"], conflicts_with = "from")]
     pub template: Option<String>,
+    /// Import a Compose project: its file(s), merged in order (a `docker-compose.override.yml`
+    /// beside a single default-named file is merged too, as Compose does).
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "list")]
+    pub from: Vec<PathBuf>,
+    /// With --from: also import the services of this Compose profile (repeatable).
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub profile: Vec<String>,
+    /// With --from: print the import report as JSON.
+    #[arg(long, requires = "from")]
+    pub json: bool,
     /// Overwrite an existing devenv.toml.
     #[arg(long)]
     pub force: bool,

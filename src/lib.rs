@@ -21,6 +21,7 @@ pub mod generate;
 pub mod git;
 pub mod hash;
 pub mod health;
+pub mod import;
 pub mod lifecycle;
 pub mod plan;
 pub mod ports;

@@ -14,7 +14,7 @@ mod volumes;
 
 use crate::diagnostic::Diagnostic;
 use bollard::Docker;
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::NetworkCreateRequest;
 use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,

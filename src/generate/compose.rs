@@ -17,7 +17,7 @@ struct ComposeFile<'a> {
 struct ComposeService<'a> {
     image: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    command: Option<&'a [String]>,
+    command: Option<ComposeCommand<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ports: Vec<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -34,6 +34,31 @@ struct ComposeService<'a> {
     privileged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     network_mode: Option<&'static str>,
+}
+
+/// A command as a list, or as one shell-quoted line when an item would read as a boolean to
+/// a YAML 1.1 reader (docker-compose 1.x reads `- yes` as `true` and refuses it).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ComposeCommand<'a> {
+    List(&'a [String]),
+    Line(String),
+}
+
+impl<'a> ComposeCommand<'a> {
+    fn new(items: &'a [String]) -> Self {
+        let yaml_1_1_bool = |item: &String| {
+            matches!(
+                item.to_ascii_lowercase().as_str(),
+                "y" | "yes" | "n" | "no" | "on" | "off" | "true" | "false"
+            )
+        };
+        match items.iter().any(yaml_1_1_bool) {
+            true => shlex::try_join(items.iter().map(String::as_str))
+                .map_or(Self::List(items), Self::Line),
+            false => Self::List(items),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -68,7 +93,7 @@ pub fn render(stack: &Stack) -> String {
             }
             let compose = ComposeService {
                 image: &service.image,
-                command: service.command.as_deref(),
+                command: service.command.as_deref().map(ComposeCommand::new),
                 ports: ports(service),
                 environment: &service.env,
                 volumes: mounts(service),
@@ -179,4 +204,19 @@ fn docker_health(service: &crate::stack::Service) -> Option<Healthcheck> {
         start_period: (!health.start_period.is_zero())
             .then(|| format_duration(health.start_period)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ComposeCommand;
+
+    #[test]
+    fn a_command_with_a_yaml_1_1_boolean_is_one_line() {
+        let items = ["--appendonly".to_string(), "yes".to_string()];
+        let yaml = serde_norway::to_string(&ComposeCommand::new(&items)).unwrap();
+        assert_eq!(yaml.trim(), "--appendonly yes");
+        let plain = ["-c".to_string(), "log_statement=all".to_string()];
+        let yaml = serde_norway::to_string(&ComposeCommand::new(&plain)).unwrap();
+        assert!(yaml.starts_with("- -c"), "{yaml}");
+    }
 }

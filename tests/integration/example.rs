@@ -24,7 +24,6 @@ const NOT_COPIED: &[&str] = &[
 /// The products the example's seed inserts.
 const SEEDED: [&str; 3] = ["Enamel mug", "Organic cotton tee", "Canvas tote bag"];
 
-
 /// A copy of examples/shop with free ports, when Docker, Python's venv and Node are there.
 fn example() -> Option<WithApps> {
     let venv = has_program("python3", &["-c", "import venv, ensurepip"]);

@@ -15,6 +15,7 @@ mod engine;
 mod example;
 mod generate;
 mod git_env;
+mod import;
 mod isolation;
 mod output;
 mod ports_env;

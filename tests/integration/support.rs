@@ -338,6 +338,9 @@ impl std::ops::Deref for WithApps {
 
 impl Drop for WithApps {
     fn drop(&mut self) {
-        let _ = block_on(devenv::apps::stop_all(self.0.root(), Duration::from_secs(10)));
+        let _ = block_on(devenv::apps::stop_all(
+            self.0.root(),
+            Duration::from_secs(10),
+        ));
     }
 }
