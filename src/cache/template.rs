@@ -45,8 +45,16 @@ async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error
 }
 
 /// Recreates the target's database from the template of `key` when there is one; `false`
-/// when there is none (nothing was changed then).
+/// when there is none (nothing was changed then). A connection lost midway is tried once
+/// more: the statements can run again from any point (`DROP ... IF EXISTS`).
 pub async fn reset_from_template(target: &Target, key: &str) -> Result<bool, Diagnostic> {
+    match reset_once(target, key).await {
+        Err(_) => reset_once(target, key).await,
+        done => done,
+    }
+}
+
+async fn reset_once(target: &Target, key: &str) -> Result<bool, Diagnostic> {
     let (mut conn, name) = maintenance(target).await?;
     let template = template_name(key);
     let exists: bool =

@@ -79,10 +79,14 @@ fn reset_database(
             Some(key) => crate::cache::template::reset_from_template(target, key).await?,
             None => false,
         };
-        if !from_template {
+        // The template holds exactly what this key's migrations and seeds produce: nothing
+        // is left to run.
+        let report = if from_template {
+            database::Report::default()
+        } else {
             reset::drop_and_create(target).await?;
-        }
-        let report = database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?;
+            database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?
+        };
         let template = match (&key, from_template) {
             (Some(_), true) => TemplateUse::Used,
             (Some(key), false) if crate::cache::template::save_template(target, key).await? => {
