@@ -292,28 +292,6 @@ fn prune_removes_snapshots_not_used_lately_and_only_of_the_project_named() {
     assert!(!list.contains(&first.0.name), "{list}");
 }
 
-/// MariaDB: its passwords are part of the key (a restore cannot change them).
-const MARIADB: &str = r#"[project]
-name = "{name}"
-
-[services.db]
-use = "mariadb"
-image = "mariadb:11"
-env = { MARIADB_USER = "shop", MARIADB_PASSWORD = "${DB_PASSWORD}", MARIADB_DATABASE = "shop" }
-
-[env.DB_PASSWORD]
-secret = true
-
-[env.DATABASE_URL]
-value = "mysql://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
-
-[database]
-service = "db"
-url = "${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-"#;
-
 /// MariaDB's dump of the `shop` database, bookkeeping tables by their content columns.
 fn mariadb_dump(project: &TestProject) -> String {
     let container = project.container("db");

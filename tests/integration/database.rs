@@ -3,27 +3,6 @@
 
 use crate::support::*;
 
-const MARIADB: &str = r#"[project]
-name = "{name}"
-
-[services.db]
-use = "mariadb"
-image = "mariadb:11"
-env = { MARIADB_USER = "shop", MARIADB_PASSWORD = "${DB_PASSWORD}", MARIADB_DATABASE = "shop" }
-
-[env.DB_PASSWORD]
-secret = true
-
-[env.DATABASE_URL]
-value = "mysql://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
-
-[database]
-service = "db"
-url = "${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-"#;
-
 fn with_schema(project: &TestProject) {
     project.write(
         "migrations/0001_products.sql",

@@ -46,6 +46,28 @@ const fn without_apps(text: &str) -> &str {
     panic!("examples/shop/devenv.toml has no `# --- The shop's own apps` heading")
 }
 
+/// MariaDB with migrations and seeds (user `shop`, a generated password).
+pub const MARIADB: &str = r#"[project]
+name = "{name}"
+
+[services.db]
+use = "mariadb"
+image = "mariadb:11"
+env = { MARIADB_USER = "shop", MARIADB_PASSWORD = "${DB_PASSWORD}", MARIADB_DATABASE = "shop" }
+
+[env.DB_PASSWORD]
+secret = true
+
+[env.DATABASE_URL]
+value = "mysql://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
+
+[database]
+service = "db"
+url = "${DATABASE_URL}"
+migrations = "migrations"
+seeds = ["seeds"]
+"#;
+
 /// A one-service stack: Redis with its named volume.
 pub const CACHE_ONLY: &str =
     "[project]\nname = \"{name}\"\n[services.cache]\nuse = \"redis\"\nimage = \"redis:7\"\n";
