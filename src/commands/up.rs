@@ -11,6 +11,7 @@ use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
 use crate::stack::Stack;
+use crate::timings::{Phase, Timings, TimingsEvent};
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;
@@ -30,6 +31,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
         seed: !args.no_seed,
         adopt: args.adopt,
         secrets_into_tracked_env: args.yes,
+        timings: args.timings,
     };
     if let Some(note) = crate::project::name_note(&stack) {
         ui.info(note);
@@ -94,13 +96,15 @@ fn default_options(stack: &Stack) -> UpOptions {
         seed: true,
         adopt: false,
         secrets_into_tracked_env: false,
+        timings: false,
     }
 }
 
 /// Brings the stack up and prints the outcome (table, or JSON with `options.json`).
 fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Result<()> {
     let progress = Progress::new(ui, options.json);
-    let report = block_on(async { Ok(up(stack, options, ui, &progress).await?) });
+    let timings = Timings::new(options.timings);
+    let report = block_on(async { Ok(up(stack, options, ui, &progress, &timings).await?) });
     let report = match report {
         Ok(report) => report,
         Err(e) => {
@@ -109,11 +113,19 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
         }
     };
     let started = start_apps(stack, options, apps, ui)?;
+    timings.lap(Phase::Apps);
+    let breakdown = timings.breakdown();
     let apps = &started.apps;
     let nothing_changed = report.nothing_changed()
         && started.remaps.is_empty()
         && apps.iter().all(|a| a.kind == StartKind::AlreadyRunning);
     if options.json {
+        if let Some(breakdown) = &breakdown {
+            ui.json(&TimingsEvent {
+                event: "timings",
+                breakdown,
+            });
+        }
         ui.json(&ReadyEvent {
             event: "ready",
             elapsed_ms: report.elapsed.as_millis() as u64,
@@ -160,6 +172,9 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
     }
     for remap in &started.remaps {
         ui.warn(remap);
+    }
+    for line in breakdown.iter().flat_map(|b| b.lines()) {
+        ui.out(line);
     }
     Ok(())
 }

@@ -137,6 +137,17 @@ pub async fn wait_ready(
     service: &Service,
     timeout: Duration,
 ) -> Result<Duration, Diagnostic> {
+    wait_ready_noting(engine, spec, service, timeout, &mut None).await
+}
+
+/// [`wait_ready`], noting when the first probe attempt ran (for `up --timings`).
+pub async fn wait_ready_noting(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    timeout: Duration,
+    first_probe: &mut Option<std::ops::Range<Instant>>,
+) -> Result<Duration, Diagnostic> {
     let start = Instant::now();
     let mut delay = FIRST_DELAY;
     let mut last_error: Option<ProbeError> = None;
@@ -162,7 +173,11 @@ pub async fn wait_ready(
                 .with_help(format!("fix the cause shown in the log, then `devenv up` again; `devenv logs {}` shows everything", service.name)));
             }
         } else {
-            match tokio::time::timeout(ATTEMPT_TIMEOUT, probe_once(engine, spec, service)).await {
+            let began = Instant::now();
+            let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, probe_once(engine, spec, service));
+            let attempt = attempt.await;
+            first_probe.get_or_insert(began..Instant::now());
+            match attempt {
                 Ok(Ok(())) if has_probe(spec, service) => return Ok(start.elapsed()),
                 Ok(Ok(())) => {
                     // Nothing to ask the service: it must at least stay up for a moment.

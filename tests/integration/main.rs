@@ -18,3 +18,4 @@ mod ports_env;
 mod properties;
 mod reliability;
 mod stack;
+mod timings;
