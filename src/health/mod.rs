@@ -128,6 +128,9 @@ pub enum ProbeError {
     /// One attempt took too long.
     #[error("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())]
     TimedOut,
+    /// The health command took longer than its check's timeout.
+    #[error("the health command took longer than {}s", .0.as_secs())]
+    CommandTimedOut(Duration),
 }
 
 /// Waits until the service answers its probe; fails fast if the container stops.
@@ -152,31 +155,26 @@ pub async fn wait_ready_noting(
     let mut delay = FIRST_DELAY;
     let mut last_error: Option<ProbeError> = None;
     let mut refused_logins = 0;
+    let (attempt_timeout, paced) = attempt_limits(service);
     loop {
         let state = engine.state(&spec.name).await?;
+        let mut pause = delay;
         if !state.running || state.restarting {
             if matches!(state.status, State::Exited | State::Dead) || state.restarting {
-                let logs = engine.log_tail(&spec.name, LOG_LINES).await;
-                let oom = if state.oom_killed {
-                    " (killed by the OOM killer: give Docker more memory)"
-                } else {
-                    ""
-                };
-                return Err(Diagnostic::new(format!(
-                    "service `{}` exited with code {}{oom} while starting{}\n--- last {LOG_LINES} log lines of {} ---\n{}",
-                    service.name,
-                    state.exit_code,
-                    if state.error.is_empty() { String::new() } else { format!(": {}", state.error) },
-                    spec.name,
-                    logs.trim_end()
-                ))
-                .with_help(format!("fix the cause shown in the log, then `devenv up` again; `devenv logs {}` shows everything", service.name)));
+                return Err(exited(engine, spec, service, &state).await);
             }
+        } else if paced && state.health == Some(crate::engine::Health::Healthy) {
+            // Docker ran the same health command and it passed: no need to run it again (a
+            // kept service on a warm `up`, or one whose first interval has passed).
+            return Ok(start.elapsed());
         } else {
             let began = Instant::now();
-            let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, probe_once(engine, spec, service));
+            let attempt = tokio::time::timeout(attempt_timeout, probe_once(engine, spec, service));
             let attempt = attempt.await;
             first_probe.get_or_insert(began..Instant::now());
+            if paced {
+                pause = pause.max(began.elapsed());
+            }
             match attempt {
                 Ok(Ok(())) if has_probe(spec, service) => return Ok(start.elapsed()),
                 Ok(Ok(())) => {
@@ -200,28 +198,87 @@ pub async fn wait_ready_noting(
                     }
                     last_error = Some(e);
                 }
+                Err(_) if paced => last_error = Some(ProbeError::CommandTimedOut(attempt_timeout)),
                 Err(_) => last_error = Some(ProbeError::TimedOut),
             }
         }
         if start.elapsed() >= timeout {
-            let logs = engine.log_tail(&spec.name, LOG_LINES).await;
-            let last_error =
-                last_error.map_or_else(|| "no probe ran yet".into(), |e| e.to_string());
-            return Err(Diagnostic::new(format!(
-                "service `{}` was not ready after {}s; last probe: {last_error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
-                service.name,
-                timeout.as_secs(),
-                spec.name,
-                logs.trim_end()
-            ))
-            .with_help(format!(
-                "check the log above; raise the wait with `devenv up --timeout SECONDS`; `devenv logs {}` follows it",
-                service.name
-            )));
+            return Err(not_ready(engine, spec, service, timeout, last_error).await);
         }
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(pause).await;
         delay = (delay * 3 / 2).min(MAX_DELAY);
     }
+}
+
+/// How long one attempt may take, and whether attempts are paced (and Docker's own verdict
+/// on the same command is taken when it says healthy). A health command run in
+/// the container (`rabbitmq-diagnostics`, `mongosh`: a client that may take seconds to start
+/// on a busy machine) gets its check's own `timeout`, and the pause after it is at least as
+/// long as it ran: an attempt cut short keeps running in the container while the next one
+/// starts, and back-to-back clients would take the CPU the server needs to start.
+fn attempt_limits(service: &Service) -> (Duration, bool) {
+    match &service.health {
+        Some(health)
+            if service.probe.is_none() && matches!(health.check, HealthCheck::Command(_)) =>
+        {
+            (health.timeout.max(ATTEMPT_TIMEOUT), true)
+        }
+        _ => (ATTEMPT_TIMEOUT, false),
+    }
+}
+
+/// The error for a container that stopped while `up` waited for it, with its last log lines.
+async fn exited(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    state: &crate::engine::ContainerState,
+) -> Diagnostic {
+    let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+    let oom = if state.oom_killed {
+        " (killed by the OOM killer: give Docker more memory)"
+    } else {
+        ""
+    };
+    let error = if state.error.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", state.error)
+    };
+    Diagnostic::new(format!(
+        "service `{}` exited with code {}{oom} while starting{error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
+        service.name,
+        state.exit_code,
+        spec.name,
+        logs.trim_end()
+    ))
+    .with_help(format!(
+        "fix the cause shown in the log, then `devenv up` again; `devenv logs {}` shows everything",
+        service.name
+    ))
+}
+
+/// The error for a service still not ready when the wait ends, with the last probe's answer.
+async fn not_ready(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    timeout: Duration,
+    last_error: Option<ProbeError>,
+) -> Diagnostic {
+    let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+    let last_error = last_error.map_or_else(|| "no probe ran yet".into(), |e| e.to_string());
+    Diagnostic::new(format!(
+        "service `{}` was not ready after {}s; last probe: {last_error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
+        service.name,
+        timeout.as_secs(),
+        spec.name,
+        logs.trim_end()
+    ))
+    .with_help(format!(
+        "check the log above; raise the wait with `devenv up --timeout SECONDS`; `devenv logs {}` follows it",
+        service.name
+    ))
 }
 
 /// Consecutive refused logins (about a second of them) that end the wait.
@@ -455,6 +512,30 @@ async fn redis_ping(host: &str, port: u16) -> Result<(), ProbeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_commands_get_their_own_timeout_and_are_paced() {
+        let text = "[project]\nname = \"p\"\n[services.db]\nuse = \"postgres\"\n\
+            [services.mq]\nuse = \"rabbitmq\"\n[services.web]\nimage = \"nginx\"\n\
+            ports = [\"80\"]\nhealth = { http = \"/\", port = 80, timeout = \"9s\" }\n";
+        let root = std::path::Path::new("/p");
+        let source = crate::diagnostic::SourceFile::new("devenv.toml", text);
+        let stack = crate::stack::load_source(&source, root, &root.join("devenv.toml")).unwrap();
+        // The catalog's rabbitmq check is `rabbitmq-diagnostics -q ping` with a 10 s timeout.
+        assert_eq!(
+            attempt_limits(&stack.services["mq"]),
+            (Duration::from_secs(10), true)
+        );
+        // A login probe and an HTTP check keep the short attempt, unpaced.
+        assert_eq!(
+            attempt_limits(&stack.services["db"]),
+            (ATTEMPT_TIMEOUT, false)
+        );
+        assert_eq!(
+            attempt_limits(&stack.services["web"]),
+            (ATTEMPT_TIMEOUT, false)
+        );
+    }
 
     #[tokio::test]
     async fn tcp_alive_tells_a_listener_from_a_proxy_that_hangs_up() {

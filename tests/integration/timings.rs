@@ -132,3 +132,29 @@ fn up_json_timings_is_a_versioned_event_before_ready() {
         }
     }
 }
+
+#[test]
+fn a_kept_service_docker_calls_healthy_is_ready_without_a_probe() {
+    let Some(project) = engine_project(CACHE_ONLY, &["CACHE_PORT"]) else {
+        return;
+    };
+    project.up_ok(&[]);
+    // Docker's own check (`redis-cli ping`, every second) has to pass first.
+    wait_until(
+        "devenv status reporting Docker's healthy verdict",
+        std::time::Duration::from_secs(30),
+        || {
+            let (code, out, _) = output(&mut project.devenv(&["status", "--json"]));
+            code == 0 && out.contains(r#""health_source":"docker""#)
+        },
+    );
+    let (out, err) = project.up_ok(&["--timings"]);
+    assert_mentions(&err, &["running, ready (Docker's health check)"]);
+    let line = out
+        .lines()
+        .skip_while(|l| !l.starts_with("per service"))
+        .find(|l| l.trim_start().starts_with("cache "))
+        .unwrap_or_else(|| panic!("no line for cache:\n{out}"));
+    assert!(line.contains("ready "), "{line}");
+    assert!(!line.contains("first_probe"), "no probe ran: {line}");
+}
