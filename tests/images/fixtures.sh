@@ -65,6 +65,11 @@ install_files() { # SET DIR
       install -m 0755 "$here/lookalike.pl" "$bin/lookalike"
       install -m 0755 "$here/lookalike-client.sh" "$bin/mongosh"
       install -m 0755 "$here/lookalike-client.sh" "$bin/rpk"
+      # A fixed Erlang cookie owned by rabbitmq before the first start: a health command
+      # run as root (`docker exec`) would otherwise create it first, unreadable for the server.
+      printf 'DEVENVFIXTURECOOKIE' >"$2/var/lib/rabbitmq/.erlang.cookie"
+      chroot "$2" chown rabbitmq:rabbitmq /var/lib/rabbitmq/.erlang.cookie
+      chmod 0400 "$2/var/lib/rabbitmq/.erlang.cookie"
       ;;
   esac
 }

@@ -2,7 +2,8 @@
 # Entrypoint of devenv-fixture/rabbitmq:3-management, a look-alike of the official rabbitmq
 # image's (the parts devenv relies on): Debian's RabbitMQ with the management plugin, the
 # user of RABBITMQ_DEFAULT_USER / RABBITMQ_DEFAULT_PASS created on first start, guest allowed
-# from other hosts, data in /var/lib/rabbitmq.
+# from other hosts, data in /var/lib/rabbitmq (with the image's fixed Erlang cookie, which
+# the health command, run as root with HOME=/var/lib/rabbitmq, shares).
 set -eo pipefail
 
 if [[ ${1:-} != rabbitmq-server ]]; then exec "$@"; fi
