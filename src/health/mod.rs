@@ -380,9 +380,18 @@ pub async fn probe_once(
         }
         None => {}
     }
-    for port in spec.ports.iter().filter(|p| p.protocol == "tcp") {
-        tcp_alive(reach_host(&port.host_ip), port.host_port).await?;
-    }
+    // Every other published TCP port must accept too; all at once, since a silent server costs
+    // each check its wait. The port the tcp or http check just reached needs no second look.
+    let reached = match service.health.as_ref().map(|h| &h.check) {
+        Some(HealthCheck::Tcp(port) | HealthCheck::Http { port, .. }) => Some(*port),
+        _ => None,
+    };
+    let others = spec
+        .ports
+        .iter()
+        .filter(|p| p.protocol == "tcp" && Some(p.container) != reached);
+    let checks = others.map(|p| tcp_alive(reach_host(&p.host_ip), p.host_port));
+    futures_util::future::try_join_all(checks).await?;
     Ok(())
 }
 
