@@ -164,9 +164,12 @@ pub async fn wait_ready_noting(
                 return Err(exited(engine, spec, service, &state).await);
             }
         } else if paced && state.health == Some(crate::engine::Health::Healthy) {
-            // Docker ran the same health command and it passed: no need to run it again (a
-            // kept service on a warm `up`, or one whose first interval has passed).
-            return Ok(start.elapsed());
+            // Docker ran the same health command and it passed: it need not run again, but the
+            // published ports must still answer on the host.
+            match published_ports_answer(spec, None).await {
+                Ok(()) => return Ok(start.elapsed()),
+                Err(e) => last_error = Some(e),
+            }
         } else {
             let began = Instant::now();
             let attempt = tokio::time::timeout(attempt_timeout, probe_once(engine, spec, service));
@@ -380,17 +383,26 @@ pub async fn probe_once(
         }
         None => {}
     }
-    // Every other published TCP port must accept too; all at once, since a silent server costs
-    // each check its wait. The port the tcp or http check just reached needs no second look.
+    // Every other published TCP port must accept too; the port the tcp or http check just
+    // reached needs no second look.
     let reached = match service.health.as_ref().map(|h| &h.check) {
         Some(HealthCheck::Tcp(port) | HealthCheck::Http { port, .. }) => Some(*port),
         _ => None,
     };
-    let others = spec
+    published_ports_answer(spec, reached).await
+}
+
+/// Whether every published TCP port of the container (but `skip`) accepts and keeps a
+/// connection, all checked at once (a silent server costs each check its wait).
+pub async fn published_ports_answer(
+    spec: &ContainerSpec,
+    skip: Option<u16>,
+) -> Result<(), ProbeError> {
+    let ports = spec
         .ports
         .iter()
-        .filter(|p| p.protocol == "tcp" && Some(p.container) != reached);
-    let checks = others.map(|p| tcp_alive(reach_host(&p.host_ip), p.host_port));
+        .filter(|p| p.protocol == "tcp" && Some(p.container) != skip);
+    let checks = ports.map(|p| tcp_alive(reach_host(&p.host_ip), p.host_port));
     futures_util::future::try_join_all(checks).await?;
     Ok(())
 }

@@ -141,13 +141,17 @@ impl<'a> ServiceStep<'a> {
         }
     }
 
-    /// A container kept as it was whose Docker health check passes is ready as it is (what
-    /// `status` reports too): a warm `up` does not run every service's probe again.
+    /// A container kept as it was whose Docker health check passes, and whose published
+    /// ports answer on the host, is ready as it is: a warm `up` does not run every service's
+    /// probe (a login, a health command) again.
     async fn kept_and_healthy(&self) -> bool {
         self.action == Action::Keep
             && self.engine.state(&self.spec.name).await.is_ok_and(|state| {
                 state.running && !state.restarting && state.health == Some(Health::Healthy)
             })
+            && health::published_ports_answer(self.spec, None)
+                .await
+                .is_ok()
     }
 
     async fn create(&self) -> Result<(), Failure> {
