@@ -4,7 +4,7 @@
 
 use super::up::ServiceFuture;
 use crate::diagnostic::Diagnostic;
-use crate::engine::{Engine, Health, PortTaken, StartError};
+use crate::engine::{Engine, PortTaken, StartError};
 use crate::health;
 use crate::plan::{Action, ContainerSpec};
 use crate::progress::Progress;
@@ -69,15 +69,8 @@ impl<'a> ServiceStep<'a> {
                 return Err(failure);
             }
         };
-        let waiting_from = Instant::now();
-        if self.kept_and_healthy().await {
-            self.timings.span_until_now(name, Step::Ready, waiting_from);
-            self.progress
-                .done(name, "running, ready", "(Docker's health check)", true);
-            return Ok(());
-        }
         self.progress.step(name, "waiting", "for readiness");
-        let mut first_probe = None;
+        let (waiting_from, mut first_probe) = (Instant::now(), None);
         let ready = health::wait_ready_noting(
             self.engine,
             self.spec,
@@ -139,19 +132,6 @@ impl<'a> ServiceStep<'a> {
             }
             Action::Keep => Ok("running"),
         }
-    }
-
-    /// A container kept as it was whose Docker health check passes, and whose published
-    /// ports answer on the host, is ready as it is: a warm `up` does not run every service's
-    /// probe (a login, a health command) again.
-    async fn kept_and_healthy(&self) -> bool {
-        self.action == Action::Keep
-            && self.engine.state(&self.spec.name).await.is_ok_and(|state| {
-                state.running && !state.restarting && state.health == Some(Health::Healthy)
-            })
-            && health::published_ports_answer(self.spec, None)
-                .await
-                .is_ok()
     }
 
     async fn create(&self) -> Result<(), Failure> {
