@@ -2,7 +2,10 @@
 //! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
 //! A container that exits while we wait fails at once with its exit code and logs.
 
+mod error;
 mod http;
+
+pub use error::ProbeError;
 
 pub use http::{HttpHealth, get as http_get};
 
@@ -24,114 +27,6 @@ const MAX_DELAY: Duration = Duration::from_millis(100);
 const SETTLE: Duration = Duration::from_millis(300);
 /// Log lines shown when a service fails.
 pub const LOG_LINES: usize = 30;
-
-/// Why one readiness probe did not pass; the texts are what `up` shows as "last probe".
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    /// Nothing accepted the connection.
-    #[error("cannot connect to {host}:{port}: {source}")]
-    Connect {
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// The connect error.
-        source: std::io::Error,
-    },
-    /// Docker's port proxy accepted, but nothing listens inside the container yet.
-    #[error("{host}:{port} accepts connections but closes them: the service is not listening yet")]
-    ClosedByProxy {
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-    },
-    /// The database refused or failed the login.
-    #[error("{database} login as `{user}` to {target} failed: {source}")]
-    Login {
-        /// `PostgreSQL` or `MySQL`.
-        database: &'static str,
-        /// User logged in as.
-        user: String,
-        /// `host:port/db` or `host:port`.
-        target: String,
-        /// sqlx's error (its database error code tells a refusal from a start-up).
-        source: sqlx::Error,
-    },
-    /// Talking to the service failed midway.
-    #[error("{what} {host}:{port}: {source}")]
-    Io {
-        /// `Redis PING to`, `GET /health on`.
-        what: String,
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// Redis answered, but not PONG.
-    #[error("Redis at {host}:{port} answered PING with {reply:?}")]
-    RedisReply {
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// What it said.
-        reply: String,
-    },
-    /// The HTTP check answered with a status other than 2xx.
-    #[error("GET {path} on {host}:{port} answered {code:?}")]
-    HttpStatus {
-        /// Path requested.
-        path: String,
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// Status code as sent.
-        code: String,
-    },
-    /// The endpoint answered with a health report whose status is `down`.
-    #[error("GET {path} on {host}:{port} reports the app down (failing: {failing})")]
-    ReportedDown {
-        /// Path requested.
-        path: String,
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// The checks it names as failing, comma-separated (`-` when it names none).
-        failing: String,
-    },
-    /// The health command ran and failed.
-    #[error("`{command}` exited with {code}: {output}")]
-    Command {
-        /// The command line.
-        command: String,
-        /// Its exit code.
-        code: i64,
-        /// What it printed, trimmed.
-        output: String,
-    },
-    /// The health command could not be run.
-    #[error("{}", .0.message)]
-    Exec(Diagnostic),
-    /// The check names a container port the stack does not publish.
-    #[error("{kind} health check on port {port}, which is not published")]
-    NotPublished {
-        /// `tcp` or `http`.
-        kind: &'static str,
-        /// Container port.
-        port: u16,
-    },
-    /// One attempt took too long.
-    #[error("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())]
-    TimedOut,
-    /// The health command took longer than its check's timeout.
-    #[error("the health command took longer than {}s", .0.as_secs())]
-    CommandTimedOut(Duration),
-}
 
 /// Waits until the service answers its probe; fails fast if the container stops.
 pub async fn wait_ready(
@@ -208,7 +103,11 @@ pub async fn wait_ready_noting(
         if start.elapsed() >= timeout {
             return Err(not_ready(engine, spec, service, timeout, last_error).await);
         }
-        tokio::time::sleep(pause).await;
+        if !paced {
+            tokio::time::sleep(pause).await;
+        } else if docker_passes_within(engine, spec, pause).await? {
+            return Ok(start.elapsed());
+        }
         delay = (delay * 3 / 2).min(MAX_DELAY);
     }
 }
@@ -227,6 +126,30 @@ fn attempt_limits(service: &Service) -> (Duration, bool) {
             (health.timeout.max(ATTEMPT_TIMEOUT), true)
         }
         _ => (ATTEMPT_TIMEOUT, false),
+    }
+}
+
+/// Waits `pause`, asking Docker every `MAX_DELAY` meanwhile whether its run of the same health
+/// command passed (and the published ports answer): true as soon as it has. A slow health
+/// command is not run again before `pause` ends, but Docker's verdict is not missed.
+async fn docker_passes_within(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    pause: Duration,
+) -> Result<bool, Diagnostic> {
+    let until = Instant::now() + pause;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        tokio::time::sleep(left.min(MAX_DELAY)).await;
+        let state = engine.state(&spec.name).await?;
+        if state.health == Some(crate::engine::Health::Healthy)
+            && published_ports_answer(spec, None).await.is_ok()
+        {
+            return Ok(true);
+        }
     }
 }
 
