@@ -50,7 +50,7 @@ case ":$PATH:" in
 esac
 
 if ((offline)); then
-  bash tests/images/build.sh
+  bash tests/images/build.sh main
   config_dir="${XDG_CONFIG_HOME:-$HOME/.config}/devenv"
   config="$config_dir/config.toml"
   mkdir -p "$config_dir"

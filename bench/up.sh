@@ -10,8 +10,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${RUNS:-5}
 
-cargo build --release --quiet
-devenv="$PWD/target/release/devenv"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+build_devenv
 work=$(mktemp -d)
 export XDG_CONFIG_HOME="$work/config"
 mkdir -p "$XDG_CONFIG_HOME/devenv"

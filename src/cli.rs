@@ -214,6 +214,11 @@ pub struct UpArgs {
     /// Write generated secrets even into a .env that git tracks.
     #[arg(long, short)]
     pub yes: bool,
+    /// Afterwards, print where the time went: each phase (engine connect, image inspect,
+    /// network/volume create, services, migrations, seeds, apps) and each service's steps
+    /// (create, start, first probe, ready), in milliseconds; with --json, a `timings` event.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `devenv down`.

@@ -31,5 +31,6 @@ pub mod project;
 pub mod redact;
 pub mod stack;
 pub mod templates;
+pub mod timings;
 pub mod ui;
 pub mod watch;

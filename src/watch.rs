@@ -298,7 +298,14 @@ async fn reconcile(
         seed: false,
         ..base.clone()
     };
-    let report = up(stack, &options, &quiet, &progress).await?;
+    let report = up(
+        stack,
+        &options,
+        &quiet,
+        &progress,
+        &crate::timings::Timings::off(),
+    )
+    .await?;
     let changed: Vec<String> = report
         .actions
         .iter()

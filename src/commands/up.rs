@@ -13,6 +13,7 @@ use crate::lifecycle::report::{ServiceRow, table};
 use crate::lifecycle::up::{UpOptions, up};
 use crate::progress::Progress;
 use crate::stack::Stack;
+use crate::timings::{Phase, Timings, TimingsEvent};
 use crate::ui::{Style, Ui};
 use serde::Serialize;
 use std::path::Path;
@@ -33,6 +34,7 @@ pub fn run(file: Option<&Path>, args: &UpArgs, ui: &Ui) -> Result<()> {
         adopt: args.adopt,
         secrets_into_tracked_env: args.yes,
         cache: !args.no_cache,
+        timings: args.timings,
     };
     if let Some(note) = crate::project::name_note(&stack) {
         ui.info(note);
@@ -143,13 +145,15 @@ fn default_options(stack: &Stack) -> UpOptions {
         adopt: false,
         secrets_into_tracked_env: false,
         cache: true,
+        timings: false,
     }
 }
 
 /// Brings the stack up and prints the outcome (table, or JSON with `options.json`).
 fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Result<()> {
     let progress = Progress::new(ui, options.json);
-    let report = block_on(async { Ok(up(stack, options, ui, &progress).await?) });
+    let timings = Timings::new(options.timings);
+    let report = block_on(async { Ok(up(stack, options, ui, &progress, &timings).await?) });
     let report = match report {
         Ok(report) => report,
         Err(e) => {
@@ -159,11 +163,19 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
     };
     build_snapshot_after_miss(stack, report.cache.as_ref(), ui);
     let started = start_apps(stack, options, apps, ui)?;
+    timings.lap(Phase::Apps);
+    let breakdown = timings.breakdown();
     let apps = &started.apps;
     let nothing_changed = report.nothing_changed()
         && started.remaps.is_empty()
         && apps.iter().all(|a| a.kind == StartKind::AlreadyRunning);
     if options.json {
+        if let Some(breakdown) = &breakdown {
+            ui.json(&TimingsEvent {
+                event: "timings",
+                breakdown,
+            });
+        }
         ui.json(&ReadyEvent {
             event: "ready",
             elapsed_ms: report.elapsed.as_millis() as u64,
@@ -211,6 +223,9 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
     }
     for remap in &started.remaps {
         ui.warn(remap);
+    }
+    for line in breakdown.iter().flat_map(|b| b.lines()) {
+        ui.out(line);
     }
     Ok(())
 }

@@ -2,7 +2,10 @@
 //! backoff, so `up` returns the moment a service is ready instead of on Docker's interval.
 //! A container that exits while we wait fails at once with its exit code and logs.
 
+mod error;
 mod http;
+
+pub use error::ProbeError;
 
 pub use http::{HttpHealth, get as http_get};
 
@@ -25,111 +28,6 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// Log lines shown when a service fails.
 pub const LOG_LINES: usize = 30;
 
-/// Why one readiness probe did not pass; the texts are what `up` shows as "last probe".
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    /// Nothing accepted the connection.
-    #[error("cannot connect to {host}:{port}: {source}")]
-    Connect {
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// The connect error.
-        source: std::io::Error,
-    },
-    /// Docker's port proxy accepted, but nothing listens inside the container yet.
-    #[error("{host}:{port} accepts connections but closes them: the service is not listening yet")]
-    ClosedByProxy {
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-    },
-    /// The database refused or failed the login.
-    #[error("{database} login as `{user}` to {target} failed: {source}")]
-    Login {
-        /// `PostgreSQL` or `MySQL`.
-        database: &'static str,
-        /// User logged in as.
-        user: String,
-        /// `host:port/db` or `host:port`.
-        target: String,
-        /// sqlx's error (its database error code tells a refusal from a start-up).
-        source: sqlx::Error,
-    },
-    /// Talking to the service failed midway.
-    #[error("{what} {host}:{port}: {source}")]
-    Io {
-        /// `Redis PING to`, `GET /health on`.
-        what: String,
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// Redis answered, but not PONG.
-    #[error("Redis at {host}:{port} answered PING with {reply:?}")]
-    RedisReply {
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// What it said.
-        reply: String,
-    },
-    /// The HTTP check answered with a status other than 2xx.
-    #[error("GET {path} on {host}:{port} answered {code:?}")]
-    HttpStatus {
-        /// Path requested.
-        path: String,
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// Status code as sent.
-        code: String,
-    },
-    /// The endpoint answered with a health report whose status is `down`.
-    #[error("GET {path} on {host}:{port} reports the app down (failing: {failing})")]
-    ReportedDown {
-        /// Path requested.
-        path: String,
-        /// Host probed.
-        host: String,
-        /// Port probed.
-        port: u16,
-        /// The checks it names as failing, comma-separated (`-` when it names none).
-        failing: String,
-    },
-    /// The health command ran and failed.
-    #[error("`{command}` exited with {code}: {output}")]
-    Command {
-        /// The command line.
-        command: String,
-        /// Its exit code.
-        code: i64,
-        /// What it printed, trimmed.
-        output: String,
-    },
-    /// The health command could not be run.
-    #[error("{}", .0.message)]
-    Exec(Diagnostic),
-    /// The check names a container port the stack does not publish.
-    #[error("{kind} health check on port {port}, which is not published")]
-    NotPublished {
-        /// `tcp` or `http`.
-        kind: &'static str,
-        /// Container port.
-        port: u16,
-    },
-    /// One attempt took too long.
-    #[error("the probe took longer than {}s", ATTEMPT_TIMEOUT.as_secs())]
-    TimedOut,
-}
-
 /// Waits until the service answers its probe; fails fast if the container stops.
 pub async fn wait_ready(
     engine: &Engine,
@@ -137,32 +35,45 @@ pub async fn wait_ready(
     service: &Service,
     timeout: Duration,
 ) -> Result<Duration, Diagnostic> {
+    wait_ready_noting(engine, spec, service, timeout, &mut None).await
+}
+
+/// [`wait_ready`], noting when the first probe attempt ran (for `up --timings`).
+pub async fn wait_ready_noting(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    timeout: Duration,
+    first_probe: &mut Option<std::ops::Range<Instant>>,
+) -> Result<Duration, Diagnostic> {
     let start = Instant::now();
     let mut delay = FIRST_DELAY;
     let mut last_error: Option<ProbeError> = None;
     let mut refused_logins = 0;
+    let (attempt_timeout, paced) = attempt_limits(service);
     loop {
         let state = engine.state(&spec.name).await?;
+        let mut pause = delay;
         if !state.running || state.restarting {
             if matches!(state.status, State::Exited | State::Dead) || state.restarting {
-                let logs = engine.log_tail(&spec.name, LOG_LINES).await;
-                let oom = if state.oom_killed {
-                    " (killed by the OOM killer: give Docker more memory)"
-                } else {
-                    ""
-                };
-                return Err(Diagnostic::new(format!(
-                    "service `{}` exited with code {}{oom} while starting{}\n--- last {LOG_LINES} log lines of {} ---\n{}",
-                    service.name,
-                    state.exit_code,
-                    if state.error.is_empty() { String::new() } else { format!(": {}", state.error) },
-                    spec.name,
-                    logs.trim_end()
-                ))
-                .with_help(format!("fix the cause shown in the log, then `devenv up` again; `devenv logs {}` shows everything", service.name)));
+                return Err(exited(engine, spec, service, &state).await);
+            }
+        } else if paced && state.health == Some(crate::engine::Health::Healthy) {
+            // Docker ran the same health command and it passed: it need not run again, but the
+            // published ports must still answer on the host.
+            match published_ports_answer(spec, None).await {
+                Ok(()) => return Ok(start.elapsed()),
+                Err(e) => last_error = Some(e),
             }
         } else {
-            match tokio::time::timeout(ATTEMPT_TIMEOUT, probe_once(engine, spec, service)).await {
+            let began = Instant::now();
+            let attempt = tokio::time::timeout(attempt_timeout, probe_once(engine, spec, service));
+            let attempt = attempt.await;
+            first_probe.get_or_insert(began..Instant::now());
+            if paced {
+                pause = pause.max(began.elapsed());
+            }
+            match attempt {
                 Ok(Ok(())) if has_probe(spec, service) => return Ok(start.elapsed()),
                 Ok(Ok(())) => {
                     // Nothing to ask the service: it must at least stay up for a moment.
@@ -185,28 +96,115 @@ pub async fn wait_ready(
                     }
                     last_error = Some(e);
                 }
+                Err(_) if paced => last_error = Some(ProbeError::CommandTimedOut(attempt_timeout)),
                 Err(_) => last_error = Some(ProbeError::TimedOut),
             }
         }
         if start.elapsed() >= timeout {
-            let logs = engine.log_tail(&spec.name, LOG_LINES).await;
-            let last_error =
-                last_error.map_or_else(|| "no probe ran yet".into(), |e| e.to_string());
-            return Err(Diagnostic::new(format!(
-                "service `{}` was not ready after {}s; last probe: {last_error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
-                service.name,
-                timeout.as_secs(),
-                spec.name,
-                logs.trim_end()
-            ))
-            .with_help(format!(
-                "check the log above; raise the wait with `devenv up --timeout SECONDS`; `devenv logs {}` follows it",
-                service.name
-            )));
+            return Err(not_ready(engine, spec, service, timeout, last_error).await);
         }
-        tokio::time::sleep(delay).await;
+        if !paced {
+            tokio::time::sleep(pause).await;
+        } else if docker_passes_within(engine, spec, pause).await? {
+            return Ok(start.elapsed());
+        }
         delay = (delay * 3 / 2).min(MAX_DELAY);
     }
+}
+
+/// How long one attempt may take, and whether attempts are paced (and Docker's own verdict
+/// on the same command is taken when it says healthy). A health command run in
+/// the container (`rabbitmq-diagnostics`, `mongosh`: a client that may take seconds to start
+/// on a busy machine) gets its check's own `timeout`, and the pause after it is at least as
+/// long as it ran: an attempt cut short keeps running in the container while the next one
+/// starts, and back-to-back clients would take the CPU the server needs to start.
+fn attempt_limits(service: &Service) -> (Duration, bool) {
+    match &service.health {
+        Some(health)
+            if service.probe.is_none() && matches!(health.check, HealthCheck::Command(_)) =>
+        {
+            (health.timeout.max(ATTEMPT_TIMEOUT), true)
+        }
+        _ => (ATTEMPT_TIMEOUT, false),
+    }
+}
+
+/// Waits `pause`, asking Docker every `MAX_DELAY` meanwhile whether its run of the same health
+/// command passed (and the published ports answer): true as soon as it has. A slow health
+/// command is not run again before `pause` ends, but Docker's verdict is not missed.
+async fn docker_passes_within(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    pause: Duration,
+) -> Result<bool, Diagnostic> {
+    let until = Instant::now() + pause;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        tokio::time::sleep(left.min(MAX_DELAY)).await;
+        let state = engine.state(&spec.name).await?;
+        if state.health == Some(crate::engine::Health::Healthy)
+            && published_ports_answer(spec, None).await.is_ok()
+        {
+            return Ok(true);
+        }
+    }
+}
+
+/// The error for a container that stopped while `up` waited for it, with its last log lines.
+async fn exited(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    state: &crate::engine::ContainerState,
+) -> Diagnostic {
+    let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+    let oom = if state.oom_killed {
+        " (killed by the OOM killer: give Docker more memory)"
+    } else {
+        ""
+    };
+    let error = if state.error.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", state.error)
+    };
+    Diagnostic::new(format!(
+        "service `{}` exited with code {}{oom} while starting{error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
+        service.name,
+        state.exit_code,
+        spec.name,
+        logs.trim_end()
+    ))
+    .with_help(format!(
+        "fix the cause shown in the log, then `devenv up` again; `devenv logs {}` shows everything",
+        service.name
+    ))
+}
+
+/// The error for a service still not ready when the wait ends, with the last probe's answer.
+async fn not_ready(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    service: &Service,
+    timeout: Duration,
+    last_error: Option<ProbeError>,
+) -> Diagnostic {
+    let logs = engine.log_tail(&spec.name, LOG_LINES).await;
+    let last_error = last_error.map_or_else(|| "no probe ran yet".into(), |e| e.to_string());
+    Diagnostic::new(format!(
+        "service `{}` was not ready after {}s; last probe: {last_error}\n--- last {LOG_LINES} log lines of {} ---\n{}",
+        service.name,
+        timeout.as_secs(),
+        spec.name,
+        logs.trim_end()
+    ))
+    .with_help(format!(
+        "check the log above; raise the wait with `devenv up --timeout SECONDS`; `devenv logs {}` follows it",
+        service.name
+    ))
 }
 
 /// Consecutive refused logins (about a second of them) that end the wait.
@@ -308,9 +306,27 @@ pub async fn probe_once(
         }
         None => {}
     }
-    for port in spec.ports.iter().filter(|p| p.protocol == "tcp") {
-        tcp_alive(reach_host(&port.host_ip), port.host_port).await?;
-    }
+    // Every other published TCP port must accept too; the port the tcp or http check just
+    // reached needs no second look.
+    let reached = match service.health.as_ref().map(|h| &h.check) {
+        Some(HealthCheck::Tcp(port) | HealthCheck::Http { port, .. }) => Some(*port),
+        _ => None,
+    };
+    published_ports_answer(spec, reached).await
+}
+
+/// Whether every published TCP port of the container (but `skip`) accepts and keeps a
+/// connection, all checked at once (a silent server costs each check its wait).
+pub async fn published_ports_answer(
+    spec: &ContainerSpec,
+    skip: Option<u16>,
+) -> Result<(), ProbeError> {
+    let ports = spec
+        .ports
+        .iter()
+        .filter(|p| p.protocol == "tcp" && Some(p.container) != skip);
+    let checks = ports.map(|p| tcp_alive(reach_host(&p.host_ip), p.host_port));
+    futures_util::future::try_join_all(checks).await?;
     Ok(())
 }
 
@@ -440,6 +456,30 @@ async fn redis_ping(host: &str, port: u16) -> Result<(), ProbeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_commands_get_their_own_timeout_and_are_paced() {
+        let text = "[project]\nname = \"p\"\n[services.db]\nuse = \"postgres\"\n\
+            [services.mq]\nuse = \"rabbitmq\"\n[services.web]\nimage = \"nginx\"\n\
+            ports = [\"80\"]\nhealth = { http = \"/\", port = 80, timeout = \"9s\" }\n";
+        let root = std::path::Path::new("/p");
+        let source = crate::diagnostic::SourceFile::new("devenv.toml", text);
+        let stack = crate::stack::load_source(&source, root, &root.join("devenv.toml")).unwrap();
+        // The catalog's rabbitmq check is `rabbitmq-diagnostics -q ping` with a 10 s timeout.
+        assert_eq!(
+            attempt_limits(&stack.services["mq"]),
+            (Duration::from_secs(10), true)
+        );
+        // A login probe and an HTTP check keep the short attempt, unpaced.
+        assert_eq!(
+            attempt_limits(&stack.services["db"]),
+            (ATTEMPT_TIMEOUT, false)
+        );
+        assert_eq!(
+            attempt_limits(&stack.services["web"]),
+            (ATTEMPT_TIMEOUT, false)
+        );
+    }
 
     #[tokio::test]
     async fn tcp_alive_tells_a_listener_from_a_proxy_that_hangs_up() {

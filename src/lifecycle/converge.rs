@@ -2,14 +2,16 @@
 //! then wait until it answers its readiness probe. The outcome is typed, so `up` tells a real
 //! failure from a host port taken at start and from a service held back by its dependency.
 
+use super::up::ServiceFuture;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, PortTaken, StartError};
 use crate::health;
 use crate::plan::{Action, ContainerSpec};
 use crate::progress::Progress;
 use crate::stack::Service;
+use crate::timings::{Step, Timings};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why one service did not come up.
 #[derive(Debug, Clone)]
@@ -33,9 +35,26 @@ pub(super) struct ServiceStep<'a> {
     pub(super) extra_labels: HashMap<String, String>,
     pub(super) timeout: Duration,
     pub(super) progress: &'a Progress,
+    pub(super) timings: &'a Timings,
 }
 
-impl ServiceStep<'_> {
+impl<'a> ServiceStep<'a> {
+    /// Waits for the services it depends on (failing when one did), then runs.
+    pub(super) async fn run_after(self, deps: Vec<ServiceFuture<'a>>) -> Result<(), Failure> {
+        let began = Instant::now();
+        let has_deps = !deps.is_empty();
+        for dep in deps {
+            if dep.await.is_err() {
+                return Err(Failure::DependencyFailed);
+            }
+        }
+        if has_deps {
+            self.timings
+                .span_until_now(&self.service.name, Step::Dependencies, began);
+        }
+        self.run().await
+    }
+
     /// Converges the container, then waits for readiness.
     pub(super) async fn run(self) -> Result<(), Failure> {
         let name = &self.service.name;
@@ -51,8 +70,22 @@ impl ServiceStep<'_> {
             }
         };
         self.progress.step(name, "waiting", "for readiness");
-        match health::wait_ready(self.engine, self.spec, self.service, self.timeout).await {
+        let (waiting_from, mut first_probe) = (Instant::now(), None);
+        let ready = health::wait_ready_noting(
+            self.engine,
+            self.spec,
+            self.service,
+            self.timeout,
+            &mut first_probe,
+        )
+        .await;
+        if let Some(probe) = first_probe {
+            self.timings
+                .span(name, Step::FirstProbe, probe.start, probe.end);
+        }
+        match ready {
             Ok(waited) => {
+                self.timings.span_until_now(name, Step::Ready, waiting_from);
                 self.progress.done(
                     name,
                     &format!("{verb}, ready"),
@@ -75,24 +108,26 @@ impl ServiceStep<'_> {
             Action::Create => {
                 self.progress.step(name, "creating", "");
                 self.create().await?;
-                start(engine, &spec.name).await?;
+                self.start().await?;
                 Ok("created")
             }
             Action::Recreate => {
                 self.progress
                     .step(name, "recreating", "(configuration changed; volumes kept)");
+                let began = Instant::now();
                 engine
                     .stop(&spec.name, Duration::from_secs(10))
                     .await
                     .map_err(Failure::Failed)?;
                 engine.remove(&spec.name).await.map_err(Failure::Failed)?;
+                self.timings.span_until_now(name, Step::Remove, began);
                 self.create().await?;
-                start(engine, &spec.name).await?;
+                self.start().await?;
                 Ok("recreated")
             }
             Action::Start => {
                 self.progress.step(name, "starting", "");
-                start(engine, &spec.name).await?;
+                self.start().await?;
                 Ok("started")
             }
             Action::Keep => Ok("running"),
@@ -100,11 +135,24 @@ impl ServiceStep<'_> {
     }
 
     async fn create(&self) -> Result<(), Failure> {
-        self.engine
+        let began = Instant::now();
+        let created = self
+            .engine
             .create(self.project, self.spec, self.extra_labels.clone())
             .await
             .map(drop)
-            .map_err(Failure::Failed)
+            .map_err(Failure::Failed);
+        self.timings
+            .span_until_now(&self.service.name, Step::Create, began);
+        created
+    }
+
+    async fn start(&self) -> Result<(), Failure> {
+        let began = Instant::now();
+        let started = start(self.engine, &self.spec.name).await;
+        self.timings
+            .span_until_now(&self.service.name, Step::Start, began);
+        started
     }
 }
 

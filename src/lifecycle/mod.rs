@@ -2,6 +2,7 @@
 //! `up`, `down`, `status`, `logs` and `restart`.
 
 mod converge;
+mod database_steps;
 pub mod down;
 pub mod lock;
 pub mod logs;

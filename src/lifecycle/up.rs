@@ -3,6 +3,7 @@
 //! when every service answers its readiness probe.
 
 use super::converge::{Failure, ServiceStep};
+use super::database_steps::migrate_and_seed;
 use super::preflight::{self, Remap};
 use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
 use crate::config::UserConfig;
@@ -13,6 +14,7 @@ use crate::env::{self, EnsureReport, IfTracked, Loaded};
 use crate::plan::{self, Action, ContainerSpec, Observed};
 use crate::progress::Progress;
 use crate::stack::{Service, Stack};
+use crate::timings::{Phase, Timings};
 use crate::ui::Ui;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
@@ -43,6 +45,8 @@ pub struct UpOptions {
     pub secrets_into_tracked_env: bool,
     /// Start a new database volume from a snapshot when there is one (`--no-cache`: never).
     pub cache: bool,
+    /// Record where the time goes and print it afterwards (`--timings`).
+    pub timings: bool,
 }
 
 /// What `up` did.
@@ -78,7 +82,7 @@ impl UpReport {
 /// project that got it between the port check and the start).
 const PORT_RACE_ATTEMPTS: usize = 3;
 
-type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Failure>>>;
+pub(super) type ServiceFuture<'a> = Shared<BoxFuture<'a, Result<(), Failure>>>;
 
 /// What one reconcile pass over the services came to.
 enum PassOutcome {
@@ -94,12 +98,13 @@ struct Plan {
     actions: IndexMap<String, Action>,
 }
 
-/// Brings the stack up.
+/// Brings the stack up, recording its phases and each service's steps in `timings`.
 pub async fn up(
     stack: &Stack,
     options: &UpOptions,
     ui: &Ui,
     progress: &Progress,
+    timings: &Timings,
 ) -> Result<UpReport, Diagnostic> {
     let _lock = super::lock::acquire(
         &stack.root,
@@ -112,7 +117,9 @@ pub async fn up(
     let config = UserConfig::load()?;
     let services = plan::select_services(stack, &options.services, &options.profiles)
         .map_err(Diagnostic::new)?;
+    timings.lap(Phase::Env);
     let engine = Engine::connect().await?;
+    timings.lap(Phase::EngineConnect);
     super::ownership::claim(&engine, stack, options.adopt, ui).await?;
     let observed = engine.observe(&stack.project.name).await?;
     let running = container::running_services(observed.values());
@@ -129,7 +136,9 @@ pub async fn up(
         progress.note(&remap.to_string());
     }
     note_orphans(stack, &observed, progress);
+    timings.lap(Phase::Observe);
     let cache = restore_from_cache(&engine, stack, &services, &loaded, &config, options).await?;
+    timings.lap(Phase::CacheRestore);
     let run = Run {
         engine: &engine,
         stack,
@@ -137,6 +146,7 @@ pub async fn up(
         config: &config,
         options,
         progress,
+        timings,
     };
     let (plan, loaded, actions) = run.until_ready(loaded, &observed, &mut remaps).await?;
     let rows = ready_rows(&services, &plan.specs);
@@ -147,8 +157,10 @@ pub async fn up(
         loaded.file_values(),
         options,
         progress,
+        timings,
     )
     .await?;
+    timings.lap(Phase::Seeds);
     Ok(UpReport {
         database,
         remaps,
@@ -194,6 +206,7 @@ struct Run<'a> {
     config: &'a UserConfig,
     options: &'a UpOptions,
     progress: &'a Progress,
+    timings: &'a Timings,
 }
 
 impl Run<'_> {
@@ -210,16 +223,17 @@ impl Run<'_> {
         let mut plan = make_plan(stack, services, &loaded, self.config, observed);
         let mut actions = plan.actions.clone();
         for attempt in 1.. {
-            prepare(self.engine, stack, &plan, self.config, self.progress).await?;
-            let outcome = reconcile(
+            prepare(
                 self.engine,
                 stack,
-                services,
                 &plan,
-                self.options,
+                self.config,
                 self.progress,
+                self.timings,
             )
             .await?;
+            let outcome = reconcile(self, &plan).await?;
+            self.timings.lap(Phase::Services);
             let PassOutcome::PortsTaken(taken) = outcome else {
                 break;
             };
@@ -235,6 +249,7 @@ impl Run<'_> {
             remaps.extend(moved);
             loaded = moved_to;
             let observed = self.engine.observe(&stack.project.name).await?;
+            self.timings.lap(Phase::Observe);
             plan = make_plan(stack, services, &loaded, self.config, &observed);
             merge_actions(&mut actions, &plan.actions);
         }
@@ -319,8 +334,10 @@ async fn prepare(
     plan: &Plan,
     config: &UserConfig,
     progress: &Progress,
+    timings: &Timings,
 ) -> Result<(), Diagnostic> {
     ensure_images(engine, &plan.specs, &plan.actions, config, progress).await?;
+    timings.lap(Phase::ImageInspect);
     engine
         .ensure_network(
             &stack.project.name,
@@ -339,6 +356,7 @@ async fn prepare(
     {
         result?;
     }
+    timings.lap(Phase::NetworkVolumeCreate);
     Ok(())
 }
 
@@ -358,14 +376,8 @@ fn project_location_labels(stack: &Stack) -> HashMap<String, String> {
 
 /// Brings every service up in dependency order, independent ones in parallel. A failure is
 /// the error; host ports taken at start are handed back to be moved.
-async fn reconcile(
-    engine: &Engine,
-    stack: &Stack,
-    services: &[&Service],
-    plan: &Plan,
-    options: &UpOptions,
-    progress: &Progress,
-) -> Result<PassOutcome, Diagnostic> {
+async fn reconcile(run: &Run<'_>, plan: &Plan) -> Result<PassOutcome, Diagnostic> {
+    let (engine, stack, services) = (run.engine, run.stack, run.services);
     let extra_labels = project_location_labels(stack);
     let mut futures: HashMap<String, ServiceFuture<'_>> = HashMap::new();
     for service in services {
@@ -381,19 +393,11 @@ async fn reconcile(
             service,
             action: plan.actions[&service.name].clone(),
             extra_labels: extra_labels.clone(),
-            timeout: options.timeout,
-            progress,
+            timeout: run.options.timeout,
+            progress: run.progress,
+            timings: run.timings,
         };
-        let future = async move {
-            for dep in deps {
-                if dep.await.is_err() {
-                    return Err(Failure::DependencyFailed);
-                }
-            }
-            step.run().await
-        }
-        .boxed()
-        .shared();
+        let future = step.run_after(deps).boxed().shared();
         futures.insert(service.name.clone(), future);
     }
     let results = join_all(services.iter().map(|s| futures[&s.name].clone())).await;
@@ -402,7 +406,7 @@ async fn reconcile(
         .zip(results)
         .filter_map(|(service, result)| Some((service.name.clone(), result.err()?)))
         .collect();
-    settle_failures(failures, progress)
+    settle_failures(failures, run.progress)
 }
 
 /// The first real failure is the error (naming the others); otherwise taken ports, if any.
@@ -461,49 +465,6 @@ fn ready_rows(services: &[&Service], specs: &IndexMap<String, ContainerSpec>) ->
             }
         })
         .collect()
-}
-
-/// Applies migrations and seeds when the stack has a database among the started services.
-async fn migrate_and_seed(
-    stack: &Stack,
-    services: &[&Service],
-    values: &env::Values,
-    env: &IndexMap<String, String>,
-    options: &UpOptions,
-    progress: &Progress,
-) -> Result<crate::database::Report, Diagnostic> {
-    let Some(database) = &stack.database else {
-        return Ok(Default::default());
-    };
-    let started = database
-        .service
-        .as_ref()
-        .is_none_or(|s| services.iter().any(|x| &x.name == s));
-    if !started || !(options.migrate || options.seed) {
-        return Ok(Default::default());
-    }
-    let target = crate::database::Target::of(stack, values)?;
-    let steps = crate::database::Steps {
-        migrate: options.migrate,
-        seed: options.seed,
-        reseed: false,
-    };
-    progress.step("database", "migrating and seeding", "");
-    let result =
-        crate::database::run_steps(stack, &target, env, steps, &|note| progress.note(note)).await;
-    match &result {
-        Ok(report) => {
-            let lines = report.lines();
-            let summary = if lines.is_empty() {
-                "up to date".to_string()
-            } else {
-                lines.join("; ")
-            };
-            progress.done("database", &summary, "", true);
-        }
-        Err(_) => progress.done("database", "failed", "", false),
-    }
-    result
 }
 
 /// Makes sure every image that a created container needs is present, pulling missing ones in

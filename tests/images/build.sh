@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# Builds offline look-alikes of official images for the tests:
-#   devenv-fixture/postgres:16, devenv-fixture/redis:7, devenv-fixture/mariadb:11
-# No registry is needed: one Debian root file system is built with debootstrap
-# from the archive apt already uses, imported once as a base image, and each
-# fixture is a config-only commit on top of it (they share one layer).
+# Builds offline look-alikes of official images for the tests and benchmarks:
+#   devenv-fixture/postgres:16, redis:7, mariadb:11, mysql:8.4 (the tests' set), and
+#   memcached, rabbitmq, nats, mongo, redpanda, minio, mailpit (the scale set, bench/scale.sh)
+# No registry is needed: a Debian root file system per set is built with
+# debootstrap from the archive apt already uses, imported once as a base image,
+# and each fixture is a config-only commit on top of it (they share one layer).
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: tests/images/build.sh [--force] [postgres|redis|mariadb ...]
+Usage: tests/images/build.sh [--force] [NAME ...]
 
-Builds offline look-alikes of official images (no registry needed):
+Builds offline look-alikes of official images (no registry needed).
+The tests' set (root file system `main`):
   devenv-fixture/postgres:16   Debian's PostgreSQL 15, entrypoint like postgres:16
   devenv-fixture/redis:7       Debian's Redis 7.0, entrypoint like redis:7
   devenv-fixture/mariadb:11    Debian's MariaDB 10.11, entrypoint like mariadb:11
-Names limit the build to some of them (default: all).
+  devenv-fixture/mysql:8.4     the same MariaDB, configured like mysql:8.4
+The scale set (root file system `extra`, for bench/scale.sh):
+  devenv-fixture/memcached:1.6            Debian's Memcached
+  devenv-fixture/rabbitmq:3-management    Debian's RabbitMQ 3.10, management plugin on
+  devenv-fixture/nats:2                   Debian's nats-server 2.9
+  devenv-fixture/mongo:7, redpanda:v24.2.7, minio:latest, mailpit:v1.21
+      look-alikes (tests/images/lookalike.pl): their ports answer devenv's
+      probes and the catalog's health checks, nothing more
+NAME is one of the short names above (postgres ... mailpit), `main` or `extra`;
+names limit the build to some of them (default: all).
 
-A Debian root file system (debootstrap, from the mirror configured for apt) is
-cached in ${XDG_CACHE_HOME:-~/.cache}/devenv-fixtures and imported as
-devenv-fixture/base:<suite>. Images that exist and are up to date are skipped.
+A Debian root file system per set (debootstrap, from the mirror configured for
+apt) is cached in ${XDG_CACHE_HOME:-~/.cache}/devenv-fixtures and imported as
+devenv-fixture/base:<suite> (main) or devenv-fixture/base-extra:<suite>.
+Images that exist and are up to date are skipped.
 
 Options:
   --force     rebuild the root file system and re-import/rebuild every image
@@ -30,8 +42,6 @@ EOF
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/devenv-fixtures"
-rootfs="$cache/rootfs"
-stamp="$cache/rootfs.stamp"
 
 force=0
 wanted=()
@@ -39,12 +49,15 @@ while (($#)); do
   case $1 in
     --force) force=1 ;;
     -h | --help) usage; exit 0 ;;
-    postgres | redis | mariadb) wanted+=("$1") ;;
+    postgres | redis | mariadb | mysql) wanted+=("$1") ;;
+    memcached | rabbitmq | nats | mongo | redpanda | minio | mailpit) wanted+=("$1") ;;
+    main) wanted+=(postgres redis mariadb mysql) ;;
+    extra) wanted+=(memcached rabbitmq nats mongo redpanda minio mailpit) ;;
     *) echo "build.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-((${#wanted[@]})) || wanted=(postgres redis mariadb)
+((${#wanted[@]})) || wanted=(postgres redis mariadb mysql memcached rabbitmq nats mongo redpanda minio mailpit)
 
 log() { printf '[fixtures] %s\n' "$*" >&2; }
 die() { printf '[fixtures] error: %s\n' "$*" >&2; exit 1; }
@@ -64,14 +77,9 @@ if [[ -r /etc/os-release ]]; then
   # shellcheck disable=SC1091
   suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 fi
-base_tag="devenv-fixture/base:$suite"
 
-# Packages in the shared root file system (minbase adds only Essential + apt).
-packages=postgresql-15,redis-server,mariadb-server
-
-# Changing anything here or in the rootfs tweaks below? Bump this.
-rootfs_recipe="v1 $suite minbase $packages"
-rootfs_rev=$(printf '%s' "$rootfs_recipe" | sha256sum | cut -c1-16)
+# shellcheck source=tests/images/fixtures.sh
+. "$here/fixtures.sh"
 
 # One build at a time (tests may call this script concurrently).
 mkdir -p "$cache"
@@ -81,70 +89,20 @@ if ! flock -n 9; then
   flock 9
 fi
 
-# --- per-image settings ----------------------------------------------------
-# Config of each fixture: Dockerfile-style lines applied to the base image.
-dockerfile_for() {
-  local std_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  case $1 in
-    postgres)
-      cat <<EOF
-ENV PATH=/usr/lib/postgresql/15/bin:$std_path LANG=C.UTF-8 PGDATA=/var/lib/postgresql/data
-VOLUME /var/lib/postgresql/data
-ENTRYPOINT ["/usr/local/bin/docker-entrypoint-postgres.sh"]
-# Fast shutdown on docker stop, as in the official image.
-STOPSIGNAL SIGINT
-EXPOSE 5432
-CMD ["postgres"]
-EOF
-      ;;
-    redis)
-      cat <<EOF
-ENV PATH=$std_path LANG=C.UTF-8
-VOLUME /data
-WORKDIR /data
-ENTRYPOINT ["/usr/local/bin/docker-entrypoint-redis.sh"]
-EXPOSE 6379
-CMD ["redis-server"]
-EOF
-      ;;
-    mariadb)
-      cat <<EOF
-ENV PATH=$std_path LANG=C.UTF-8
-VOLUME /var/lib/mysql
-ENTRYPOINT ["/usr/local/bin/docker-entrypoint-mariadb.sh"]
-EXPOSE 3306
-CMD ["mariadbd"]
-EOF
-      ;;
-  esac
-}
-
-tag_for() {
-  case $1 in
-    postgres) echo devenv-fixture/postgres:16 ;;
-    redis) echo devenv-fixture/redis:7 ;;
-    mariadb) echo devenv-fixture/mariadb:11 ;;
-  esac
-}
-
-# Files copied from this directory into the root file system.
-entrypoint_files=(postgres-entrypoint.sh redis-entrypoint.sh mariadb-entrypoint.sh mariadb-healthcheck.sh)
-install_entrypoints() { # DIR
-  install -m 0755 "$here/postgres-entrypoint.sh" "$1/usr/local/bin/docker-entrypoint-postgres.sh"
-  install -m 0755 "$here/redis-entrypoint.sh" "$1/usr/local/bin/docker-entrypoint-redis.sh"
-  install -m 0755 "$here/mariadb-entrypoint.sh" "$1/usr/local/bin/docker-entrypoint-mariadb.sh"
-  install -m 0755 "$here/mariadb-healthcheck.sh" "$1/usr/local/bin/healthcheck.sh"
-}
-
 # Revision labels: an image whose label differs from the current inputs is outdated.
-base_rev=$( (echo "$rootfs_recipe"; cd "$here" && cat "${entrypoint_files[@]}") | sha256sum | cut -c1-16)
-image_rev() { (echo "$base_rev"; dockerfile_for "$1") | sha256sum | cut -c1-16; }
+rootfs_rev_of() { printf '%s' "$(recipe_of "$1")" | sha256sum | cut -c1-16; }
+base_rev_of() {
+  # shellcheck disable=SC2046 # files_of lists plain names
+  (recipe_of "$1"; cd "$here" && cat $(files_of "$1")) | sha256sum | cut -c1-16
+}
+image_rev() { (base_rev_of "$(set_of "$1")"; dockerfile_for "$1") | sha256sum | cut -c1-16; }
 label_of() { # IMAGE -> value of devenv.fixture.rev ('' if image is missing)
   docker image inspect --format '{{index .Config.Labels "devenv.fixture.rev"}}' "$1" 2>/dev/null || true
 }
 
 # --- what needs doing ------------------------------------------------------
 todo=()
+sets=()
 for name in "${wanted[@]}"; do
   tag=$(tag_for "$name")
   have=$(label_of "$tag")
@@ -157,7 +115,9 @@ for name in "${wanted[@]}"; do
     todo+=("$name")
   else
     log "$tag already exists, skipping (use --force to rebuild)"
+    continue
   fi
+  [[ " ${sets[*]} " == *" $(set_of "$name") "* ]] || sets+=("$(set_of "$name")")
 done
 if ((${#todo[@]} == 0)); then
   log "nothing to do"
@@ -165,7 +125,7 @@ if ((${#todo[@]} == 0)); then
 fi
 t_all=$(now_ms)
 
-# --- root file system ------------------------------------------------------
+# --- root file systems -----------------------------------------------------
 # Unmount anything a failed debootstrap left mounted below DIR.
 unmount_below() {
   local dir m
@@ -197,7 +157,42 @@ debian_mirror() {
   printf '%s\n' "$m"
 }
 
-build_rootfs() {
+# Set-specific changes to a fresh root file system DIR (bump the set's recipe in fixtures.sh
+# when they change).
+tweak_rootfs() { # SET DIR
+  local tmp=$2
+  case $1 in
+    main)
+      # Drop the cluster/data the Debian packages created; entrypoints init on first start.
+      rm -rf "$tmp"/etc/postgresql/15/main "$tmp"/var/lib/postgresql/15
+      find "$tmp"/var/lib/mysql -mindepth 1 -delete
+      # MariaDB listens on all interfaces and skips DNS, like the official image.
+      cat >"$tmp"/etc/mysql/mariadb.conf.d/99-devenv-fixture.cnf <<'EOF'
+[mariadbd]
+bind-address = 0.0.0.0
+skip-name-resolve
+host-cache-size = 0
+EOF
+      mkdir -p "$tmp"/docker-entrypoint-initdb.d "$tmp"/data
+      # Socket directories (Docker mounts no tmpfs on /run), so --user works too.
+      rm -rf "$tmp"/run/postgresql "$tmp"/run/mysqld
+      mkdir -p "$tmp"/run/postgresql "$tmp"/run/mysqld
+      chroot "$tmp" chown postgres:postgres /run/postgresql
+      chroot "$tmp" chown mysql:mysql /run/mysqld
+      chmod 3777 "$tmp"/run/postgresql
+      ;;
+    extra)
+      # RabbitMQ starts empty (node data and cookie made on first start), with the
+      # management plugin, as the official -management image.
+      rm -rf "$tmp"/var/lib/rabbitmq/mnesia "$tmp"/var/lib/rabbitmq/.erlang.cookie \
+        "$tmp"/var/log/rabbitmq/*
+      echo '[rabbitmq_management].' >"$tmp"/etc/rabbitmq/enabled_plugins
+      mkdir -p "$tmp"/data/db "$tmp"/var/lib/redpanda/data
+      ;;
+  esac
+}
+
+build_rootfs() { # SET
   ((EUID == 0)) || die "building the root file system needs root (debootstrap)"
   if ! command -v debootstrap >/dev/null; then
     local t
@@ -207,12 +202,16 @@ build_rootfs() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
     took "installing debootstrap" "$t"
   fi
-  local mirror tmp="$cache/rootfs.new" dlog="$cache/debootstrap.log" t
+  local set=$1 mirror rootfs packages tmp dlog t
+  rootfs=$(rootfs_dir_of "$set")
+  packages=$(packages_of "$set")
+  tmp="$rootfs.new"
+  dlog="$cache/debootstrap-$set.log"
   mirror=$(debian_mirror)
   for d in "$tmp" "$rootfs"; do
     if [[ -e $d ]]; then unmount_below "$d"; rm -rf "$d"; fi
   done
-  rm -f "$stamp"
+  rm -f "$rootfs.stamp"
   mkdir -p "$cache/debs"
 
   log "debootstrap $suite (minbase + $packages), log: $dlog"
@@ -226,54 +225,44 @@ build_rootfs() {
   fi
   kill_chroot_procs "$tmp"
   unmount_below "$tmp"
-  took "debootstrap" "$t"
+  took "debootstrap ($set)" "$t"
 
   t=$(now_ms)
   # Slim down: package cache, apt lists, docs.
   rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* \
     "$tmp"/usr/share/doc/* "$tmp"/usr/share/man/* "$tmp"/usr/share/info/*
-  # Drop the cluster/data the Debian packages created; entrypoints init on first start.
-  rm -rf "$tmp"/etc/postgresql/15/main "$tmp"/var/lib/postgresql/15
-  find "$tmp"/var/lib/mysql -mindepth 1 -delete
-  # MariaDB listens on all interfaces and skips DNS, like the official image.
-  cat >"$tmp"/etc/mysql/mariadb.conf.d/99-devenv-fixture.cnf <<'EOF'
-[mariadbd]
-bind-address = 0.0.0.0
-skip-name-resolve
-host-cache-size = 0
-EOF
-  mkdir -p "$tmp"/docker-entrypoint-initdb.d "$tmp"/data
-  # Socket directories (Docker mounts no tmpfs on /run), so --user works too.
-  rm -rf "$tmp"/run/postgresql "$tmp"/run/mysqld
-  mkdir -p "$tmp"/run/postgresql "$tmp"/run/mysqld
-  chroot "$tmp" chown postgres:postgres /run/postgresql
-  chroot "$tmp" chown mysql:mysql /run/mysqld
-  chmod 3777 "$tmp"/run/postgresql
+  tweak_rootfs "$set" "$tmp"
   mv "$tmp" "$rootfs"
-  echo "$rootfs_rev" >"$stamp"
-  took "root file system tweaks" "$t"
+  rootfs_rev_of "$set" >"$rootfs.stamp"
+  took "root file system tweaks ($set)" "$t"
 }
 
-# --- base image ------------------------------------------------------------
-# The root file system is only needed when the base image must be (re)imported.
-if ((force)) || [[ $(label_of "$base_tag") != "$base_rev" ]]; then
-  if ((force)) || [[ ! -d $rootfs || $(cat "$stamp" 2>/dev/null) != "$rootfs_rev" ]]; then
-    build_rootfs
+# --- base images -----------------------------------------------------------
+# A set's root file system is only needed when its base image must be (re)imported.
+old_bases=()
+for set in "${sets[@]}"; do
+  base_tag=$(base_tag_of "$set")
+  base_rev=$(base_rev_of "$set")
+  rootfs=$(rootfs_dir_of "$set")
+  if ! ((force)) && [[ $(label_of "$base_tag") == "$base_rev" ]]; then
+    log "$base_tag is up to date"
+    continue
+  fi
+  if ((force)) || [[ ! -d $rootfs || $(cat "$rootfs.stamp" 2>/dev/null) != "$(rootfs_rev_of "$set")" ]]; then
+    build_rootfs "$set"
   else
     log "reusing root file system in $rootfs"
   fi
-  install_entrypoints "$rootfs"
+  install_files "$set" "$rootfs"
   log "importing $base_tag"
   t=$(now_ms)
-  old_base=$(docker image inspect --format '{{.Id}}' "$base_tag" 2>/dev/null || true)
+  old_bases+=("$(docker image inspect --format '{{.Id}}' "$base_tag" 2>/dev/null || true)")
   tar --numeric-owner -C "$rootfs" \
     --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
     -c . |
     docker import -c "LABEL devenv.fixture.rev=$base_rev" - "$base_tag" >/dev/null
   took "import of $base_tag" "$t"
-else
-  log "$base_tag is up to date"
-fi
+done
 
 # --- fixture images (config-only commits on the base) ----------------------
 # `docker import`/`commit -c` cannot set STOPSIGNAL, but a container's stop
@@ -292,7 +281,7 @@ for name in "${todo[@]}"; do
       *) changes+=(-c "$line") ;;
     esac
   done < <(dockerfile_for "$name")
-  ctr=$("${create[@]}" "$base_tag" true)
+  ctr=$("${create[@]}" "$(base_tag_of "$(set_of "$name")")" true)
   docker commit "${changes[@]}" "$ctr" "$tag" >/dev/null || { docker rm "$ctr" >/dev/null; die "commit of $tag failed"; }
   docker rm "$ctr" >/dev/null
   new=$(docker image inspect --format '{{.Id}}' "$tag")
@@ -300,8 +289,10 @@ for name in "${todo[@]}"; do
   took "commit of $tag" "$t"
 done
 
-# Drop the previous base unless fixtures not rebuilt this time still use it.
-[[ -z ${old_base:-} ]] || docker image rm "$old_base" >/dev/null 2>&1 || true
+# Drop the previous bases unless fixtures not rebuilt this time still use them.
+for old_base in "${old_bases[@]}"; do
+  [[ -z $old_base ]] || docker image rm "$old_base" >/dev/null 2>&1 || true
+done
 
 took "all" "$t_all"
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' 'devenv-fixture/*' >&2

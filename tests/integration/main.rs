@@ -22,3 +22,4 @@ mod ports_env;
 mod properties;
 mod reliability;
 mod stack;
+mod timings;

@@ -279,6 +279,36 @@ fn case_11_readiness_is_probed_on_the_published_host_port() {
     assert_mentions(&err, &[&format!("127.0.0.1:{port}"), "not ready"]);
 }
 
+#[test]
+fn case_11_a_second_up_does_not_take_dockers_healthy_for_a_port_that_does_not_answer() {
+    // Docker's check (`true`) passes; the published port still has nothing behind it.
+    let Some(project) = engine_project(
+        "[project]\nname = \"{name}\"\n[services.app]\nimage = \"redis:7\"\ncommand = [\"sh\", \"-c\", \"sleep 300\"]\nports = [\"6379\"]\nhealth = { cmd = [\"true\"], interval = \"1s\" }\n",
+        &["APP_PORT"],
+    ) else {
+        return;
+    };
+    project.fails(&["up", "--timeout", "3"]);
+    let container = project.container("app");
+    wait_until(
+        "Docker calling the container healthy",
+        Duration::from_secs(30),
+        || {
+            docker(&[
+                "inspect",
+                "--format",
+                "{{.State.Health.Status}}",
+                &container,
+            ])
+            .trim()
+                == "healthy"
+        },
+    );
+    let err = project.fails(&["up", "--timeout", "3"]);
+    let port = project.env_value("APP_PORT");
+    assert_mentions(&err, &[&format!("127.0.0.1:{port}"), "not ready"]);
+}
+
 /// The example stack up, with `count` migrations written and not applied yet.
 fn migrations_project(count: usize) -> Option<TestProject> {
     let project = shop()?;
