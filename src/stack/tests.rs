@@ -1,8 +1,7 @@
+use super::tests_support::SHOP;
 use super::*;
 use crate::diagnostic::SourceFile;
 use std::path::Path;
-
-use super::tests_support::SHOP;
 
 fn parse(text: &str) -> Result<Stack, crate::diagnostic::Diagnostic> {
     load_source(
