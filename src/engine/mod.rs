@@ -16,8 +16,8 @@ use crate::diagnostic::Diagnostic;
 use bollard::Docker;
 use bollard::models::NetworkCreateRequest;
 use bollard::query_parameters::{
-    CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -441,20 +441,10 @@ impl Engine {
 
     /// Named volumes that devenv or Compose created for the project (never external ones).
     pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>, Diagnostic> {
-        let options = ListVolumesOptionsBuilder::default()
-            .filters(&labels::project_filter(project))
-            .build();
-        let list = self
-            .docker
-            .list_volumes(Some(options))
-            .await
-            .map_err(|e| api_error("listing volumes", &e))?;
-        Ok(list
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect())
+        let volumes = self
+            .volumes_filtered(&labels::project_filter(project))
+            .await?;
+        Ok(volumes.into_iter().map(|v| v.name).collect())
     }
 
     /// Removes a named volume.

@@ -49,8 +49,16 @@ impl Engine {
     /// Every volume that has the label `key`.
     pub async fn volumes_labelled(&self, key: &str) -> Result<Vec<LabelledVolume>, Diagnostic> {
         let filters = HashMap::from([("label".to_string(), vec![key.to_string()])]);
+        self.volumes_filtered(&filters).await
+    }
+
+    /// The volumes the engine lists under `filters` (its `label=...` and other filters).
+    pub(super) async fn volumes_filtered(
+        &self,
+        filters: &HashMap<String, Vec<String>>,
+    ) -> Result<Vec<LabelledVolume>, Diagnostic> {
         let options = ListVolumesOptionsBuilder::default()
-            .filters(&filters)
+            .filters(filters)
             .build();
         let list = self
             .docker

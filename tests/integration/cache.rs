@@ -9,28 +9,6 @@ use std::sync::Mutex;
 /// One cache test at a time: they share the engine's snapshots.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// PostgreSQL with migrations and seeds (a password generated per checkout).
-const PG: &str = r#"[project]
-name = "{name}"
-
-[services.db]
-use = "postgres"
-image = "postgres:16"
-env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "${DB_PASSWORD}", POSTGRES_DB = "shop" }
-
-[env.DB_PASSWORD]
-secret = true
-
-[env.DATABASE_URL]
-value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
-
-[database]
-service = "db"
-url = "${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-"#;
-
 /// A checkout of the stack with the cache on (the suite turns it off elsewhere).
 struct Checkout(TestProject);
 
@@ -126,7 +104,7 @@ fn seed(rows: usize) -> String {
 #[test]
 fn a_new_checkout_starts_from_the_snapshot_and_holds_what_a_fresh_build_holds() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(first) = Checkout::new(PG, MIGRATION, &seed(500)) else {
+    let Some(first) = Checkout::new(POSTGRES, MIGRATION, &seed(500)) else {
         return;
     };
     let err = first.ok(&["up"]);
@@ -136,7 +114,7 @@ fn a_new_checkout_starts_from_the_snapshot_and_holds_what_a_fresh_build_holds() 
     );
     let built = first.ok(&["cache", "build"]);
     assert_mentions(&built, &["built snapshot"]);
-    let second = Checkout::new(PG, MIGRATION, &seed(500)).unwrap();
+    let second = Checkout::new(POSTGRES, MIGRATION, &seed(500)).unwrap();
     let err = second.ok(&["up"]);
     assert_mentions(
         &err,
@@ -180,7 +158,7 @@ fn a_new_checkout_starts_from_the_snapshot_and_holds_what_a_fresh_build_holds() 
 #[test]
 fn a_changed_migration_or_seed_misses_and_down_volumes_then_up_hits() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(first) = Checkout::new(PG, MIGRATION, &seed(10)) else {
+    let Some(first) = Checkout::new(POSTGRES, MIGRATION, &seed(10)) else {
         return;
     };
     first.ok(&["up"]);
@@ -189,21 +167,21 @@ fn a_changed_migration_or_seed_misses_and_down_volumes_then_up_hits() {
     let err = first.ok(&["up"]);
     assert_mentions(&err, &["database volume started from snapshot"]);
     let changed_migration = Checkout::new(
-        PG,
+        POSTGRES,
         &format!("{MIGRATION}ALTER TABLE products ADD COLUMN price int;\n"),
         &seed(10),
     )
     .unwrap();
     let err = changed_migration.ok(&["up"]);
     assert_mentions(&err, &["no database snapshot", "applied 1 migration"]);
-    let changed_seed = Checkout::new(PG, MIGRATION, &seed(11)).unwrap();
+    let changed_seed = Checkout::new(POSTGRES, MIGRATION, &seed(11)).unwrap();
     let err = changed_seed.ok(&["up"]);
     assert_mentions(&err, &["no database snapshot"]);
     assert_eq!(
         changed_seed.0.psql("select count(*) from products").trim(),
         "11"
     );
-    let off = Checkout::new(PG, MIGRATION, &seed(10)).unwrap();
+    let off = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
     let err = off.ok(&["up", "--no-cache"]);
     assert!(!err.contains("snapshot"), "--no-cache: {err}");
 }
@@ -211,7 +189,7 @@ fn a_changed_migration_or_seed_misses_and_down_volumes_then_up_hits() {
 #[test]
 fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(first) = Checkout::new(PG, MIGRATION, &seed(10)) else {
+    let Some(first) = Checkout::new(POSTGRES, MIGRATION, &seed(10)) else {
         return;
     };
     first.ok(&["up"]);
@@ -233,7 +211,7 @@ fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
         "-f",
         "/s/.devenv-snapshot-complete",
     ]);
-    let second = Checkout::new(PG, MIGRATION, &seed(10)).unwrap();
+    let second = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
     let err = second.ok(&["up"]);
     assert_mentions(
         &err,
@@ -252,7 +230,7 @@ fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
 #[test]
 fn prune_removes_snapshots_not_used_lately_and_only_of_the_project_named() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(first) = Checkout::new(PG, MIGRATION, &seed(3)) else {
+    let Some(first) = Checkout::new(POSTGRES, MIGRATION, &seed(3)) else {
         return;
     };
     first.ok(&["up"]);
@@ -362,7 +340,7 @@ fn mariadb_restores_for_the_same_passwords_and_holds_what_a_fresh_build_holds() 
 #[test]
 fn db_reset_recreates_postgres_from_its_template_after_the_first_reset() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(project) = Checkout::new(PG, MIGRATION, &seed(300)) else {
+    let Some(project) = Checkout::new(POSTGRES, MIGRATION, &seed(300)) else {
         return;
     };
     project.ok(&["up", "--no-cache"]);

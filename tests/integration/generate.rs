@@ -57,24 +57,7 @@ fn docker_compose_1_29_accepts_the_file_without_its_name_line() {
             .any(|l| l == format!("name: {}", project.name)),
         "{compose}"
     );
-    let without_name: String = compose
-        .lines()
-        .filter(|l| !l.starts_with("name:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    project.write("compose-1.29.yml", &without_name);
-    let (code, _, err) = output(
-        assert_cmd::Command::new("docker-compose")
-            .current_dir(project.root())
-            .args([
-                "-f",
-                "compose-1.29.yml",
-                "--env-file",
-                ".env.example",
-                "config",
-                "-q",
-            ]),
-    );
+    let (code, err) = compose_config_check(&project);
     assert_eq!(code, 0, "docker-compose config rejected the file: {err}");
 }
 

@@ -68,25 +68,8 @@ fn assert_docker_compose_accepts(project: &TestProject) {
     ) {
         return;
     }
-    let compose: String = project
-        .read("docker-compose.yml")
-        .lines()
-        .filter(|l| !l.starts_with("name:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    project.write("compose-1.29.yml", &compose);
-    let (code, _, err) = output(
-        assert_cmd::Command::new("docker-compose")
-            .current_dir(project.root())
-            .args([
-                "-f",
-                "compose-1.29.yml",
-                "--env-file",
-                ".env.example",
-                "config",
-                "-q",
-            ]),
-    );
+    let (code, err) = compose_config_check(project);
+    let compose = project.read("docker-compose.yml");
     assert_eq!(code, 0, "docker-compose config rejected:\n{err}\n{compose}");
 }
 

@@ -46,6 +46,28 @@ const fn without_apps(text: &str) -> &str {
     panic!("examples/shop/devenv.toml has no `# --- The shop's own apps` heading")
 }
 
+/// PostgreSQL with migrations and seeds (user `shop`, a generated password).
+pub const POSTGRES: &str = r#"[project]
+name = "{name}"
+
+[services.db]
+use = "postgres"
+image = "postgres:16"
+env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "${DB_PASSWORD}", POSTGRES_DB = "shop" }
+
+[env.DB_PASSWORD]
+secret = true
+
+[env.DATABASE_URL]
+value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
+
+[database]
+service = "db"
+url = "${DATABASE_URL}"
+migrations = "migrations"
+seeds = ["seeds"]
+"#;
+
 /// MariaDB with migrations and seeds (user `shop`, a generated password).
 pub const MARIADB: &str = r#"[project]
 name = "{name}"
@@ -365,4 +387,23 @@ impl Drop for WithApps {
             Duration::from_secs(10),
         ));
     }
+}
+
+/// Runs docker-compose 1.29's `config -q` on the project's generated docker-compose.yml (its
+/// `name:` line left out: 1.29 predates it) with `.env.example`; returns (exit code, stderr).
+pub fn compose_config_check(project: &TestProject) -> (i32, String) {
+    let compose: String = project
+        .read("docker-compose.yml")
+        .lines()
+        .filter(|l| !l.starts_with("name:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    project.write("compose-1.29.yml", &compose);
+    let (code, _, err) = output(
+        assert_cmd::Command::new("docker-compose")
+            .current_dir(project.root())
+            .args(["-f", "compose-1.29.yml", "--env-file", ".env.example"])
+            .args(["config", "-q"]),
+    );
+    (code, err)
 }
