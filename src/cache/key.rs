@@ -83,15 +83,26 @@ pub fn snapshot_name(key: &str) -> String {
     format!("devenv-cache-{}", &key[..24.min(key.len())])
 }
 
-/// The plan for `stack`'s database, or why it does not use the cache. `image_id` is the
-/// service image's id (`None`: not present).
-pub fn plan(
+/// What a stack that can use the cache has, before anything is hashed: the cheap checks.
+#[derive(Debug, Clone)]
+pub struct Eligible {
+    /// Its kind.
+    pub kind: Kind,
+    /// The database service's container spec this run.
+    pub spec: ContainerSpec,
+    /// The project's data volume.
+    pub volume: String,
+    /// Where it is mounted.
+    pub target: String,
+}
+
+/// Whether `stack`'s database can use the cache (no file is read, no engine asked).
+pub fn eligible(
     stack: &Stack,
     values: &Values,
     config: &UserConfig,
-    image_id: Option<&str>,
     turned_off: bool,
-) -> Result<CachePlan, Skip> {
+) -> Result<Eligible, Skip> {
     let database = stack.database.as_ref().ok_or(Skip::NoDatabaseService)?;
     if turned_off || !database.cache || std::env::var_os("DEVENV_NO_CACHE").is_some() {
         return Err(Skip::TurnedOff);
@@ -125,14 +136,48 @@ pub fn plan(
     let [data] = volumes.as_slice() else {
         return Err(Skip::VolumeCount(volumes.len()));
     };
+    let (volume, target) = (data.source.clone(), data.target.clone());
+    Ok(Eligible {
+        kind,
+        spec,
+        volume,
+        target,
+    })
+}
+
+/// The plan for `stack`'s database, or why it does not use the cache. `image_id` is the
+/// service image's id (`None`: not present).
+pub fn plan(
+    stack: &Stack,
+    values: &Values,
+    config: &UserConfig,
+    image_id: Option<&str>,
+    turned_off: bool,
+) -> Result<CachePlan, Skip> {
+    let eligible = eligible(stack, values, config, turned_off)?;
     let image_id = image_id.ok_or(Skip::ImageMissing)?;
+    Ok(plan_from(stack, eligible, image_id))
+}
+
+/// The plan of an eligible stack: the key over its files (read and hashed here).
+pub fn plan_from(stack: &Stack, eligible: Eligible, image_id: &str) -> CachePlan {
+    let database = stack
+        .database
+        .as_ref()
+        .expect("an eligible stack has a database");
+    let Eligible {
+        kind,
+        spec,
+        volume,
+        target,
+    } = eligible;
     let inputs = KeyInputs {
         format: FORMAT,
         kind,
         image_id,
         env: key_env(&spec.env, kind),
         command: spec.command.as_deref(),
-        target: &data.target,
+        target: &target,
         migrations: migration_files(&stack.root, database.migrations.as_deref()),
         seeds: seed_files(&stack.root, &database.seeds),
     };
@@ -147,16 +192,16 @@ pub fn plan(
             ))
         })
         .flatten();
-    Ok(CachePlan {
+    CachePlan {
         snapshot: snapshot_name(&key),
         key,
-        service: service.name.clone(),
+        service: spec.service.clone(),
         kind,
-        volume: data.source.clone(),
-        target: data.target.clone(),
+        volume,
+        target,
         role_password,
         spec,
-    })
+    }
 }
 
 /// What the key is computed from.

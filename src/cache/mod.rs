@@ -22,7 +22,8 @@ use crate::env::Values;
 use crate::stack::Stack;
 
 /// The cache plan of `stack`'s database with the image id asked of the engine, or why there
-/// is none.
+/// is none. The cheap checks come first: a stack that cannot use the cache costs no engine
+/// call and no file read.
 pub async fn plan_for(
     engine: &Engine,
     stack: &Stack,
@@ -30,19 +31,22 @@ pub async fn plan_for(
     config: &UserConfig,
     turned_off: bool,
 ) -> Result<Result<CachePlan, Skip>, Diagnostic> {
-    // Cheap refusals first: no engine call for a stack that cannot use the cache.
-    if let Err(skip) = key::plan(stack, values, config, Some(""), turned_off) {
-        return Ok(Err(skip));
+    match key::eligible(stack, values, config, turned_off) {
+        Ok(eligible) => plan_eligible(engine, stack, eligible).await,
+        Err(skip) => Ok(Err(skip)),
     }
-    let service = stack
-        .database
-        .as_ref()
-        .and_then(|d| d.service.as_ref())
-        .and_then(|s| stack.services.get(s))
-        .expect("a plan has a database service");
-    let image = crate::plan::container_spec(stack, service, values, config).image;
-    let id = engine.image_id(&image).await?;
-    Ok(key::plan(stack, values, config, id.as_deref(), turned_off))
+}
+
+/// The plan of an eligible stack: its image's id, then the key.
+pub async fn plan_eligible(
+    engine: &Engine,
+    stack: &Stack,
+    eligible: key::Eligible,
+) -> Result<Result<CachePlan, Skip>, Diagnostic> {
+    let Some(id) = engine.image_id(&eligible.spec.image).await? else {
+        return Ok(Err(Skip::ImageMissing));
+    };
+    Ok(Ok(key::plan_from(stack, eligible, &id)))
 }
 
 /// Whether `up` may start a background build after a miss (`DEVENV_CACHE_BUILD=never` turns

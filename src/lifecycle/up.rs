@@ -190,9 +190,15 @@ async fn restore_from_cache(
     {
         return Ok(None);
     }
-    let plan =
-        crate::cache::plan_for(engine, stack, &loaded.values, config, !options.cache).await?;
-    match plan {
+    let Ok(eligible) = crate::cache::key::eligible(stack, &loaded.values, config, !options.cache)
+    else {
+        return Ok(None);
+    };
+    // The common case, a volume that exists: nothing is hashed and no image inspected.
+    if engine.volume_exists(&eligible.volume).await? {
+        return Ok(None);
+    }
+    match crate::cache::plan_eligible(engine, stack, eligible).await? {
         Ok(plan) => crate::cache::restore::restore_if_new(engine, stack, &plan).await,
         Err(_) => Ok(None),
     }
