@@ -138,9 +138,7 @@ pub fn split_selection(
 
 /// The last `lines` lines of the app's log (`.devenv/logs/<app>.log`); empty when it has none.
 pub fn log_tail(root: &Path, app: &str, lines: usize) -> String {
-    let log = std::fs::read_to_string(log_path(root, app)).unwrap_or_default();
-    let all: Vec<&str> = log.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    follow::last_lines(&log_path(root, app), Some(lines as u64)).join("\n")
 }
 
 /// The environment an app runs with: every stack variable (ports as currently mapped, every

@@ -20,9 +20,13 @@ pub enum SetupRun {
 
 /// Whether `app` has a setup that has not succeeded with its current command and inputs.
 pub fn is_due(stack: &Stack, app: &App) -> bool {
-    app.setup.is_some()
-        && !std::fs::read_to_string(record_path(stack, &app.name))
-            .is_ok_and(|recorded| recorded.trim() == inputs_hash(stack, app))
+    app.setup.is_some() && !up_to_date(stack, app, &inputs_hash(stack, app))
+}
+
+/// Whether the setup last succeeded with inputs of this hash.
+fn up_to_date(stack: &Stack, app: &App, hash: &str) -> bool {
+    std::fs::read_to_string(record_path(stack, &app.name))
+        .is_ok_and(|recorded| recorded.trim() == hash)
 }
 
 /// Runs `app`'s setup if it has one and it is due; each output line goes to `on_line`.
@@ -36,8 +40,7 @@ pub async fn run_if_due(
         return Ok(None);
     };
     let hash = inputs_hash(stack, app);
-    let record = record_path(stack, &app.name);
-    if std::fs::read_to_string(&record).is_ok_and(|recorded| recorded.trim() == hash) {
+    if up_to_date(stack, app, &hash) {
         return Ok(Some(SetupRun::UpToDate));
     }
     let env: Vec<(String, String)> = super::environment(app, values).into_iter().collect();
@@ -57,6 +60,7 @@ pub async fn run_if_due(
             ))
         })?;
     crate::project::state_dir(&stack.root)?;
+    let record = record_path(stack, &app.name);
     std::fs::create_dir_all(record.parent().expect("the record has a directory"))
         .and_then(|()| std::fs::write(&record, format!("{hash}\n")))
         .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", record.display())))?;

@@ -98,7 +98,7 @@ pub const LOG_CAP: u64 = 10 * 1024 * 1024;
 
 /// Opens the app's log for appending (creating `.devenv/logs/`); a log past [`LOG_CAP`] is
 /// moved to `<app>.log.1` first (replacing the previous one).
-pub(super) fn open_log(root: &Path, app: &str) -> Result<File, Diagnostic> {
+pub(crate) fn open_log(root: &Path, app: &str) -> Result<File, Diagnostic> {
     let path = log_path(root, app);
     crate::project::state_dir(root)?;
     if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_CAP) {

@@ -7,7 +7,7 @@
 
 use super::ports::AppRemap;
 use super::probe::{AppHealth, listening_elsewhere, probe};
-use super::state::{self, Liveness};
+use super::state::{self, AppState, Liveness};
 use super::{port, stop_app, supervise::start_detached};
 use crate::diagnostic::Diagnostic;
 use crate::env::Values;
@@ -92,11 +92,12 @@ pub async fn start_all(
     for level in start_levels(stack, how.only) {
         let mut pending = Vec::new();
         for app in level {
-            if let Some(remap) = prepare(stack, app, &values, how).await? {
+            let (remap, running) = prepare(stack, app, &values, how).await?;
+            if let Some(remap) = remap {
                 report.remaps.push(remap);
                 values = crate::env::load(stack)?.values;
             }
-            pending.push(launch_or_keep(stack, app, &values, how).await?);
+            pending.push(launch_or_keep(stack, app, &values, running, how).await?);
         }
         let waits = pending
             .iter()
@@ -117,43 +118,42 @@ pub async fn start_all(
 }
 
 /// Cleans what a stale record left, and moves the app off a taken port, unless the app runs.
+/// Returns the move, and the record of the app when it runs.
 async fn prepare(
     stack: &Stack,
     app: &App,
     values: &Values,
     how: &Start<'_>,
-) -> Result<Option<AppRemap>, Diagnostic> {
+) -> Result<(Option<AppRemap>, Option<AppState>), Diagnostic> {
     if let Some(record) = state::read(&stack.root, &app.name)? {
         if record.liveness() == Liveness::Running {
-            return Ok(None);
+            return Ok((None, Some(record)));
         }
         // A stale record: clean what its session left, never touching a stranger.
         stop_app(&stack.root, &app.name, super::DEFAULT_GRACE).await?;
     }
-    super::ports::settle(stack, app, values, how.remap)
+    Ok((super::ports::settle(stack, app, values, how.remap)?, None))
 }
 
-/// Keeps a running app that was started as this run would start it; otherwise (re)starts it:
-/// setup when due, `env_file`, supervisor.
+/// Keeps a running app (`running`: its record) that was started as this run would start it;
+/// otherwise (re)starts it: setup when due, `env_file`, supervisor.
 async fn launch_or_keep<'a>(
     stack: &Stack,
     app: &'a App,
     values: &Values,
+    running: Option<AppState>,
     how: &Start<'_>,
 ) -> Result<Pending<'a>, Diagnostic> {
-    let launch = super::launch(stack, app, values);
-    let setup_due = how.setup && super::setup::is_due(stack, app);
     let mut kind = StartKind::Started;
-    if let Some(record) = state::read(&stack.root, &app.name)?
-        && record.liveness() == Liveness::Running
-    {
+    if let Some(record) = running {
+        let launch = super::launch(stack, app, values);
         let changed = !record.fingerprint.is_empty() && record.fingerprint != launch.fingerprint;
         let orphaned = !super::lock::is_held(&stack.root, &app.name);
         let why = if orphaned {
             "its supervisor is gone (killed?), so nothing would restart it"
         } else if changed {
             "its command, environment or env_file changed"
-        } else if setup_due {
+        } else if how.setup && super::setup::is_due(stack, app) {
             "its setup inputs changed"
         } else {
             return Ok(Pending {
@@ -256,10 +256,8 @@ async fn wait_ready(
     let mut last = "not started yet".to_string();
     loop {
         let record = state::read(&stack.root, &app.name)?;
-        let supervisor_gone = pending
-            .supervisor
-            .is_some_and(|pid| !super::proc::is_running(pid));
-        if record.is_none() && (supervisor_gone || pending.supervisor.is_none()) {
+        let supervisor_alive = pending.supervisor.is_some_and(super::proc::is_running);
+        if record.is_none() && !supervisor_alive {
             return Err(failed(stack, app, "could not be started by its supervisor"));
         }
         if let Some(record) = record {

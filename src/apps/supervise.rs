@@ -367,25 +367,35 @@ pub const NOTE_PREFIX: &str = "[devenv] ";
 /// of its own, no terminal, its own output appended to the app's log), so that it outlives the
 /// command that started it. Returns the supervisor's pid.
 pub fn start_detached(devenv_exe: &Path, stack_file: &Path, app: &str) -> Result<i32, Diagnostic> {
-    use process_wrap::std::{CommandWrap, ProcessSession};
     let root = stack_file.parent().unwrap_or(Path::new("."));
     let log = super::spawn::open_log(root, app)?;
-    let copy = log
-        .try_clone()
-        .map_err(|e| Diagnostic::new(format!("cannot share the log of `{app}`: {e}")))?;
+    let pid = spawn_devenv_detached(devenv_exe, stack_file, &["supervise", app], log)
+        .map_err(|e| Diagnostic::new(format!("cannot start the supervisor of app `{app}`: {e}")))?;
+    i32::try_from(pid)
+        .map_err(|_| Diagnostic::new(format!("the supervisor of app `{app}` has no usable pid")))
+}
+
+/// Starts `devenv_exe --file STACK_FILE --color never ARGS` in a session of its own, with no
+/// terminal and its output appended to `log`, so that it outlives its starter (an app's
+/// supervisor, a snapshot build). Returns its pid.
+pub(crate) fn spawn_devenv_detached(
+    devenv_exe: &Path,
+    stack_file: &Path,
+    args: &[&str],
+    log: std::fs::File,
+) -> std::io::Result<u32> {
+    use process_wrap::std::{CommandWrap, ProcessSession};
+    let copy = log.try_clone()?;
     let mut command = CommandWrap::with_new(devenv_exe, |command| {
         command
             .arg("--file")
             .arg(stack_file)
-            .args(["--color", "never", "supervise", app])
+            .args(["--color", "never"])
+            .args(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::from(log))
             .stderr(std::process::Stdio::from(copy));
     });
     command.wrap(ProcessSession);
-    let child = command
-        .spawn()
-        .map_err(|e| Diagnostic::new(format!("cannot start the supervisor of app `{app}`: {e}")))?;
-    i32::try_from(child.id())
-        .map_err(|_| Diagnostic::new(format!("the supervisor of app `{app}` has no usable pid")))
+    Ok(command.spawn()?.id())
 }

@@ -242,32 +242,13 @@ fn lock(key: &str) -> Result<Option<File>, Diagnostic> {
 /// Starts `devenv --file STACK cache build` detached (its own session, output appended to
 /// `.devenv/logs/cache-build.log`), so that it goes on after `up` returns.
 pub fn start_in_background(devenv_exe: &Path, stack: &Stack) -> Result<(), Diagnostic> {
-    use process_wrap::std::{CommandWrap, ProcessSession};
-    let dir = crate::project::state_dir(&stack.root)?.join("logs");
-    let path = dir.join("cache-build.log");
-    let log = std::fs::create_dir_all(&dir)
-        .and_then(|()| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-        })
-        .map_err(|e| Diagnostic::new(format!("cannot open {}: {e}", path.display())))?;
-    let copy = log
-        .try_clone()
-        .map_err(|e| Diagnostic::new(format!("cannot open {}: {e}", path.display())))?;
-    let mut command = CommandWrap::with_new(devenv_exe, |command| {
-        command
-            .arg("--file")
-            .arg(&stack.file)
-            .args(["--color", "never", "cache", "build"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::from(log))
-            .stderr(std::process::Stdio::from(copy));
-    });
-    command.wrap(ProcessSession);
-    command
-        .spawn()
-        .map_err(|e| Diagnostic::new(format!("cannot start the snapshot build: {e}")))?;
+    let log = crate::apps::spawn::open_log(&stack.root, "cache-build")?;
+    crate::apps::supervise::spawn_devenv_detached(
+        devenv_exe,
+        &stack.file,
+        &["cache", "build"],
+        log,
+    )
+    .map_err(|e| Diagnostic::new(format!("cannot start the snapshot build: {e}")))?;
     Ok(())
 }
