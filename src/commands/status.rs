@@ -17,9 +17,15 @@ pub fn run(file: Option<&Path>, args: &StatusArgs, ui: &Ui) -> Result<()> {
         return all_projects(args, ui);
     }
     let stack = crate::project::load(file)?;
-    let values = crate::env::load(&stack)?.values;
     let (mut report, apps) = block_on(async {
         let services = status(&stack).await?;
+        if stack.apps.is_empty() {
+            return Ok((services, Vec::new()));
+        }
+        // As services' status does: an unreadable `.env` falls back to the stack's defaults.
+        let values = crate::env::load(&stack)
+            .unwrap_or_else(|_| crate::env::Loaded::without_file(&stack))
+            .values;
         Ok((services, crate::apps::status(&stack, &values).await))
     })?;
     report.healthy = report.healthy && apps.iter().all(crate::apps::AppStatus::is_healthy);
