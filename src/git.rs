@@ -43,7 +43,8 @@ pub fn is_tracked(dir: &Path, file: &str) -> bool {
 /// line when `root` is in a git work tree that does not ignore it yet. Returns whether it
 /// changed `.gitignore`.
 pub fn ignore(root: &Path, file: &str, comment: &str) -> std::io::Result<bool> {
-    if !in_work_tree(root) || is_ignored(root, file) || listed_in_gitignore(root, file) {
+    // The file check first: once the line is written, no git process is started.
+    if !in_work_tree(root) || listed_in_gitignore(root, file) || is_ignored(root, file) {
         return Ok(false);
     }
     let gitignore = root.join(".gitignore");

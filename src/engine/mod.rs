@@ -234,11 +234,7 @@ impl Engine {
 
     /// Whether an image is present locally.
     pub async fn image_present(&self, image: &str) -> Result<bool, Diagnostic> {
-        match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(api_error(&format!("inspecting image {image}"), &e)),
-        }
+        Ok(self.image_id(image).await?.is_some())
     }
 
     /// Pulls an image, reporting byte progress.

@@ -72,6 +72,6 @@ async fn migrate_then_seed(
             crate::database::run_steps(stack, target, env, only(false, true), &note).await?;
         report.seeds = seeded.seeds;
     }
-    timings.lap(Phase::Seeds);
+    // `up` laps `Seeds` after this returns (also when there is no database).
     Ok(report)
 }
