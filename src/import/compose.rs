@@ -173,7 +173,8 @@ fn read_yaml(path: &Path) -> Result<Mapping, Diagnostic> {
     }
 }
 
-/// `.env` read with dotenvy's rules, without touching the process environment.
+/// `.env` read with Compose's rules (a value may hold unquoted spaces, which dotenvy refuses),
+/// without touching the process environment.
 fn read_dotenv(path: &Path) -> Result<Option<IndexMap<String, String>>, Diagnostic> {
     if !path.is_file() {
         return Ok(None);

@@ -371,11 +371,9 @@ fn leftover_reason(key: &str) -> &'static str {
         "container_name" => "devenv names containers <project>-<service>-1",
         "restart" => "devenv starts services on `devenv up`; no restart policy",
         "networks" => "devenv puts every service on the project's one network",
-        "build" => "devenv runs images; build it yourself or keep the image",
         "deploy" => "swarm/deploy settings have no devenv equivalent",
         "user" => "devenv services run as the image's user",
         "stdin_open" | "tty" => "devenv services run without a terminal",
-        "profiles" => "profiles handled at import",
         "expose" => "ports are shared on the project network anyway",
         _ => "no devenv equivalent",
     }

@@ -85,8 +85,6 @@ pub struct Prepared {
     pub command: Option<Vec<String>>,
     /// `entrypoint` as written.
     pub entrypoint: Option<Vec<String>>,
-    /// `profiles`.
-    pub profiles: Vec<String>,
     /// Keys with no devenv place: key and a short rendering of the value.
     pub leftovers: Vec<(String, String)>,
 }
@@ -133,7 +131,8 @@ pub fn prepare(
             "depends_on" => out.deps = fields::depends_on(value),
             "command" => out.command = command(value, name, &key, report),
             "entrypoint" => out.entrypoint = command(value, name, &key, report),
-            "profiles" => out.profiles = fields::string_or_list(value),
+            // Chosen before services are prepared (`import::select`).
+            "profiles" => {}
             _ => out.leftovers.push((key, render(value))),
         }
     }
