@@ -180,7 +180,7 @@ impl Variables {
             {
                 continue;
             }
-            let secret = is_secret_name(&var.name);
+            let secret = is_credential_key(&var.name);
             let value = (!secret).then(|| {
                 interpolate::escape(&vars.dotenv.get(&var.name).cloned().unwrap_or_default())
             });
@@ -357,6 +357,20 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_referenced_credential_from_dotenv_is_never_written_in_clear() {
+        let vars = Vars {
+            dotenv: [("DB_PASS".to_string(), "hunter2".to_string())].into(),
+            ..Vars::default()
+        };
+        let services = [prepared(&[("DSN", "mysql://u:${DB_PASS}@db/x")])];
+        let mut v = Variables::new(&services, &vars, HashSet::new());
+        v.declare_references("mysql://u:${DB_PASS}@db/x", &vars, "service `api`");
+        let rendered = format!("{:?}", v.declared);
+        assert!(!rendered.contains("hunter2"), "{rendered}");
+        assert!(v.outcomes.iter().any(|o| o.name == "DB_PASS" && o.secret));
     }
 
     #[test]
