@@ -234,13 +234,17 @@ fn mounts(
 ) -> Result<Vec<Mount>, Diagnostic> {
     let mut out = Vec::new();
     for item in value.as_sequence().into_iter().flatten() {
-        let mut mount = match item {
-            Value::Mapping(map) => fields::long_mount(map),
+        // The short form is interpolated whole, the long form's source on its own: once each.
+        let mount = match item {
+            Value::Mapping(map) => {
+                let mut mount = fields::long_mount(map);
+                if let Some(source) = &mount.source {
+                    mount.source = Some(resolve("volumes", source)?);
+                }
+                mount
+            }
             other => fields::short_mount(&resolve("volumes", &scalar(other).unwrap_or_default())?),
         };
-        if let Some(source) = &mount.source {
-            mount.source = Some(resolve("volumes", source)?);
-        }
         out.push(mount);
     }
     Ok(out)
@@ -361,6 +365,18 @@ fn interpolation_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_volume_is_interpolated_once() {
+        let value: Value =
+            serde_norway::from_str("[\"./a$$b:/x\", {type: bind, source: ./c$$d, target: /y}]")
+                .unwrap();
+        let resolve =
+            |_: &str, text: &str| Ok(crate::stack::interpolate::expand(text, &|_| None).unwrap());
+        let mounts = mounts(&value, &resolve).unwrap();
+        let sources: Vec<_> = mounts.iter().map(|m| m.source.clone().unwrap()).collect();
+        assert_eq!(sources, ["./a$b", "./c$d"]);
+    }
 
     #[test]
     fn the_written_host_port_keeps_its_variable() {
