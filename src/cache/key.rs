@@ -179,6 +179,7 @@ pub fn plan_from(stack: &Stack, eligible: Eligible, image_id: &str) -> CachePlan
         command: spec.command.as_deref(),
         target: &target,
         migrations: migration_files(&stack.root, database.migrations.as_deref()),
+        migration_format: database.format.map(|f| f.name()),
         seeds: seed_files(&stack.root, &database.seeds),
     };
     let key = key(&inputs);
@@ -214,6 +215,9 @@ struct KeyInputs<'a> {
     command: Option<&'a [String]>,
     target: &'a str,
     migrations: Vec<(String, String)>,
+    /// `[database] format`, when set (a detected format follows from the files hashed above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migration_format: Option<&'static str>,
     seeds: Vec<(String, String)>,
 }
 
