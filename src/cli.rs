@@ -77,7 +77,10 @@ impl Cli {
                 args.json
                     || matches!(
                         args.action,
-                        Some(MigrateAction::Status { json: true } | MigrateAction::Down { json: true, .. })
+                        Some(
+                            MigrateAction::Status { json: true }
+                                | MigrateAction::Down { json: true, .. }
+                        )
                     )
             }
             Command::Seed(args) => args.json,

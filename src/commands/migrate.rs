@@ -61,6 +61,7 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
             }
             if let Some(chosen) = &report.format
                 && chosen.format != database::format::Format::Sqlx
+                && configured.is_none()
             {
                 ui.info(format!(
                     "format: {} ({}), recorded in {}",
@@ -118,7 +119,9 @@ fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Re
         let mut table = Table::new(["VERSION", "FILE", "STATE"]);
         for row in &rows {
             table.row([
-                row.version.as_ref().map_or_else(|| "R".to_string(), ToString::to_string),
+                row.version
+                    .as_ref()
+                    .map_or_else(|| "R".to_string(), ToString::to_string),
                 row.file.clone(),
                 row.state.to_string(),
             ]);
@@ -146,7 +149,8 @@ fn down(
     let reverted = block_on(async {
         let migrations = migrate::Migrations::load(&stack.root, dir, configured).await?;
         let mut conn = target.connect().await?;
-        let result = migrate::down(&mut conn, &migrations, target, count, &|note| ui.info(note)).await;
+        let result =
+            migrate::down(&mut conn, &migrations, target, count, &|note| ui.info(note)).await;
         let _ = sqlx::Connection::close(conn).await;
         Ok(result?)
     })?;
@@ -173,7 +177,10 @@ fn down(
         ));
     }
     if reverted.is_empty() {
-        ui.info(format!("{} no applied migrations to revert", ui.paint(Style::Good, "✓")));
+        ui.info(format!(
+            "{} no applied migrations to revert",
+            ui.paint(Style::Good, "✓")
+        ));
     }
     Ok(())
 }

@@ -372,7 +372,10 @@ mod tests {
             file("0002_b.sql", "\n-- migrate:up\nSELECT 2;\n"),
         ];
         let err = choose(root.path(), &mixed, None).unwrap_err();
-        assert!(err.message.contains("m/0002_b.sql is in dbmate format"), "{err}");
+        assert!(
+            err.message.contains("m/0002_b.sql is in dbmate format"),
+            "{err}"
+        );
         assert_eq!(err.location.as_deref().unwrap().line, 2);
 
         let pairs = [
@@ -391,7 +394,10 @@ mod tests {
         let chosen = choose(root.path(), &pairs, None).unwrap();
         assert_eq!(chosen.format, Format::GolangMigrate);
         assert!(chosen.why.contains("go.mod"), "{}", chosen.why);
-        assert_eq!(Format::from_name("golang-migrate"), Some(Format::GolangMigrate));
+        assert_eq!(
+            Format::from_name("golang-migrate"),
+            Some(Format::GolangMigrate)
+        );
         assert_eq!(Format::from_name("liquibase"), None);
     }
 }

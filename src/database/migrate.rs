@@ -478,11 +478,7 @@ pub fn new_file(
         .collect();
     let next = numbers.iter().max().copied().unwrap_or(0) + 1;
     let timestamps = numbers.iter().any(|n| *n >= 10_000_000_000);
-    let stamp = || {
-        jiff::Timestamp::now()
-            .strftime("%Y%m%d%H%M%S")
-            .to_string()
-    };
+    let stamp = || jiff::Timestamp::now().strftime("%Y%m%d%H%M%S").to_string();
     let note = "never edit once applied: add a new one";
     let files: Vec<(String, String)> = match chosen.format {
         Format::Sqlx => vec![(
@@ -514,8 +510,10 @@ pub fn new_file(
     for (file, text) in files {
         let path = full.join(&file);
         if path.exists() {
-            return Err(Diagnostic::new(format!("{} exists already", dir.join(&file).display()))
-                .with_help("pick another name, or wait a second for a new timestamp"));
+            return Err(
+                Diagnostic::new(format!("{} exists already", dir.join(&file).display()))
+                    .with_help("pick another name, or wait a second for a new timestamp"),
+            );
         }
         std::fs::write(&path, text)
             .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", path.display())))?;
@@ -632,7 +630,9 @@ mod tests {
         std::fs::write(dir.path().join("m/0002_u.sql"), "insert into t values (1);").unwrap();
         let target = super::super::Target::from_url("sqlite:dev.db", dir.path()).unwrap();
         let mut conn = target.connect().await.unwrap();
-        let migrations = Migrations::load(dir.path(), Path::new("m"), None).await.unwrap();
+        let migrations = Migrations::load(dir.path(), Path::new("m"), None)
+            .await
+            .unwrap();
         let applied = apply(&mut conn, &migrations, &target, &|_| {})
             .await
             .unwrap();
@@ -647,7 +647,9 @@ mod tests {
                 .is_empty()
         );
         std::fs::write(dir.path().join("m/0002_u.sql"), "insert into t values (2);").unwrap();
-        let edited = Migrations::load(dir.path(), Path::new("m"), None).await.unwrap();
+        let edited = Migrations::load(dir.path(), Path::new("m"), None)
+            .await
+            .unwrap();
         let err = apply(&mut conn, &edited, &target, &|_| {})
             .await
             .unwrap_err();

@@ -244,7 +244,10 @@ impl Loader<'_> {
             Some(name) => Some(Format::from_name(name.get_ref()).ok_or_else(|| {
                 self.err(
                     name.span(),
-                    format!("`{}` is not a migration format devenv knows", name.get_ref()),
+                    format!(
+                        "`{}` is not a migration format devenv knows",
+                        name.get_ref()
+                    ),
                 )
                 .with_help(format!(
                     "use one of {}, or leave `format` out to detect it from the files",

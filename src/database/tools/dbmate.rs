@@ -17,11 +17,7 @@ pub fn parse(files: &[SqlFile]) -> Result<Vec<ToolMigration>, Diagnostic> {
 }
 
 fn parse_file(file: &SqlFile) -> Result<ToolMigration, Diagnostic> {
-    let digits: String = file
-        .name
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let digits: String = file.name.chars().take_while(char::is_ascii_digit).collect();
     let version = Version::parse(&digits).ok_or_else(|| {
         Diagnostic::in_file(
             &file.shown,
@@ -62,10 +58,13 @@ fn parse_file(file: &SqlFile) -> Result<ToolMigration, Diagnostic> {
         ));
     }
     let Some(down) = down else {
-        return Err(
-            Diagnostic::in_file(&file.shown, "a dbmate migration needs a `-- migrate:down` line (it may be followed by nothing)")
-                .with_help("add `-- migrate:down` after the up statements, with the statements that undo them"),
-        );
+        return Err(Diagnostic::in_file(
+            &file.shown,
+            "a dbmate migration needs a `-- migrate:down` line (it may be followed by nothing)",
+        )
+        .with_help(
+            "add `-- migrate:down` after the up statements, with the statements that undo them",
+        ));
     };
     if down < up {
         return Err(at_line(
@@ -102,7 +101,9 @@ fn parse_file(file: &SqlFile) -> Result<ToolMigration, Diagnostic> {
 /// The statement that creates dbmate's table when it is missing.
 pub fn create(kind: Kind) -> &'static str {
     match kind {
-        Kind::Mysql => "create table if not exists schema_migrations (version varchar(128) primary key)",
+        Kind::Mysql => {
+            "create table if not exists schema_migrations (version varchar(128) primary key)"
+        }
         _ => "create table if not exists schema_migrations (version varchar primary key)",
     }
 }
@@ -139,15 +140,21 @@ mod tests {
 
     #[test]
     fn what_dbmate_refuses_is_refused() {
-        let err = parse_file(&file("1_a.sql", "CREATE TABLE a();\n-- migrate:up\n-- migrate:down\n"))
-            .unwrap_err();
+        let err = parse_file(&file(
+            "1_a.sql",
+            "CREATE TABLE a();\n-- migrate:up\n-- migrate:down\n",
+        ))
+        .unwrap_err();
         assert_eq!(err.location.as_deref().unwrap().line, 1, "{err}");
         let err = parse_file(&file("1_a.sql", "-- migrate:up\nSELECT 1;\n")).unwrap_err();
         assert!(err.message.contains("`-- migrate:down`"), "{err}");
         let err = parse_file(&file("a.sql", "-- migrate:up\n-- migrate:down\n")).unwrap_err();
         assert!(err.message.contains("leading digits"), "{err}");
-        let empty_down = parse_file(&file("2_b.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n"))
-            .unwrap();
+        let empty_down = parse_file(&file(
+            "2_b.sql",
+            "-- migrate:up\nSELECT 1;\n-- migrate:down\n",
+        ))
+        .unwrap();
         assert!(empty_down.down.unwrap().statements.is_empty());
     }
 }

@@ -108,7 +108,9 @@ fn sections(file: &SqlFile) -> Result<Sections, Diagnostic> {
                     return Err(at_line(
                         file,
                         number,
-                        format!("`{trimmed}` out of place: StatementBegin opens a block inside Up or Down, StatementEnd closes it"),
+                        format!(
+                            "`{trimmed}` out of place: StatementBegin opens a block inside Up or Down, StatementEnd closes it"
+                        ),
                     ));
                 }
                 "no transaction" => transaction = false,
@@ -135,12 +137,10 @@ fn sections(file: &SqlFile) -> Result<Sections, Diagnostic> {
             if trimmed.is_empty() || trimmed.starts_with("--") {
                 continue;
             }
-            return Err(at_line(
-                file,
-                number,
-                "a goose migration starts with `-- +goose Up`",
-            )
-            .with_help("put `-- +goose Up` above the first statement"));
+            return Err(
+                at_line(file, number, "a goose migration starts with `-- +goose Up`")
+                    .with_help("put `-- +goose Up` above the first statement"),
+            );
         }
         if buffer.is_empty() && (trimmed.is_empty() || trimmed.starts_with("--")) {
             continue;
@@ -156,10 +156,11 @@ fn sections(file: &SqlFile) -> Result<Sections, Diagnostic> {
         }
     }
     if part == Part::Start {
-        return Err(
-            Diagnostic::in_file(&file.shown, "a goose migration starts with `-- +goose Up`")
-                .with_help("put `-- +goose Up` above the first statement"),
-        );
+        return Err(Diagnostic::in_file(
+            &file.shown,
+            "a goose migration starts with `-- +goose Up`",
+        )
+        .with_help("put `-- +goose Up` above the first statement"));
     }
     if let Some(line) = block {
         return Err(at_line(

@@ -101,8 +101,9 @@ pub async fn status(
                         _ => MigrationState::Applied,
                     }
                 }
-                Some(v) if out_of_order_refused(migrations.format)
-                    && newest.as_ref().is_some_and(|n| v < n) =>
+                Some(v)
+                    if out_of_order_refused(migrations.format)
+                        && newest.as_ref().is_some_and(|n| v < n) =>
                 {
                     MigrationState::OutOfOrder
                 }
@@ -263,11 +264,19 @@ fn refuse_problems(migrations: &ToolMigrations, history: &History) -> Result<(),
         };
         return Err(Diagnostic::new(format!(
             "{file} failed part-way in an earlier run ({table} marks version {dirty} {})",
-            if format == Format::Flyway { "failed" } else { "dirty" }
+            if format == Format::Flyway {
+                "failed"
+            } else {
+                "dirty"
+            }
         ))
         .with_help(help));
     }
-    if let Some(version) = history.applied.keys().find(|v| migrations.find(v).is_none()) {
+    if let Some(version) = history
+        .applied
+        .keys()
+        .find(|v| migrations.find(v).is_none())
+    {
         return Err(missing_file(migrations, version));
     }
     for migration in &migrations.list {
@@ -425,7 +434,10 @@ async fn revert_one(
     tx.commit().await.map_err(db_error)
 }
 
-async fn run_statements(conn: &mut AnyConnection, statements: &[String]) -> Result<(), sqlx::Error> {
+async fn run_statements(
+    conn: &mut AnyConnection,
+    statements: &[String],
+) -> Result<(), sqlx::Error> {
     for statement in statements {
         conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())))
             .await?;
@@ -445,7 +457,10 @@ async fn record_up(
     let mut args = AnyArguments::default();
     let sql = match format {
         Format::Goose => {
-            add(&mut args, version.and_then(Version::number).unwrap_or_default())?;
+            add(
+                &mut args,
+                version.and_then(Version::number).unwrap_or_default(),
+            )?;
             add(&mut args, true)?;
             format!(
                 "INSERT INTO {} (version_id, is_applied) VALUES ({}, {})",
@@ -455,7 +470,10 @@ async fn record_up(
             )
         }
         Format::Dbmate => {
-            add(&mut args, version.map(|v| v.text().to_string()).unwrap_or_default())?;
+            add(
+                &mut args,
+                version.map(|v| v.text().to_string()).unwrap_or_default(),
+            )?;
             format!(
                 "insert into {} (version) values ({})",
                 dbmate::TABLE,
@@ -478,7 +496,10 @@ async fn record(
     success: bool,
 ) -> Result<(), Diagnostic> {
     let mut args = AnyArguments::default();
-    add(&mut args, migration.version.as_ref().map(|v| v.text().to_string()))?;
+    add(
+        &mut args,
+        migration.version.as_ref().map(|v| v.text().to_string()),
+    )?;
     add(&mut args, migration.description.clone())?;
     add(
         &mut args,
@@ -538,7 +559,10 @@ async fn set_version(
         Kind::Mysql => "DELETE FROM `schema_migrations` LIMIT 1",
         _ => "TRUNCATE \"schema_migrations\"",
     };
-    (&mut *tx).execute(sqlx::raw_sql(clear)).await.map_err(db_error)?;
+    (&mut *tx)
+        .execute(sqlx::raw_sql(clear))
+        .await
+        .map_err(db_error)?;
     if version.is_some() || dirty {
         let mut args = AnyArguments::default();
         add(&mut args, version.unwrap_or(-1))?;
@@ -568,7 +592,9 @@ async fn ensure_table(
                 .map_err(db_error)?;
         }
         Format::Dbmate => {
-            conn.execute(sqlx::raw_sql(dbmate::create(kind))).await.map_err(db_error)?;
+            conn.execute(sqlx::raw_sql(dbmate::create(kind)))
+                .await
+                .map_err(db_error)?;
         }
         Format::Goose | Format::Flyway if !table_exists(conn, format.table(), kind).await? => {
             let statements = match format {
@@ -577,7 +603,10 @@ async fn ensure_table(
             };
             let mut tx = conn.begin().await.map_err(db_error)?;
             for statement in statements {
-                (&mut *tx).execute(sqlx::raw_sql(statement)).await.map_err(db_error)?;
+                (&mut *tx)
+                    .execute(sqlx::raw_sql(statement))
+                    .await
+                    .map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)?;
         }
@@ -637,7 +666,9 @@ async fn read_history(
             .await
             .map_err(db_error)?;
             if let Some((current, dirty)) = row {
-                let current = (current >= 0).then(|| version(current.to_string())).transpose()?;
+                let current = (current >= 0)
+                    .then(|| version(current.to_string()))
+                    .transpose()?;
                 if dirty != 0 {
                     history.dirty = current.clone();
                 }
