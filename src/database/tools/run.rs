@@ -372,7 +372,7 @@ async fn apply_one(
         return record_up(conn, format, kind, migration, started).await;
     }
     let mut tx = conn.begin().await.map_err(db_error)?;
-    let result = run_statements(&mut *tx, &script.statements).await;
+    let result = run_statements(&mut tx, &script.statements).await;
     if let Err(error) = result {
         drop(tx);
         if format == Format::Flyway && kind == Kind::Mysql {
@@ -381,7 +381,7 @@ async fn apply_one(
         }
         return Err(failed(migration, script.line, format, kind, error));
     }
-    record_up(&mut *tx, format, kind, migration, started).await?;
+    record_up(&mut tx, format, kind, migration, started).await?;
     tx.commit().await.map_err(db_error)
 }
 
@@ -427,10 +427,10 @@ async fn revert_one(
         return execute(conn, &delete, args).await;
     }
     let mut tx = conn.begin().await.map_err(db_error)?;
-    run_statements(&mut *tx, &script.statements)
+    run_statements(&mut tx, &script.statements)
         .await
         .map_err(|e| failed(migration, script.line, format, kind, e))?;
-    execute(&mut *tx, &delete, args).await?;
+    execute(&mut tx, &delete, args).await?;
     tx.commit().await.map_err(db_error)
 }
 
@@ -573,7 +573,7 @@ async fn set_version(
             placeholder(kind, 1),
             placeholder(kind, 2)
         );
-        execute(&mut *tx, &sql, args).await?;
+        execute(&mut tx, &sql, args).await?;
     }
     tx.commit().await.map_err(db_error)
 }
@@ -635,6 +635,9 @@ async fn table_exists(
         .map_err(db_error)?;
     Ok(count > 0)
 }
+
+/// A row of Flyway's history: version, description, type, checksum, success (0 or 1).
+type FlywayRow = (Option<String>, String, String, Option<i32>, i64);
 
 /// Reads the tool's table.
 async fn read_history(
@@ -716,7 +719,7 @@ async fn read_history(
                 Kind::Mysql => format!("`{c}`"),
                 _ => format!("\"{c}\""),
             };
-            let rows: Vec<(Option<String>, String, String, Option<i32>, i64)> =
+            let rows: Vec<FlywayRow> =
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {}, {}, {}, {}, {} FROM {} ORDER BY {}",
                     q("version"),
