@@ -719,20 +719,19 @@ async fn read_history(
                 Kind::Mysql => format!("`{c}`"),
                 _ => format!("\"{c}\""),
             };
-            let rows: Vec<FlywayRow> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {}, {}, {}, {}, {} FROM {} ORDER BY {}",
-                    q("version"),
-                    q("description"),
-                    q("type"),
-                    q("checksum"),
-                    as_number(&q("success")),
-                    flyway::TABLE,
-                    q("installed_rank")
-                )))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            let rows: Vec<FlywayRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {}, {}, {}, {}, {} FROM {} ORDER BY {}",
+                q("version"),
+                q("description"),
+                q("type"),
+                q("checksum"),
+                as_number(&q("success")),
+                flyway::TABLE,
+                q("installed_rank")
+            )))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
             for (text, description, kind_of_row, checksum, success) in rows {
                 match (text, kind_of_row.as_str()) {
                     (Some(text), "BASELINE") => history.baseline = Some(version(text)?),
