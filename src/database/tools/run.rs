@@ -57,13 +57,28 @@ async fn apply_locked(
     migrations: &ToolMigrations,
     kind: Kind,
 ) -> Result<Vec<Applied>, Diagnostic> {
+    let fresh = !table_exists(conn, migrations.format.table(), kind).await?;
+    let other = if fresh {
+        other_history(conn, migrations.format, kind).await?
+    } else {
+        None
+    };
     ensure_table(conn, migrations.format, kind).await?;
     let history = read_history(conn, migrations, kind).await?;
     refuse_problems(migrations, &history)?;
     let mut done = Vec::new();
     for migration in pending(migrations, &history) {
         let started = Instant::now();
-        apply_one(conn, migrations.format, kind, migration).await?;
+        let applied = apply_one(conn, migrations.format, kind, migration).await;
+        if let (Err(error), Some(other)) = (applied.as_ref(), other) {
+            return Err(error.clone().with_help(format!(
+                "this database was migrated in {other}'s format before (it has {}, not {}): start over in {}'s with `devenv db reset` in development, or set `format = \"{other}\"` under [database] if that is still the project's tool.",
+                other.table(),
+                migrations.format.table(),
+                migrations.format
+            )));
+        }
+        applied?;
         done.push(Applied {
             version: migration
                 .version
@@ -613,6 +628,21 @@ async fn ensure_table(
         _ => {}
     }
     Ok(())
+}
+
+/// Another format whose history table this database holds (one migrated before in another
+/// tool's format), for the message when the first migration then fails.
+async fn other_history(
+    conn: &mut AnyConnection,
+    format: Format,
+    kind: Kind,
+) -> Result<Option<Format>, Diagnostic> {
+    for other in Format::ALL {
+        if other.table() != format.table() && table_exists(conn, other.table(), kind).await? {
+            return Ok(Some(other));
+        }
+    }
+    Ok(None)
 }
 
 async fn table_exists(
