@@ -249,6 +249,10 @@ pub async fn run_steps(
     };
     let env = command_env(env_file, target);
     let mut report = Report::default();
+    // The migration connection is reused for the seeds when no migration ran on it (the warm
+    // path: one login instead of two); after migrations ran, their session settings (a
+    // pg_dump'ed schema sets search_path) must not reach the seeds, so the seeds get their own.
+    let mut idle: Option<AnyConnection> = None;
     if steps.migrate {
         if let Some(argv) = &database.migrate_command {
             command::run(argv, &stack.root, &env, "migrate", on_note).await?;
@@ -257,14 +261,22 @@ pub async fn run_steps(
             let migrations = migrate::Migrations::load(&stack.root, dir, database.format).await?;
             let mut conn = target.connect().await?;
             let result = migrate::apply(&mut conn, &migrations, target, on_note).await;
-            let _ = conn.close().await;
-            report.applied = result?;
             report.format = Some(migrations.chosen);
+            match result {
+                Ok(applied) if applied.is_empty() => idle = Some(conn),
+                result => {
+                    let _ = conn.close().await;
+                    report.applied = result?;
+                }
+            }
         }
     }
     if steps.seed && !database.seeds.is_empty() {
         let items = seed::items(&stack.root, &database.seeds)?;
-        let mut conn = target.connect().await?;
+        let mut conn = match idle.take() {
+            Some(conn) => conn,
+            None => target.connect().await?,
+        };
         let result = seed::run(
             &mut conn,
             target.kind,
@@ -277,6 +289,9 @@ pub async fn run_steps(
         .await;
         let _ = conn.close().await;
         report.seeds = result?;
+    }
+    if let Some(conn) = idle {
+        let _ = conn.close().await;
     }
     Ok(report)
 }

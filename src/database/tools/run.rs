@@ -70,7 +70,7 @@ async fn apply_locked(
     for migration in pending(migrations, &history) {
         let started = Instant::now();
         let applied = apply_one(conn, migrations.format, kind, migration).await;
-        if let (Err(error), Some(other)) = (applied.as_ref(), other) {
+        if let (Err(error), Some(other), true) = (applied.as_ref(), other, done.is_empty()) {
             return Err(error.clone().with_help(format!(
                 "this database was migrated in {other}'s format before (it has {}, not {}): start over in {}'s with `devenv db reset` in development, or set `format = \"{other}\"` under [database] if that is still the project's tool.",
                 other.table(),
