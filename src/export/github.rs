@@ -159,7 +159,7 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
             },
         )]),
     };
-    let body = serde_norway::to_string(&workflow).expect("workflow structs always serialize");
+    let body = super::to_yaml(&workflow);
     Ok(Export {
         target: Target::GithubActions,
         documents: vec![Document {

@@ -122,7 +122,7 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
             script,
         },
     )]);
-    let body = serde_norway::to_string(&pipeline).expect("pipeline structs always serialize");
+    let body = super::to_yaml(&pipeline);
     Ok(Export {
         target: Target::GitlabCi,
         documents: vec![Document {

@@ -322,7 +322,7 @@ impl Builder<'_> {
             },
             content,
         };
-        let body = serde_norway::to_string(&manifest).expect("manifest structs always serialize");
+        let body = super::to_yaml(&manifest);
         let file_name = format!(
             "{:02}-{}-{name}.yaml",
             self.documents.len(),
@@ -371,18 +371,18 @@ impl Builder<'_> {
     /// `$(NAME)` only from entries defined before), then `entries`.
     fn environment(&self, entries: Vec<(String, Expanded)>) -> Vec<EnvVar> {
         let mut env: Vec<EnvVar> = Vec::new();
-        for (name, value) in &entries {
-            if value.whole_secret(&self.ctx).is_some() {
-                continue;
-            }
+        let values = entries
+            .iter()
+            .filter(|(_, value)| value.whole_secret(&self.ctx).is_none());
+        for (_, value) in values {
             for secret in &value.secrets {
                 let defined = env.iter().any(|e| &e.name == secret)
                     || entries.iter().any(|(n, _)| n == secret);
                 if !defined {
-                    env.push(self.env_var(secret, &self.ctx.expand(&format!("${{{secret}}}"))));
+                    let reference = self.ctx.expand(&format!("${{{secret}}}"));
+                    env.push(self.env_var(secret, &reference));
                 }
             }
-            let _ = name;
         }
         // Entries that are a secret come first too, so later values may refer to them.
         let (secrets, plain): (Vec<_>, Vec<_>) = entries

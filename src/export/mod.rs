@@ -248,6 +248,14 @@ fn database_steps(stack: &Stack, report: &mut Report) -> Vec<(&'static str, Stri
     steps
 }
 
+/// YAML that YAML 1.1 readers (GitHub's, GitLab's, Kubernetes', PyYAML) read as written:
+/// serde-saphyr quotes `yes`, `on`, `0755` or `22:22`, which they would take for a boolean
+/// or a number. Long lines stay on one line (no folding); text with newlines is a `|` block.
+fn to_yaml(value: &impl Serialize) -> String {
+    let options = serde_saphyr::ser_options! { folded_wrap_chars: 100_000 };
+    serde_saphyr::to_string_with_options(value, options).expect("export structs always serialize")
+}
+
 /// The default install step: cargo builds devenv from its repository, named by the CI
 /// variable `DEVENV_REPOSITORY`.
 const INSTALL: &str = "cargo install --locked --git \"$DEVENV_REPOSITORY\" devenv";
@@ -255,6 +263,18 @@ const INSTALL: &str = "cargo install --locked --git \"$DEVENV_REPOSITORY\" deven
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::diagnostic::SourceFile;
+
+    #[test]
+    fn yaml_1_1_booleans_and_numbers_are_quoted_and_long_lines_kept_whole() {
+        let items = ["--appendonly", "yes", "on", "22:22", "0755", "plain"];
+        let long = "word ".repeat(40);
+        let yaml = super::to_yaml(&(items, &long));
+        for quoted in ["\"yes\"", "\"on\"", "\"22:22\"", "\"0755\""] {
+            assert!(yaml.contains(quoted), "{quoted} not quoted:\n{yaml}");
+        }
+        assert!(yaml.contains("- plain\n"), "{yaml}");
+        assert!(yaml.contains(long.trim_end()), "{yaml}");
+    }
     use crate::stack::Stack;
     use std::path::Path;
 
