@@ -145,7 +145,7 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
             "steps `devenv migrate` and `devenv seed`",
         );
     }
-    let job_name = crate::export::kubernetes::dns_label(&stack.project.declared_name);
+    let job_name = super::kubernetes::object_name(&stack.project.declared_name);
     let workflow = Workflow {
         name: format!("{} stack", stack.project.declared_name),
         on: vec!["push", "pull_request"],

@@ -112,7 +112,7 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
             "script: `devenv migrate` and `devenv seed`",
         );
     }
-    let job_name = super::kubernetes::dns_label(&stack.project.declared_name);
+    let job_name = super::kubernetes::object_name(&stack.project.declared_name);
     let pipeline = IndexMap::from([(
         job_name,
         Job {

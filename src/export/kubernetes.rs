@@ -271,6 +271,17 @@ pub fn dns_label(name: &str) -> String {
         .to_string()
 }
 
+/// The name of a service's or app's objects: a DNS label that starts with a letter, as a
+/// Service name must (`2fa` → `s-2fa`).
+pub fn object_name(name: &str) -> String {
+    let label = dns_label(name);
+    if label.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        label
+    } else {
+        format!("s-{label}")
+    }
+}
+
 /// Whether `name` is a valid namespace name.
 fn is_dns_label(name: &str) -> bool {
     !name.is_empty()
@@ -394,7 +405,7 @@ impl Builder<'_> {
     }
 
     fn service(&mut self, service: &Service) {
-        let name = dns_label(&service.name);
+        let name = object_name(&service.name);
         if !service.profiles.is_empty() {
             self.report.dropped(
                 "service",
@@ -608,7 +619,7 @@ impl Builder<'_> {
             );
             return;
         };
-        let name = dns_label(&app.name);
+        let name = object_name(&app.name);
         let mut env = self.ctx.variables();
         env.extend(
             app.env
@@ -690,6 +701,16 @@ impl Builder<'_> {
             }
             return Ok(());
         };
+        if !service.profiles.is_empty() {
+            if database.migrations.is_some() || !database.seeds.is_empty() {
+                self.report.dropped(
+                    "migrations",
+                    &service.name,
+                    "the database's service is in a profile and not exported, so nothing applies them",
+                );
+            }
+            return Ok(());
+        }
         if database.migrate_command.is_some() {
             self.report.dropped(
                 "migrations",
@@ -1006,7 +1027,7 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
         secret: secret_ref,
         literal,
         network: Network::ServiceName,
-        host: |service| dns_label(service),
+        host: |service| object_name(service),
     };
     let mut builder = Builder {
         ctx,
@@ -1089,6 +1110,8 @@ mod tests {
     #[test]
     fn names_are_dns_labels() {
         assert_eq!(dns_label("My_App.v2"), "my-app-v2");
+        assert_eq!(object_name("2fa"), "s-2fa");
+        assert_eq!(object_name("db"), "db");
         assert!(is_dns_label("shop-dev") && !is_dns_label("Shop") && !is_dns_label("-x"));
     }
 

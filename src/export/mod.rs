@@ -53,7 +53,8 @@ pub struct Options {
 /// One YAML document of an export (a whole workflow, or one Kubernetes object).
 #[derive(Debug, Clone)]
 pub struct Document {
-    /// Its file name when an export is written to a directory (`03-statefulset-db.yaml`).
+    /// Its file name when an export is written to a directory (`devenv.yml`,
+    /// `03-statefulset-db.yaml`).
     pub file_name: String,
     /// The YAML, without header.
     pub body: String,
@@ -153,16 +154,16 @@ impl Export {
         header::with_header_by(&body.join("---\n"), &self.target.command())
     }
 
-    /// Writes the export to `output`: one file, or with several documents and `output` a
-    /// directory (existing, or written with a trailing `/`), one file per document. A file
+    /// Writes the export to `output`: one file, or when `output` is a directory (existing, or
+    /// written with a trailing `/`) one file per document there, named by the document
+    /// (`devenv.yml`, `.gitlab-ci.yml`, `03-statefulset-db.yaml`). A file
     /// edited by hand or not written by devenv is never replaced without `force`.
     pub fn write(
         &self,
         output: &Path,
         force: bool,
     ) -> Result<Vec<(PathBuf, WriteOutcome)>, Diagnostic> {
-        let as_directory = self.documents.len() > 1
-            && (output.is_dir() || output.as_os_str().to_string_lossy().ends_with('/'));
+        let as_directory = output.is_dir() || output.as_os_str().to_string_lossy().ends_with('/');
         let command = self.target.command();
         let files: Vec<GeneratedFile> = if as_directory {
             std::fs::create_dir_all(output)

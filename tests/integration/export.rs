@@ -301,7 +301,9 @@ fn a_mariadb_stack_with_secrets_and_apps_exports_everywhere_without_secret_value
         return;
     }
     let project = mariadb_project();
-    let (workflow, _) = project.run_ok(&["export", "github-actions"]);
+    let (_, err) = project.run_ok(&["export", "github-actions", "--output", ".github/workflows/"]);
+    assert_mentions(&err, &["created", "devenv.yml"]);
+    let workflow = project.read(".github/workflows/devenv.yml");
     check_schema("vendor.github-workflows", "devenv.yml", &workflow);
     let (pipeline, _) = project.run_ok(&["export", "gitlab-ci"]);
     check_schema("vendor.gitlab-ci", ".gitlab-ci.yml", &pipeline);
