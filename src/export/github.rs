@@ -82,12 +82,10 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
     let mut services = IndexMap::new();
     for service in stack.services.values() {
         if let Some(job_service) = job_service(&ctx, service, &mut report) {
-            report.exported(
-                "service",
-                &service.name,
-                format!("services.{}", service.name),
-            );
-            services.insert(service.name.clone(), job_service);
+            // A service id starts with a letter or `_`.
+            let id = super::kubernetes::object_name(&service.name);
+            report.exported("service", &service.name, format!("services.{id}"));
+            services.insert(id, job_service);
         }
     }
     for app in stack.apps.values() {
