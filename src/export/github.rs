@@ -182,6 +182,16 @@ fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<
         );
         return None;
     }
+    if !service.depends_on.is_empty() {
+        report.dropped(
+            "depends_on",
+            &service.name,
+            format!(
+                "the job starts every service container at once (none waits for {}); the steps wait for their health checks",
+                service.depends_on.join(", ")
+            ),
+        );
+    }
     let host_access = &service.host_access;
     if host_access.privileged || host_access.host_network || host_access.docker_socket {
         report.dropped(
@@ -326,6 +336,38 @@ mod tests {
             r#""pg_isready -U \"$U\" \x""#
         );
         assert_eq!(argument(r"a b\"), r#""a b\\""#);
+    }
+
+    #[test]
+    fn what_a_service_container_cannot_do_is_reported() {
+        let (_dir, stack) = crate::export::tests::stack(
+            "[project]\nname = \"x\"\n[services.db]\nuse = \"postgres\"\n[services.web]\nimage = \"nginx:1\"\ncommand = [\"nginx\", \"-g\", \"daemon off;\"]\nports = [\"80\"]\nvolumes = [\"./site:/usr/share/nginx/html:ro\"]\ndepends_on = [\"db\"]\nhealth = { tcp = 80 }\n[services.extra]\nimage = \"busybox\"\nprofiles = [\"tools\"]\n",
+            &[("site/index.html", "hi")],
+        );
+        let export = export(&stack, &Options::default()).unwrap();
+        let dropped: Vec<(&str, &str)> = export
+            .report
+            .not_exported
+            .iter()
+            .map(|d| (d.kind, d.name.as_str()))
+            .collect();
+        for expected in [
+            ("depends_on", "web"),
+            ("command", "web"),
+            ("bind mount", "web"),
+            ("health check", "web"),
+            ("service", "extra"),
+        ] {
+            assert!(
+                dropped.contains(&expected),
+                "{expected:?} not in {dropped:?}"
+            );
+        }
+        let yaml: serde_norway::Value = serde_norway::from_str(&export.documents[0].body).unwrap();
+        let services = &yaml["jobs"]["x"]["services"];
+        assert_eq!(services["web"]["ports"][0], "80:80");
+        assert!(services["web"].get("options").is_none());
+        assert!(services.get("extra").is_none());
     }
 
     #[test]

@@ -147,6 +147,16 @@ fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<
         );
         return None;
     }
+    if !service.depends_on.is_empty() {
+        report.dropped(
+            "depends_on",
+            &service.name,
+            format!(
+                "the job starts every service at once (none waits for {})",
+                service.depends_on.join(", ")
+            ),
+        );
+    }
     let host_access = &service.host_access;
     if host_access.privileged || host_access.host_network || host_access.docker_socket {
         report.dropped(

@@ -417,6 +417,16 @@ impl Builder<'_> {
             );
             return;
         }
+        if !service.depends_on.is_empty() {
+            self.report.dropped(
+                "depends_on",
+                &service.name,
+                format!(
+                    "Kubernetes starts every workload at once (none waits for {}); a container that needs another fails and restarts until it answers",
+                    service.depends_on.join(", ")
+                ),
+            );
+        }
         let access = &service.host_access;
         if access.privileged || access.host_network || access.docker_socket {
             self.report.dropped(
