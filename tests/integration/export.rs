@@ -1,7 +1,10 @@
 //! `devenv export`: the GitHub Actions workflow and the GitLab CI job validate against the
 //! schemas check-jsonschema ships, the Kubernetes manifests against the Kubernetes schema
 //! (kubernetes-validate, pinned to one version) and through `kubectl apply --dry-run=client`;
-//! no secret value is ever written. No Docker Engine needed.
+//! no secret value is ever written; these need no Docker Engine. Two tests run what was
+//! exported on the engine, as the runner and the kubelet would: the GitHub job's service
+//! container (its `options` split as the runner splits them) and steps, and the Kubernetes
+//! database workload with its migration Job.
 
 use crate::support::*;
 use std::io::{BufRead, BufReader, Write};
@@ -540,4 +543,360 @@ fn answer(mut stream: std::net::TcpStream) {
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// A container this test runs by hand, removed with its anonymous volumes when dropped.
+struct RunningContainer(String);
+
+impl Drop for RunningContainer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .output();
+    }
+}
+
+/// The words of a command line as the Actions runner splits `options` before `docker create`
+/// (the Windows rules .NET applies on every platform: double quotes group, backslashes
+/// escape a quote only).
+fn runner_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut in_quotes, mut started, mut backslashes) = (false, false, 0usize);
+    for c in line.chars() {
+        match c {
+            '\\' => {
+                backslashes += 1;
+                started = true;
+                continue;
+            }
+            '"' => {
+                word.push_str(&"\\".repeat(backslashes / 2));
+                if backslashes % 2 == 1 {
+                    word.push('"');
+                } else {
+                    in_quotes = !in_quotes;
+                }
+                started = true;
+            }
+            ' ' | '\t' if !in_quotes => {
+                word.push_str(&"\\".repeat(backslashes));
+                if started {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            _ => {
+                word.push_str(&"\\".repeat(backslashes));
+                word.push(c);
+                started = true;
+            }
+        }
+        backslashes = 0;
+    }
+    word.push_str(&"\\".repeat(backslashes));
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+#[test]
+fn the_github_job_runs_as_the_runner_would_run_it() {
+    if !docker_ready() {
+        return;
+    }
+    let project = TestProject::new(SHOP);
+    project.write(
+        "migrations/0001_products.sql",
+        "CREATE TABLE products (id serial PRIMARY KEY, name text NOT NULL);\n",
+    );
+    project.write(
+        "seeds/01_products.sql",
+        "INSERT INTO products (name) VALUES ('tea');\n",
+    );
+    let (workflow, _) = project.run_ok(&["export", "github-actions"]);
+    let yaml: serde_norway::Value = serde_norway::from_str(&workflow).unwrap();
+    let job = yaml["jobs"].as_mapping().unwrap().values().next().unwrap();
+    let db = &job["services"]["db"];
+    // The service container as the runner creates it: its image (the fixture standing in for
+    // it), env with the secret filled in, its port (on a free host port: tests run in
+    // parallel), and `options` split as the runner splits them.
+    let password = "pw-from-the-secret-store";
+    let fill = |value: &str, port: u16| {
+        value
+            .replace("${{ secrets.DB_PASSWORD }}", password)
+            .replace("5432", &port.to_string())
+    };
+    let port = free_port();
+    let image = db["image"].as_str().unwrap();
+    let fixture = FIXTURES.iter().find(|(from, _)| *from == image).unwrap().1;
+    let name = format!("devenv-export-{}", unique_suffix());
+    let mut args: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), name.clone()];
+    args.extend(["-p".into(), format!("127.0.0.1:{port}:5432")]);
+    for (key, value) in db["env"].as_mapping().unwrap() {
+        let value = value
+            .as_str()
+            .unwrap()
+            .replace("${{ secrets.DB_PASSWORD }}", password);
+        args.extend(["-e".into(), format!("{}={value}", key.as_str().unwrap())]);
+    }
+    let options = runner_words(db["options"].as_str().unwrap());
+    assert_eq!(options[0], "--health-cmd");
+    assert!(
+        options[1].starts_with("pg_isready")
+            && options[1].contains("\"${POSTGRES_USER:-postgres}\""),
+        "{options:?}"
+    );
+    args.extend(options);
+    args.push(fixture.into());
+    let _container = RunningContainer(name.clone());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    docker(&args);
+    // The runner waits for the health command to say healthy before the first step.
+    wait_until(
+        "the service container's health check",
+        std::time::Duration::from_secs(120),
+        || docker(&["inspect", "-f", "{{.State.Health.Status}}", &name]).trim() == "healthy",
+    );
+    // The steps after checkout and install, with the job's env, devenv on PATH.
+    let bin = Path::new(env!("CARGO_BIN_EXE_devenv")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env: Vec<(String, String)> = job["env"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_string(),
+                fill(v.as_str().unwrap(), port),
+            )
+        })
+        .collect();
+    let steps = job["steps"].as_sequence().unwrap();
+    let runs: Vec<&str> = steps
+        .iter()
+        .filter(|s| s["name"] != "Install devenv")
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for run in runs {
+        let (code, out, err) = output(
+            assert_cmd::Command::new("bash")
+                .args(["-e", "-c", run])
+                .current_dir(project.root())
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .env("PATH", &path)
+                .env("XDG_CONFIG_HOME", project.path(".config"))
+                .env("NO_COLOR", "1"),
+        );
+        assert_eq!(code, 0, "step `{run}` failed:\n{out}\n{err}");
+    }
+    let rows = docker(&[
+        "exec",
+        &name,
+        "psql",
+        "-U",
+        "shop",
+        "-d",
+        "shop",
+        "-tAc",
+        "SELECT name FROM products",
+    ]);
+    assert_eq!(rows.trim(), "tea");
+}
+
+/// A network this test creates, removed when dropped (after the containers on it).
+struct Network(String);
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["network", "rm", &self.0])
+            .output();
+    }
+}
+
+/// A container's `env` from a manifest as `-e` arguments, each secret reference filled in
+/// from `secrets` as Kubernetes would from the Secret.
+fn env_args(container: &serde_norway::Value, secrets: &[(&str, &str)]) -> Vec<String> {
+    let mut args = Vec::new();
+    for entry in container["env"].as_sequence().into_iter().flatten() {
+        let value = match entry["value"].as_str() {
+            Some(value) => value.to_string(),
+            None => {
+                let key = entry["valueFrom"]["secretKeyRef"]["key"].as_str().unwrap();
+                let (_, value) = secrets.iter().find(|(name, _)| *name == key).unwrap();
+                value.to_string()
+            }
+        };
+        assert!(!value.contains("$("), "a value to expand: {value}");
+        args.extend([
+            "-e".into(),
+            format!("{}={value}", entry["name"].as_str().unwrap()),
+        ]);
+    }
+    args
+}
+
+/// Runs the exported database workload and migration Job of `project` (PostgreSQL or
+/// MariaDB) as containers on a network of their own, the database reachable at its Service
+/// name, the ConfigMaps as mounted files; returns what `query` prints in the database.
+fn run_database_job(project: &TestProject, secrets: &[(&str, &str)], query: &[&str]) -> String {
+    let (manifests, _) = project.run_ok(&["export", "kubernetes"]);
+    let objects = yaml_documents(manifests.split_once("\n").unwrap().1);
+    let suffix = unique_suffix();
+    let network = Network(format!("devenv-export-{suffix}"));
+    docker(&["network", "create", &network.0]);
+    let db = &object(&objects, "StatefulSet", "db")["spec"]["template"]["spec"]["containers"][0];
+    let fixture = |image: &str| FIXTURES.iter().find(|(from, _)| *from == image).unwrap().1;
+    let db_name = format!("devenv-export-db-{suffix}");
+    let _db = RunningContainer(db_name.clone());
+    let mut args: Vec<String> = [
+        "run",
+        "-d",
+        "--name",
+        &db_name,
+        "--network",
+        &network.0,
+        "--network-alias",
+        "db",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(env_args(db, secrets));
+    args.push(fixture(db["image"].as_str().unwrap()).into());
+    docker(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // The readiness probe, as the kubelet runs it.
+    let probe: Vec<String> = db["readinessProbe"]["exec"]["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    wait_until(
+        "the database's readiness probe",
+        std::time::Duration::from_secs(120),
+        || {
+            std::process::Command::new("docker")
+                .args(["exec", &db_name])
+                .args(&probe)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        },
+    );
+    let job = object(&objects, "Job", &format!("{}-database", project.name));
+    let pod = &job["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let files = tempfile::tempdir().unwrap();
+    let job_name = format!("devenv-export-job-{suffix}");
+    let _job = RunningContainer(job_name.clone());
+    let mut args: Vec<String> = ["run", "--name", &job_name, "--network", &network.0]
+        .map(String::from)
+        .to_vec();
+    args.extend(env_args(container, secrets));
+    for mount in container["volumeMounts"].as_sequence().unwrap() {
+        let volume = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap();
+        let map = object(
+            &objects,
+            "ConfigMap",
+            volume["configMap"]["name"].as_str().unwrap(),
+        );
+        let dir = files.path().join(mount["name"].as_str().unwrap());
+        std::fs::create_dir_all(&dir).unwrap();
+        for (key, text) in map["data"].as_mapping().unwrap() {
+            std::fs::write(dir.join(key.as_str().unwrap()), text.as_str().unwrap()).unwrap();
+        }
+        args.extend([
+            "-v".into(),
+            format!(
+                "{}:{}:ro",
+                dir.display(),
+                mount["mountPath"].as_str().unwrap()
+            ),
+        ]);
+    }
+    args.extend([
+        "--entrypoint".into(),
+        container["command"][0].as_str().unwrap().into(),
+    ]);
+    args.push(fixture(container["image"].as_str().unwrap()).into());
+    args.extend(
+        container["command"].as_sequence().unwrap()[1..]
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string()),
+    );
+    let (code, out, err) = output(
+        assert_cmd::Command::new("timeout")
+            .arg("180")
+            .arg("docker")
+            .args(&args),
+    );
+    assert_eq!(code, 0, "the Job failed:\n{out}\n{err}");
+    assert_mentions(
+        &out,
+        &[
+            "applying migrations/0001_products.sql",
+            "applying seeds/01_products.sql",
+        ],
+    );
+    let mut exec = vec!["exec", &db_name];
+    exec.extend_from_slice(query);
+    docker(&exec)
+}
+
+#[test]
+fn the_kubernetes_job_applies_migrations_and_seeds_with_the_database_image_client() {
+    if !docker_ready() {
+        return;
+    }
+    let migration = "CREATE TABLE products (id INT PRIMARY KEY, name TEXT NOT NULL);\n";
+    let seed = "INSERT INTO products VALUES (1, 'tea'), (2, 'coffee');\n";
+    let postgres = TestProject::new(POSTGRES);
+    postgres.write("migrations/0001_products.sql", migration);
+    postgres.write("seeds/01_products.sql", seed);
+    let count = run_database_job(
+        &postgres,
+        &[("DB_PASSWORD", "pg-secret-in-the-cluster")],
+        &[
+            "psql",
+            "-U",
+            "shop",
+            "-d",
+            "shop",
+            "-tAc",
+            "SELECT count(*) FROM products",
+        ],
+    );
+    assert_eq!(count.trim(), "2");
+    let mariadb = TestProject::new(MARIADB);
+    mariadb.write("migrations/0001_products.sql", migration);
+    mariadb.write("seeds/01_products.sql", seed);
+    let secrets = [
+        ("DB_PASSWORD", "maria-secret-in-the-cluster"),
+        ("DB_MARIADB_ROOT_PASSWORD", "root-secret-in-the-cluster"),
+    ];
+    let count = run_database_job(
+        &mariadb,
+        &secrets,
+        &[
+            "mariadb",
+            "-ushop",
+            "-pmaria-secret-in-the-cluster",
+            "shop",
+            "-N",
+            "-e",
+            "SELECT count(*) FROM products",
+        ],
+    );
+    assert_eq!(count.trim(), "2");
 }
