@@ -630,15 +630,17 @@ impl Builder<'_> {
             return;
         };
         let name = object_name(&app.name);
-        let mut env = self.ctx.variables();
+        // The stack's variables, then the app's `env` and `PORT` over them (one entry each).
+        let mut env: IndexMap<String, Expanded> = self.ctx.variables().into_iter().collect();
         env.extend(
             app.env
                 .iter()
                 .map(|(key, value)| (key.clone(), self.ctx.expand(value))),
         );
         if let (Some(port), true) = (&app.port, app.port_env) {
-            env.push(("PORT".into(), self.ctx.expand(&port.default.to_string())));
+            env.insert("PORT".into(), self.ctx.expand(&port.default.to_string()));
         }
+        let env: Vec<(String, Expanded)> = env.into_iter().collect();
         let ports: Vec<(u16, &str)> = app.port.iter().map(|p| (p.default, "tcp")).collect();
         let probe = match app.health.as_ref().map(|h| (h, &h.check)) {
             Some((_, HealthCheck::Command(_))) => {
@@ -1209,6 +1211,7 @@ command = "x"
 image = "registry.example.com/api:1"
 port = 8000
 health = { http = "/health" }
+env = { DB_PORT = "3307" }
 "#,
             &[("seed.sql", "INSERT INTO t VALUES (1);\n")],
         );
@@ -1227,6 +1230,13 @@ health = { http = "/health" }
         assert_eq!(container["readinessProbe"]["httpGet"]["port"], 8000);
         let env = container["env"].as_sequence().unwrap();
         let names: Vec<&str> = env.iter().map(|e| e["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names.iter().filter(|n| **n == "DB_PORT").count(),
+            1,
+            "{names:?}"
+        );
+        let port = env.iter().find(|e| e["name"] == "DB_PORT").unwrap();
+        assert_eq!(port["value"], "3307");
         let url = env.iter().find(|e| e["name"] == "DATABASE_URL").unwrap();
         assert_eq!(url["value"], "mysql://app:$(DB_MYSQL_PASSWORD)@db:3306/app");
         let secret_at = names
