@@ -371,8 +371,8 @@ impl ExportCommand {
 /// Where an export goes.
 #[derive(Debug, Args)]
 pub struct ExportOutputArgs {
-    /// Write to this file instead of stdout (kubernetes: a directory, existing or ending in
-    /// `/`, gets one file per object).
+    /// Write to this file instead of stdout; into a directory (existing, or ending in `/`):
+    /// `devenv.yml`, `.gitlab-ci.yml`, or one file per Kubernetes object.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Replace an output file even when it was edited by hand or not written by devenv.
