@@ -13,11 +13,14 @@
 use super::values::{Context, Expanded, Network};
 use super::{Document, Export, Options, Report, Target};
 use crate::database::files;
+use crate::database::format::{self, Format};
 use crate::database::seed::{self, Item};
+use crate::database::tools::ToolMigrations;
 use crate::diagnostic::Diagnostic;
 use crate::stack::{App, Health, HealthCheck, Probe, Service, Stack, Volume};
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::path::Path;
 use std::time::Duration;
 
 /// What a Secret holds until the real values are put in.
@@ -730,14 +733,18 @@ impl Builder<'_> {
                 "a migration command runs on the host: run it against the cluster's database yourself (`kubectl port-forward`)",
             );
         }
-        let migrations: Vec<String> = match &database.migrations {
-            Some(dir) => files::scan(&stack.root, dir)?.up.into_values().collect(),
+        let migrations = match &database.migrations {
+            Some(dir) => self.migrations(stack, dir, database.format)?,
             None => Vec::new(),
         };
         let mut seeds = Vec::new();
         for item in seed::items(&stack.root, &database.seeds)? {
             match item {
-                Item::File(path) => seeds.push(path),
+                Item::File(path) => {
+                    let text = std::fs::read_to_string(stack.root.join(&path))
+                        .map_err(|e| Diagnostic::new(format!("cannot read {path}: {e}")))?;
+                    seeds.push((path, text));
+                }
                 Item::Command(argv) => self.report.dropped(
                     "seeds",
                     &argv.join(" "),
@@ -769,16 +776,14 @@ impl Builder<'_> {
         let mut volumes = Vec::new();
         let mut mounts = Vec::new();
         let mut script = vec!["set -eu".to_string(), client.wait()];
-        for (kind, paths) in [("migrations", &migrations), ("seeds", &seeds)] {
-            if paths.is_empty() {
+        for (kind, files) in [("migrations", migrations), ("seeds", seeds)] {
+            if files.is_empty() {
                 continue;
             }
             let map_name = format!("{}-{kind}", self.project);
             let mut data = IndexMap::new();
-            for (index, path) in paths.iter().enumerate() {
-                let text = std::fs::read_to_string(stack.root.join(path))
-                    .map_err(|e| Diagnostic::new(format!("cannot read {path}: {e}")))?;
-                let file = std::path::Path::new(path)
+            for (index, (path, text)) in files.into_iter().enumerate() {
+                let file = Path::new(&path)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
@@ -858,6 +863,48 @@ impl Builder<'_> {
             "Job {job} applies every migration and seed file once, with the database image's own client, and records nothing: delete it before applying it again, and use it on a fresh database"
         ));
         Ok(())
+    }
+
+    /// The migrations to apply, in order: (the file as shown, its SQL). sqlx files whole; for
+    /// golang-migrate, goose, dbmate and Flyway the up section of each, as that tool reads it.
+    fn migrations(
+        &mut self,
+        stack: &Stack,
+        dir: &Path,
+        configured: Option<Format>,
+    ) -> Result<Vec<(String, String)>, Diagnostic> {
+        let files = format::read_dir(&stack.root, dir)?;
+        let chosen = format::choose(&stack.root, &files, configured)?;
+        if chosen.format == Format::Sqlx {
+            let up = files::scan(&files)?.up;
+            return Ok(files
+                .into_iter()
+                .filter(|f| {
+                    up.values()
+                        .any(|shown| *shown == f.shown.display().to_string())
+                })
+                .map(|f| (f.shown.display().to_string(), f.text))
+                .collect());
+        }
+        self.report.notes.push(format!(
+            "the migrations are in {} format ({}): the Job applies the up section of each",
+            chosen.format, chosen.why
+        ));
+        Ok(ToolMigrations::load(chosen.format, dir, &files)?
+            .list
+            .into_iter()
+            .map(|m| {
+                let sql: Vec<String> =
+                    m.up.statements
+                        .iter()
+                        .map(|statement| match statement.trim_end().ends_with(';') {
+                            true => statement.trim_end().to_string(),
+                            false => format!("{};", statement.trim_end()),
+                        })
+                        .collect();
+                (m.shown(), sql.join("\n") + "\n")
+            })
+            .collect())
     }
 
     /// The parts of `[database].url` as the cluster sees it, the password as a secret
@@ -1117,6 +1164,30 @@ mod tests {
             .iter()
             .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
             .unwrap_or_else(|| panic!("no {kind} {name}"))
+    }
+
+    #[test]
+    fn goose_migrations_are_applied_by_their_up_sections() {
+        let (_dir, stack) = stack(
+            "[project]\nname = \"g\"\n[services.db]\nuse = \"postgres\"\n[env.DATABASE_URL]\nvalue = \"postgres://postgres:${DB_POSTGRES_PASSWORD}@127.0.0.1:${DB_PORT}/app\"\n[database]\nservice = \"db\"\nurl = \"${DATABASE_URL}\"\nmigrations = \"migrations\"\n",
+            &[(
+                "migrations/20240101000000_a.sql",
+                "-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n",
+            )],
+        );
+        let export = export(&stack, &Options::default()).unwrap();
+        let objects = objects(&export);
+        let map = find(&objects, "ConfigMap", "g-migrations");
+        let sql = map["data"]["0000-20240101000000_a.sql"].as_str().unwrap();
+        assert!(sql.contains("CREATE TABLE a (id int);"), "{sql}");
+        assert!(!sql.contains("DROP TABLE"), "{sql}");
+        assert!(
+            export
+                .report
+                .notes
+                .iter()
+                .any(|n| n.contains("goose format"))
+        );
     }
 
     #[test]
