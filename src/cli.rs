@@ -92,6 +92,7 @@ impl Cli {
                 | CacheCommand::Build { json },
             ) => *json,
             Command::Init(args) => args.json,
+            Command::Export(command) => command.output().json,
             _ => false,
         }
     }
@@ -118,6 +119,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Write the onboarding guide (docs/local-development.md).
     Docs(DocsArgs),
+    /// Carry the stack to CI (GitHub Actions, GitLab CI) or to a Kubernetes dev namespace.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Create or check .env.
     #[command(subcommand)]
     Env(EnvCommand),
@@ -336,6 +340,68 @@ pub struct DocsArgs {
     /// Overwrite the guide even when edited outside its custom sections.
     #[arg(long, conflicts_with = "check")]
     pub force: bool,
+}
+
+/// `devenv export ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A GitHub Actions workflow: the services as service containers (images, env, ports,
+    /// health options), then steps that install devenv, wait for the database, migrate and
+    /// seed; secret variables as `${{ secrets.NAME }}`.
+    GithubActions(ExportCiArgs),
+    /// A GitLab CI job: the services with their aliases and variables, then a script that
+    /// installs devenv, waits for the database, migrates and seeds; secrets as CI/CD variables.
+    GitlabCi(ExportCiArgs),
+    /// Kubernetes manifests for a dev namespace: a Deployment or StatefulSet, Service and
+    /// volume claims per service, a Secret of placeholders, a Job for migrations and seeds, and
+    /// a Deployment per app that names an `image`.
+    Kubernetes(ExportKubernetesArgs),
+}
+
+impl ExportCommand {
+    /// The output flags every target shares.
+    pub fn output(&self) -> &ExportOutputArgs {
+        match self {
+            Self::GithubActions(args) | Self::GitlabCi(args) => &args.output,
+            Self::Kubernetes(args) => &args.output,
+        }
+    }
+}
+
+/// Where an export goes.
+#[derive(Debug, Args)]
+pub struct ExportOutputArgs {
+    /// Write to this file instead of stdout; into a directory (existing, or ending in `/`):
+    /// `devenv.yml`, `.gitlab-ci.yml`, or one file per Kubernetes object.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Replace an output file even when it was edited by hand or not written by devenv.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Print what was exported and what was not (and why) as JSON on stdout; needs --output.
+    #[arg(long, requires = "output")]
+    pub json: bool,
+}
+
+/// `devenv export github-actions` / `gitlab-ci`.
+#[derive(Debug, Args)]
+pub struct ExportCiArgs {
+    /// The shell command that installs devenv in the job [default: cargo install from the
+    /// git URL in the CI variable DEVENV_REPOSITORY].
+    #[arg(long, value_name = "COMMAND")]
+    pub install: Option<String>,
+    #[command(flatten)]
+    pub output: ExportOutputArgs,
+}
+
+/// `devenv export kubernetes`.
+#[derive(Debug, Args)]
+pub struct ExportKubernetesArgs {
+    /// The namespace [default: the project's name followed by `-dev`].
+    #[arg(long, short, value_name = "NAME")]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub output: ExportOutputArgs,
 }
 
 /// `devenv env ...`.

@@ -7,6 +7,7 @@ mod docs;
 mod doctor;
 mod down;
 mod env;
+mod export;
 mod generate;
 mod init;
 mod logs;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Restart(args) => restart::run(file, &args, ui),
         Command::Doctor(args) => doctor::run(file, &args, ui),
         Command::Docs(args) => docs::run(file, &args, ui),
+        Command::Export(command) => export::run(file, &command, ui),
         Command::Env(command) => env::run(file, &command, ui),
         Command::Migrate(args) => migrate::run(file, &args, ui),
         Command::Seed(args) => seed::run(file, &args, ui),

@@ -66,14 +66,20 @@ struct DependsOn {
     condition: &'static str,
 }
 
+/// Docker's HEALTHCHECK of a service, as Compose (and `devenv export`) write it.
 #[derive(Serialize)]
-struct Healthcheck {
-    test: Vec<String>,
-    interval: String,
-    timeout: String,
-    retries: u32,
+pub(crate) struct Healthcheck {
+    /// `["CMD", program, args...]`.
+    pub test: Vec<String>,
+    /// Time between checks (`1s`).
+    pub interval: String,
+    /// Time one check may take.
+    pub timeout: String,
+    /// Failures before unhealthy.
+    pub retries: u32,
+    /// Grace period after start, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    start_period: Option<String>,
+    pub start_period: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -189,7 +195,7 @@ fn mount(source: &str, target: &str, read_only: bool) -> String {
 
 /// Docker's HEALTHCHECK for a service: only command checks run inside the container; TCP and
 /// HTTP checks are probed by devenv from the host.
-fn docker_health(service: &crate::stack::Service) -> Option<Healthcheck> {
+pub(crate) fn docker_health(service: &crate::stack::Service) -> Option<Healthcheck> {
     let health = service.health.as_ref()?;
     let HealthCheck::Command(cmd) = &health.check else {
         return None;

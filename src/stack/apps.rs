@@ -63,6 +63,10 @@ impl Loader<'_> {
         let command_span = raw.command.span();
         let command = self.app_command(raw.command, spans)?;
         let cwd = self.app_cwd(raw.cwd.as_ref())?;
+        let image = raw
+            .image
+            .map(|image| self.app_image(image, spans))
+            .transpose()?;
         let port = raw.port.map(|port| {
             spans.add_port(name, 0, port.span());
             AppPort {
@@ -101,6 +105,7 @@ impl Loader<'_> {
             description: raw.description,
             command,
             command_location: self.location(command_span),
+            image,
             cwd,
             port,
             port_env: raw.port_env.unwrap_or(true),
@@ -159,6 +164,18 @@ impl Loader<'_> {
             spans.interpolated(piece, span.clone());
         }
         Ok(command)
+    }
+
+    /// An image reference: one word (no spaces), which may interpolate variables.
+    fn app_image(&self, raw: Spanned<String>, spans: &mut Spans) -> Result<String, Diagnostic> {
+        let image = raw.get_ref();
+        if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+            return Err(self
+                .err(raw.span(), format!("`{image}` is not an image reference"))
+                .with_help("write a reference such as `image = \"registry.example.com/shop/api:1.4\"` (no spaces), or leave `image` out"));
+        }
+        spans.interpolated(image, raw.span());
+        Ok(raw.into_inner())
     }
 
     /// The working directory: relative to devenv.toml, and it must exist.

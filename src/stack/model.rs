@@ -303,6 +303,9 @@ pub struct App {
     pub command: AppCommand,
     /// Where the command is written, for checks made after loading.
     pub command_location: Option<Box<Location>>,
+    /// The app's container image (may hold `${VAR}`): what `devenv export kubernetes` runs
+    /// as a Deployment; `up` ignores it and runs `command` on the host.
+    pub image: Option<String>,
     /// Working directory, relative to the stack's root (empty: the root itself).
     pub cwd: PathBuf,
     /// Its port and the variable that holds it.

@@ -82,6 +82,8 @@ pub struct RawApp {
     pub description: Option<String>,
     /// A string run through `sh -c`, or an argv array.
     pub command: Spanned<RawAppCommand>,
+    /// The app's container image, for `devenv export kubernetes` (`up` runs `command`).
+    pub image: Option<Spanned<String>>,
     /// Working directory, relative to devenv.toml.
     pub cwd: Option<Spanned<String>>,
     /// Preferred host port.

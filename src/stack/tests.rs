@@ -447,6 +447,23 @@ env_file = { path = "web/.env.local", vars = { VITE_API_URL = "http://127.0.0.1:
 }
 
 #[test]
+fn an_app_may_name_its_image() {
+    let (_dir, stack) = apps_stack(
+        "[apps.api]\ncommand = \"x\"\nimage = \"registry.example.com/shop/api:${API_TAG:-1}\"\n[apps.web]\ncommand = \"y\"\n",
+        &[],
+    );
+    let stack = stack.unwrap();
+    assert_eq!(
+        stack.apps["api"].image.as_deref(),
+        Some("registry.example.com/shop/api:${API_TAG:-1}")
+    );
+    assert_eq!(stack.apps["web"].image, None);
+    let e = app_error("[apps.api]\ncommand = \"x\"\nimage = \"shop api\"\n");
+    assert!(e.message.contains("is not an image reference"), "{e}");
+    assert_eq!(e.location.unwrap().line, 7);
+}
+
+#[test]
 fn app_ports_interpolate_anywhere_and_env_can_override_them() {
     let (dir, stack) = apps_stack(
         "[apps.api]\ncommand = \"x\"\nport = 8080\n[env.API_URL]\nvalue = \"http://127.0.0.1:${API_PORT}\"\n",
