@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod forward;
 pub mod fsutil;
 pub mod generate;
 pub mod git;

@@ -48,6 +48,7 @@ pub async fn down(
     for result in join_all(removals).await {
         result?;
     }
+    crate::forward::stop(&stack.root).await?;
     let network = engine
         .remove_network(&plan::network_name(&stack.project.name))
         .await?;

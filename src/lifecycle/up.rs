@@ -123,6 +123,10 @@ pub async fn up(
     super::ownership::claim(&engine, stack, options.adopt, ui).await?;
     let observed = engine.observe(&stack.project.name).await?;
     let running = container::running_services(observed.values());
+    let forwarder = crate::forward::Forwarder::for_engine(&engine, &stack.root).await?;
+    if let Some(forwarder) = &forwarder {
+        forwarder.release_except(&running).await?;
+    }
     let published = engine.published_ports().await?;
     let (loaded, mut remaps) = preflight::settle_ports(
         stack,
@@ -147,9 +151,16 @@ pub async fn up(
         options,
         progress,
         timings,
+        forwarder: forwarder.as_ref(),
     };
     let (plan, loaded, actions) = run.until_ready(loaded, &observed, &mut remaps).await?;
-    let rows = ready_rows(&services, &plan.specs);
+    let mut rows = ready_rows(&services, &plan.specs);
+    if let Some(forwarder) = &forwarder {
+        let state = forwarder.state().await;
+        for row in &mut rows {
+            row.forwarded_from = state.of(&row.service).map(|f| f.origin(&state)).collect();
+        }
+    }
     let database = migrate_and_seed(
         stack,
         &services,
@@ -213,6 +224,8 @@ struct Run<'a> {
     options: &'a UpOptions,
     progress: &'a Progress,
     timings: &'a Timings,
+    /// Brings a remote engine's ports to this host (ssh:// engines).
+    forwarder: Option<&'a crate::forward::Forwarder>,
 }
 
 impl Run<'_> {
@@ -402,6 +415,7 @@ async fn reconcile(run: &Run<'_>, plan: &Plan) -> Result<PassOutcome, Diagnostic
             timeout: run.options.timeout,
             progress: run.progress,
             timings: run.timings,
+            forwarder: run.forwarder,
         };
         let future = step.run_after(deps).boxed().shared();
         futures.insert(service.name.clone(), future);
@@ -468,6 +482,7 @@ fn ready_rows(services: &[&Service], specs: &IndexMap<String, ContainerSpec>) ->
                 url: connection_url(service, spec),
                 image: spec.image.clone(),
                 status: String::new(),
+                forwarded_from: Vec::new(),
             }
         })
         .collect()
