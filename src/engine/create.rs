@@ -25,7 +25,7 @@ impl Engine {
         let body = create_body(
             spec,
             container_labels(project, spec, extra_labels),
-            self.endpoint.forwards_ports(),
+            spec.engine_picks_ports,
         );
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.name)

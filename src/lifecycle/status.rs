@@ -113,10 +113,20 @@ async fn service_row(
             .of(&service.name)
             .map(|f| {
                 let origin = f.origin(state);
-                if *running {
-                    origin
-                } else {
+                let moved = container
+                    .ports
+                    .iter()
+                    .find(|p| p.container == f.container_port && p.protocol == "tcp")
+                    .filter(|p| p.host_port != f.remote_port);
+                if !*running {
                     format!("{origin}; the forwarder is not running: `devenv up` starts it")
+                } else if let Some(now) = moved {
+                    format!(
+                        "{origin}; the engine moved it to {}: `devenv up` forwards it again",
+                        now.host_port
+                    )
+                } else {
+                    origin
                 }
             })
             .collect();

@@ -239,7 +239,8 @@ impl Run<'_> {
         remaps: &mut Vec<Remap>,
     ) -> Result<(Plan, Loaded, IndexMap<String, Action>), Diagnostic> {
         let (stack, services) = (self.stack, self.services);
-        let mut plan = make_plan(stack, services, &loaded, self.config, observed);
+        let picks = self.forwarder.is_some();
+        let mut plan = make_plan(stack, services, &loaded, self.config, observed, picks);
         let mut actions = plan.actions.clone();
         for attempt in 1.. {
             prepare(
@@ -269,7 +270,7 @@ impl Run<'_> {
             loaded = moved_to;
             let observed = self.engine.observe(&stack.project.name).await?;
             self.timings.lap(Phase::Observe);
-            plan = make_plan(stack, services, &loaded, self.config, &observed);
+            plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
             merge_actions(&mut actions, &plan.actions);
         }
         Ok((plan, loaded, actions))
@@ -328,8 +329,14 @@ fn make_plan(
     loaded: &Loaded,
     config: &UserConfig,
     observed: &HashMap<String, Observed>,
+    engine_picks_ports: bool,
 ) -> Plan {
-    let specs = plan::specs(stack, services, &loaded.values, config);
+    let mut specs = plan::specs(stack, services, &loaded.values, config);
+    if engine_picks_ports {
+        for spec in specs.values_mut() {
+            spec.engine_picks_ports = true;
+        }
+    }
     let actions = specs
         .iter()
         .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))

@@ -211,13 +211,16 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
         ],
     );
     // The container publishes on a port the engine picked, not the local one.
-    let published = docker(&["port", &project.container("db"), "5432/tcp"]);
-    let remote: u16 = published
-        .lines()
-        .next()
-        .and_then(|l| l.rsplit(':').next())
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no published port in {published:?}"));
+    let published_port = || {
+        let published = docker(&["port", &project.container("db"), "5432/tcp"]);
+        published
+            .lines()
+            .next()
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("no published port in {published:?}"))
+    };
+    let remote = published_port();
     assert_ne!(remote, local);
     assert!(
         out.contains(&format!("127.0.0.1:{remote} on {destination}")),
@@ -239,16 +242,19 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
             )
         })
         .expect("DB_PASSWORD in .env");
-    let psql = StdCommand::new("psql")
-        .args([&url, "-tAc", "select count(*) from products"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&psql.stdout).trim(),
-        "2",
-        "psql through the forwarded port: {}",
-        String::from_utf8_lossy(&psql.stderr)
-    );
+    let count_through_forward = || {
+        let psql = StdCommand::new("psql")
+            .args([&url, "-tAc", "select count(*) from products"])
+            .output()
+            .unwrap();
+        assert!(
+            psql.status.success(),
+            "psql through the forwarded port: {}",
+            String::from_utf8_lossy(&psql.stderr)
+        );
+        String::from_utf8_lossy(&psql.stdout).trim().to_string()
+    };
+    assert_eq!(count_through_forward(), "2");
 
     let (out, _) = sshd.run_ok(&project, &["status", "--json"]);
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -281,6 +287,11 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
         (out.clone() + &err).contains("database system is ready to accept connections"),
         "{out}{err}"
     );
+
+    // A restart may give the container another port on the remote host: it is forwarded again.
+    sshd.run_ok(&project, &["restart", "db"]);
+    assert_eq!(count_through_forward(), "2");
+    let remote = published_port();
 
     let master = _forwarder.pid().expect("the forwarder's pid is recorded");
     assert!(alive(master));
