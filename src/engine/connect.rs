@@ -24,9 +24,16 @@ impl Endpoint {
     /// Whether the engine runs on another host: every `ssh://` endpoint (even to this host, so
     /// that it can be tested here) and `tcp://`/`http(s)://` to a non-loopback address. Its
     /// published ports live on that host.
+    /// `DEVENV_ENGINE_REMOTE=0` says a tcp:// engine's ports are reachable here after all
+    /// (a VM that forwards them), `=1` that a loopback one is not.
     pub fn is_remote(&self) -> bool {
         if self.host.starts_with("ssh://") {
             return true;
+        }
+        match std::env::var("DEVENV_ENGINE_REMOTE").as_deref() {
+            Ok("0") => return false,
+            Ok("1") => return true,
+            _ => {}
         }
         let Some(rest) = ["tcp://", "http://", "https://"]
             .iter()

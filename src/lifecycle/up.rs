@@ -120,6 +120,12 @@ pub async fn up(
     timings.lap(Phase::Env);
     let engine = Engine::connect().await?;
     timings.lap(Phase::EngineConnect);
+    if engine.endpoint.is_remote()
+        && !engine.endpoint.forwards_ports()
+        && services.iter().any(|s| !s.ports.is_empty())
+    {
+        return Err(unforwarded_remote(&engine));
+    }
     super::ownership::claim(&engine, stack, options.adopt, ui).await?;
     let observed = engine.observe(&stack.project.name).await?;
     let running = container::running_services(observed.values());
@@ -308,6 +314,19 @@ fn ensure_env(
         progress.note("added .env to .gitignore: it holds secrets");
     }
     Ok((loaded, env_report))
+}
+
+/// A remote tcp:// engine: its published ports would be on that host, where neither the probes
+/// nor the apps reach them.
+fn unforwarded_remote(engine: &Engine) -> Diagnostic {
+    Diagnostic::new(format!(
+        "the Docker Engine at {} ({}) runs on another host: the stack's published ports would live there, out of reach of devenv's readiness probes, migrations and your apps",
+        engine.endpoint.host, engine.endpoint.source
+    ))
+    .with_help(
+        "reach it over ssh instead (DOCKER_HOST=ssh://user@host): devenv then forwards every published port to this machine; \
+         or, when that engine's ports are reachable here anyway (a VM that forwards them), set DEVENV_ENGINE_REMOTE=0",
+    )
 }
 
 /// Containers of services that devenv.toml no longer has.

@@ -553,6 +553,17 @@ fn tcp_engine_with_tls_verify_works_and_wrong_certificates_are_named() {
     assert_eq!(code, 1, "{err}");
     assert_mentions(&err, &["ca.pem is missing", "DOCKER_CERT_PATH"]);
 
+    // A tcp:// engine on another host (forced here): its ports would not be reachable, and
+    // `up` says so instead of waiting for probes that cannot pass.
+    let mut cmd = project.devenv(&["up"]);
+    cmd.env("DOCKER_HOST", &host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &client)
+        .env("DEVENV_ENGINE_REMOTE", "1");
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 1, "{err}");
+    assert_mentions(&err, &["runs on another host", "DOCKER_HOST=ssh://"]);
+
     let (code, out, err) = over_tls(&client, &["down"]);
     assert_eq!(code, 0, "down over TLS:\n{out}\n{err}");
     assert!(project.containers().is_empty());
