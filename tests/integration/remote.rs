@@ -350,7 +350,11 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
         devenv::ports::Holder::Process { pid, .. } if pid == master as u32
     ));
 
-    sshd.run_ok(&project, &["down"]);
+    let (out, err) = sshd.run_ok(&project, &["down"]);
+    assert!(
+        (out.clone() + &err).contains("stopped forwarding the remote engine's ports"),
+        "{out}{err}"
+    );
     assert!(project.containers().is_empty());
     assert!(!project.path(".devenv/forward.json").exists());
     wait_until("the forwarder ends", Duration::from_secs(10), || {
