@@ -137,7 +137,8 @@ impl Forwarder {
             .cloned()
             .collect();
         for forward in &gone {
-            self.control(&state, "cancel", forward).await?;
+            // Best effort: a forward the master no longer has is gone already.
+            let _ = self.control(&state, "cancel", forward).await;
         }
         state.forwards.retain(|f| keep.contains(&f.service));
         save(&self.root, &state)
@@ -155,7 +156,10 @@ impl Forwarder {
         let bound = engine.port_bindings(&spec.name).await.map_err(Err)?;
         let wanted = wanted_forwards(service, &spec.ports, &bound);
         let mut state = self.state.lock().await;
-        if state.pid.is_none() || !alive(&state, &self.target).await {
+        if wanted.is_empty() && state.of(service).next().is_none() {
+            return Ok(wanted);
+        }
+        if !alive(&state, &self.target).await {
             state.forwards.clear();
             state.pid = start_master(&self.root, &self.target, &state.control)
                 .await
@@ -167,7 +171,7 @@ impl Forwarder {
             .cloned()
             .collect();
         for forward in &stale {
-            self.control(&state, "cancel", forward).await.map_err(Err)?;
+            let _ = self.control(&state, "cancel", forward).await;
         }
         state
             .forwards
