@@ -211,6 +211,10 @@ async fn restore_from_cache(
     else {
         return Ok(None);
     };
+    // A snapshot is built through a published port on the engine's host (see cache::build).
+    if engine.endpoint.is_remote() {
+        return Ok(None);
+    }
     // The common case, a volume that exists: nothing is hashed and no image inspected.
     if engine.volume_exists(&eligible.volume).await? {
         return Ok(None);
