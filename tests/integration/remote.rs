@@ -572,3 +572,56 @@ fn tcp_engine_with_tls_verify_works_and_wrong_certificates_are_named() {
     assert_eq!(code, 0, "down over TLS:\n{out}\n{err}");
     assert!(project.containers().is_empty());
 }
+
+/// Removes a container the test started by hand (`docker rm -f -v`) on drop.
+struct RemoveContainer(String);
+
+impl Drop for RemoveContainer {
+    fn drop(&mut self) {
+        let _ = StdCommand::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn ssh_engine_port_check_names_a_container_of_the_remote_engine() {
+    let Some(project) = engine_project(CACHE_ONLY, &["CACHE_PORT"]) else {
+        return;
+    };
+    let Some(sshd) = Sshd::start() else {
+        return;
+    };
+    let _forwarder = ForwarderGuard(project.root().to_path_buf());
+    // Another project's container on the engine publishes the port `.env` asks for.
+    let taken = free_port();
+    let name = format!("devenvtest-foreign-{}", unique_suffix());
+    let _foreign = RemoveContainer(name.clone());
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        "com.docker.compose.project=someone-else",
+        "-p",
+        &format!("127.0.0.1:{taken}:6379"),
+        "devenv-fixture/redis:7",
+    ]);
+    project.write(".env", &format!("CACHE_PORT={taken}\n"));
+    let (out, err) = sshd.run_ok(&project, &["up"]);
+    assert_mentions(
+        &err,
+        &[&format!(
+            "{taken} is held by container {name} (project `someone-else`)"
+        )],
+    );
+    let local: u16 = project.env_value("CACHE_PORT").parse().unwrap();
+    assert_ne!(local, taken);
+    assert!(
+        out.contains(&format!("127.0.0.1:{local} (forwarded from")),
+        "{out}"
+    );
+    sshd.run_ok(&project, &["down"]);
+    assert!(!project.path(".devenv/forward.json").exists());
+}
