@@ -14,6 +14,7 @@ use std::time::Duration;
 struct Sshd {
     dir: tempfile::TempDir,
     port: u16,
+    user: String,
     _process: KillOnDrop,
 }
 
@@ -39,7 +40,8 @@ impl Sshd {
         }
         std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
         // sshd's privilege separation directory (created by the service, which is not run).
-        std::fs::create_dir_all("/run/sshd").unwrap();
+        // (Only root can make it; sshd started by another user goes without.)
+        let _ = std::fs::create_dir_all("/run/sshd");
         let port = free_port();
         std::fs::write(
             d.join("sshd_config"),
@@ -75,16 +77,18 @@ impl Sshd {
         wait_until("sshd listening", Duration::from_secs(10), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
+        let user = StdCommand::new("id").arg("-un").output().unwrap();
         Some(Self {
             dir,
             port,
+            user: String::from_utf8_lossy(&user.stdout).trim().to_string(),
             _process: process,
         })
     }
 
-    /// `ssh://root@127.0.0.1:PORT`.
+    /// `ssh://USER@127.0.0.1:PORT`, as the user running the tests.
     fn docker_host(&self) -> String {
-        format!("ssh://root@127.0.0.1:{}", self.port)
+        format!("ssh://{}@127.0.0.1:{}", self.user, self.port)
     }
 
     /// `DEVENV_SSH_COMMAND` for the test's key (`config`: `ssh_config` or `stranger_config`).
@@ -202,7 +206,7 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
             "applied 1 migration(s)",
         ],
     );
-    let destination = format!("root@127.0.0.1:{}", sshd.port);
+    let destination = format!("{}@127.0.0.1:{}", sshd.user, sshd.port);
     assert_mentions(
         &out,
         &[
@@ -397,7 +401,10 @@ fn ssh_failures_say_what_ssh_said_and_the_fix() {
     let (code, _, err) = output(
         project
             .devenv(&["status"])
-            .env("DOCKER_HOST", format!("ssh://root@127.0.0.1:{closed}"))
+            .env(
+                "DOCKER_HOST",
+                format!("ssh://{}@127.0.0.1:{closed}", sshd.user),
+            )
             .env("DEVENV_SSH_COMMAND", sshd.ssh_command("ssh_config")),
     );
     assert_eq!(code, 1, "{err}");
