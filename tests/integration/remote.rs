@@ -24,8 +24,8 @@ impl Sshd {
         let sshd = Path::new("/usr/sbin/sshd");
         if !require("openssh-server (/usr/sbin/sshd)", sshd.exists())
             || !require(
-                "ssh and ssh-keygen",
-                has_program("ssh-keygen", &["-?"]) || has_program("ssh", &["-V"]),
+                "openssh-client (ssh and ssh-keygen)",
+                has_program("ssh", &["-V"]) && installed("ssh-keygen"),
             )
         {
             return None;
@@ -110,6 +110,11 @@ impl Sshd {
         assert_eq!(code, 0, "devenv {args:?} over ssh failed:\n{out}\n{err}");
         (out, err)
     }
+}
+
+/// Whether `program` can be started (ssh-keygen has no option that exits 0 without work).
+fn installed(program: &str) -> bool {
+    StdCommand::new(program).arg("-?").output().is_ok()
 }
 
 fn run(command: &mut StdCommand) {
