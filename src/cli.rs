@@ -74,7 +74,14 @@ impl Cli {
             Command::Doctor(args) => args.json,
             Command::Env(EnvCommand::Check { json }) => *json,
             Command::Migrate(args) => {
-                args.json || matches!(args.action, Some(MigrateAction::Status { json: true }))
+                args.json
+                    || matches!(
+                        args.action,
+                        Some(
+                            MigrateAction::Status { json: true }
+                                | MigrateAction::Down { json: true, .. }
+                        )
+                    )
             }
             Command::Seed(args) => args.json,
             Command::Logs(args) => args.json,
@@ -352,7 +359,7 @@ pub enum EnvCommand {
 /// `devenv migrate`.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// `status` or `new NAME`; nothing applies pending migrations.
+    /// `status`, `down [N]` or `new NAME`; nothing applies pending migrations.
     #[command(subcommand)]
     pub action: Option<MigrateAction>,
     /// JSON on stdout (what was applied).
@@ -369,7 +376,17 @@ pub enum MigrateAction {
         #[arg(long)]
         json: bool,
     },
-    /// Create the next numbered migration file.
+    /// Revert the newest N applied migrations with their down migrations (refused, reverting
+    /// nothing, when one of them has none).
+    Down {
+        /// How many to revert, newest first.
+        #[arg(default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+        /// JSON on stdout (what was reverted).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the next migration file, in the directory's format.
     New {
         /// What the migration does (`add_users`).
         name: String,

@@ -10,7 +10,7 @@
 //! password has its own snapshot.
 
 use crate::config::UserConfig;
-use crate::database::{Kind, Target, seed};
+use crate::database::{Kind, Target, format, seed};
 use crate::env::Values;
 use crate::plan::{ContainerSpec, MountKind};
 use crate::stack::{Seed, Stack};
@@ -179,6 +179,7 @@ pub fn plan_from(stack: &Stack, eligible: Eligible, image_id: &str) -> CachePlan
         command: spec.command.as_deref(),
         target: &target,
         migrations: migration_files(&stack.root, database.migrations.as_deref()),
+        migration_format: migration_format(&stack.root, database),
         seeds: seed_files(&stack.root, &database.seeds),
     };
     let key = key(&inputs);
@@ -214,6 +215,9 @@ struct KeyInputs<'a> {
     command: Option<&'a [String]>,
     target: &'a str,
     migrations: Vec<(String, String)>,
+    /// The migrations' format, when not sqlx's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migration_format: Option<&'static str>,
     seeds: Vec<(String, String)>,
 }
 
@@ -235,6 +239,15 @@ fn key_env(env: &[String], kind: Kind) -> Vec<String> {
 fn env_value(env: &[String], name: &str) -> Option<String> {
     env.iter()
         .find_map(|e| e.strip_prefix(&format!("{name}=")).map(str::to_string))
+}
+
+/// The migrations' format when it is not sqlx's (set, or detected from the files and the
+/// project's references to a tool): it decides which history table the snapshot holds.
+fn migration_format(root: &Path, database: &crate::stack::Database) -> Option<&'static str> {
+    let dir = database.migrations.as_deref()?;
+    let files = format::read_dir(root, dir).ok()?;
+    let chosen = format::choose(root, &files, database.format).ok()?;
+    (chosen.format != format::Format::Sqlx).then(|| chosen.format.name())
 }
 
 /// (name, content hash) of every file in the migrations directory, sorted by name.
@@ -323,6 +336,21 @@ mod tests {
             key_of(&stack, &values, "sha256:1"),
             with_migration,
             "a seed edit"
+        );
+        std::fs::rename(
+            dir.path().join("migrations/0002_b.sql"),
+            dir.path().join("migrations/0002_b.up.sql"),
+        )
+        .unwrap();
+        let paired = key_of(&stack, &values, "sha256:1");
+        write(
+            "go.mod",
+            "require github.com/golang-migrate/migrate/v4 v4.18.1\n",
+        );
+        assert_ne!(
+            key_of(&stack, &values, "sha256:1"),
+            paired,
+            "go.mod making the files golang-migrate's (another history table)"
         );
         let (_db, renamed, values3) = project(
             &STACK.replace("POSTGRES_DB = \"shop\"", "POSTGRES_DB = \"shop2\""),

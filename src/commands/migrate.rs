@@ -1,7 +1,9 @@
-//! `devenv migrate` (apply pending), `migrate status`, `migrate new NAME`.
+//! `devenv migrate` (apply pending), `migrate status`, `migrate down [N]`, `migrate new NAME`.
 
 use super::runtime::block_on;
 use crate::cli::{MigrateAction, MigrateArgs};
+use crate::database::format::{self, Format};
+use crate::database::tools::Version;
 use crate::database::{self, Steps, Target, migrate};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
@@ -19,9 +21,11 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
         .as_ref()
         .and_then(|d| d.migrations.clone())
         .unwrap_or_else(|| PathBuf::from("migrations"));
+    let configured = stack.database.as_ref().and_then(|d| d.format);
     if let Some(MigrateAction::New { name }) = &args.action {
-        let path = migrate::new_file(&stack.root, &dir, name)?;
-        ui.out(path.display());
+        for path in migrate::new_file(&stack.root, &dir, configured, name)? {
+            ui.out(path.display());
+        }
         return Ok(());
     }
     let loaded = crate::env::load(&stack)?;
@@ -30,7 +34,18 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
         Some(MigrateAction::Status { json }) => {
             status(&stack, &target, &dir, *json || args.json, ui)
         }
+        Some(MigrateAction::Down { count, json }) => down(
+            &stack,
+            &target,
+            &dir,
+            *count as usize,
+            *json || args.json,
+            ui,
+        ),
         _ => {
+            if !args.json {
+                announce_detected_format(&stack, &dir, configured, ui);
+            }
             let steps = Steps {
                 migrate: true,
                 seed: false,
@@ -67,27 +82,63 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
     }
 }
 
+/// Says which tool's format the files were found to be in, when it is not sqlx's and
+/// devenv.toml does not set it (problems with the files are reported when they are read).
+fn announce_detected_format(stack: &Stack, dir: &Path, configured: Option<Format>, ui: &Ui) {
+    if configured.is_some()
+        || stack
+            .database
+            .as_ref()
+            .is_some_and(|d| d.migrate_command.is_some())
+    {
+        return;
+    }
+    let chosen = format::read_dir(&stack.root, dir)
+        .and_then(|files| format::choose(&stack.root, &files, None));
+    if let Ok(chosen) = chosen
+        && chosen.format != Format::Sqlx
+    {
+        ui.info(format_line(&chosen));
+    }
+}
+
+fn format_line(chosen: &format::Chosen) -> String {
+    format!(
+        "format: {} ({}), recorded in {}",
+        chosen.format,
+        chosen.why,
+        chosen.format.table()
+    )
+}
+
 /// `devenv migrate status`: one row per migration; a problem found when an applied one was
 /// edited, failed halfway or lost its file.
 fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Result<()> {
-    let rows = block_on(async {
-        let migrations = migrate::Migrations::load(&stack.root, dir).await?;
+    let configured = stack.database.as_ref().and_then(|d| d.format);
+    let (chosen, rows) = block_on(async {
+        let migrations = migrate::Migrations::load(&stack.root, dir, configured).await?;
         let mut conn = target.connect().await?;
-        Ok(migrate::status(&mut conn, &migrations, target.kind).await?)
+        let rows = migrate::status(&mut conn, &migrations, target.kind).await;
+        let _ = sqlx::Connection::close(conn).await;
+        Ok((migrations.chosen, rows?))
     })?;
     let problems = rows.iter().filter(|r| r.state.is_problem()).count();
     if json {
         ui.json(&StatusDocument {
             database: &target.shown,
+            format: &chosen,
             migrations: &rows,
         });
     } else if rows.is_empty() {
         ui.out(format!("no migrations in {}", dir.display()));
     } else {
+        ui.info(format_line(&chosen));
         let mut table = Table::new(["VERSION", "FILE", "STATE"]);
         for row in &rows {
             table.row([
-                row.version.to_string(),
+                row.version
+                    .as_ref()
+                    .map_or_else(|| "R".to_string(), ToString::to_string),
                 row.file.clone(),
                 row.state.to_string(),
             ]);
@@ -100,6 +151,64 @@ fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Re
         )));
     }
     Ok(())
+}
+
+/// `devenv migrate down [N]`: reverts the newest N applied migrations.
+fn down(
+    stack: &Stack,
+    target: &Target,
+    dir: &Path,
+    count: usize,
+    json: bool,
+    ui: &Ui,
+) -> Result<()> {
+    let configured = stack.database.as_ref().and_then(|d| d.format);
+    let reverted = block_on(async {
+        let migrations = migrate::Migrations::load(&stack.root, dir, configured).await?;
+        let mut conn = target.connect().await?;
+        let result =
+            migrate::down(&mut conn, &migrations, target, count, &|note| ui.info(note)).await;
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(result?)
+    })?;
+    if json {
+        ui.json(&DownDocument {
+            database: &target.shown,
+            reverted: reverted
+                .iter()
+                .map(|a| AppliedMigration {
+                    version: &a.version,
+                    file: &a.file,
+                    elapsed_ms: a.elapsed.as_millis() as u64,
+                })
+                .collect(),
+        });
+        return Ok(());
+    }
+    for step in &reverted {
+        ui.info(format!(
+            "{} reverted {} ({:.0} ms)",
+            ui.paint(Style::Good, "✓"),
+            step.file,
+            step.elapsed.as_secs_f64() * 1000.0
+        ));
+    }
+    if reverted.is_empty() {
+        ui.info(format!(
+            "{} no applied migrations to revert",
+            ui.paint(Style::Good, "✓")
+        ));
+    }
+    Ok(())
+}
+
+/// `devenv migrate down --json`.
+#[derive(Debug, Serialize)]
+struct DownDocument<'a> {
+    /// The database URL, password hidden.
+    database: &'a str,
+    /// Migrations reverted now, newest first.
+    reverted: Vec<AppliedMigration<'a>>,
 }
 
 /// Loads what the database commands need: the stack, `.env` values and the target.
@@ -122,6 +231,8 @@ pub fn database_context(
 struct StatusDocument<'a> {
     /// The database URL, password hidden.
     database: &'a str,
+    /// The migration format and why.
+    format: &'a database::format::Chosen,
     /// Every migration, applied or not.
     migrations: &'a [migrate::StatusRow],
 }
@@ -131,6 +242,8 @@ struct StatusDocument<'a> {
 pub struct StepsDocument<'a> {
     /// The database URL, password hidden.
     pub database: &'a str,
+    /// The migrations' format and why (when there are SQL migrations).
+    pub format: Option<&'a database::format::Chosen>,
     /// Migrations applied now.
     pub applied: Vec<AppliedMigration<'a>>,
     /// Whether the project's own migration command ran.
@@ -143,7 +256,7 @@ pub struct StepsDocument<'a> {
 #[derive(Debug, Serialize)]
 pub struct AppliedMigration<'a> {
     /// Version.
-    pub version: i64,
+    pub version: &'a Version,
     /// File.
     pub file: &'a str,
     /// Milliseconds the database took.
@@ -155,11 +268,12 @@ impl<'a> StepsDocument<'a> {
     pub fn new(target: &'a Target, report: &'a database::Report) -> Self {
         Self {
             database: &target.shown,
+            format: report.format.as_ref(),
             applied: report
                 .applied
                 .iter()
                 .map(|a| AppliedMigration {
-                    version: a.version,
+                    version: &a.version,
                     file: &a.file,
                     elapsed_ms: a.elapsed.as_millis() as u64,
                 })

@@ -1,75 +1,117 @@
-//! SQL migrations with sqlx's runtime migrator: `NNNN_name.sql` (or `.up.sql`/`.down.sql`)
-//! recorded in `_sqlx_migrations` exactly as sqlx-cli records them. Each failure names the file
-//! and says how to recover. The files are checked first (`files.rs`), the lock is `lock.rs`.
+//! SQL migrations: sqlx's layout (`NNNN_name.sql` or `.up.sql`/`.down.sql`) applied with sqlx's
+//! runtime migrator and recorded in `_sqlx_migrations` exactly as sqlx-cli records them, or
+//! another tool's layout and table (`tools/`). Each failure names the file and says how to
+//! recover. The format is chosen in `format.rs`, sqlx's files are checked in `files.rs`, the
+//! lock is `lock.rs`.
 
+use super::format::{self, Chosen, Format};
+use super::tools::{self, ToolMigrations, Version};
 use super::{Kind, Target, files, lock};
 use crate::diagnostic::Diagnostic;
 use serde::Serialize;
 use sqlx::AnyConnection;
 use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// sqlx's migrations table (shared with sqlx-cli).
 pub const TABLE: &str = "_sqlx_migrations";
 
-/// The migrations directory and the files in it.
+/// The migrations directory, read in its format.
 pub struct Migrations {
-    /// sqlx's view of the directory.
-    pub migrator: Migrator,
     /// The directory (relative to the project, for messages).
     pub dir: PathBuf,
-    /// Version → the file that applies it.
-    files: BTreeMap<i64, String>,
+    /// The format and why it was chosen.
+    pub chosen: Chosen,
+    set: Set,
+}
+
+/// The migrations as their format reads them.
+enum Set {
+    /// sqlx's view of the directory, and version → file.
+    Sqlx {
+        migrator: Migrator,
+        files: files::Files,
+    },
+    /// Another tool's.
+    Tool(ToolMigrations),
 }
 
 impl Migrations {
-    /// Reads the migrations in `root/dir`; a missing directory has none. Files in another
-    /// tool's format and versions claimed by two files are refused before anything runs.
-    pub async fn load(root: &Path, dir: &Path) -> Result<Self, Diagnostic> {
-        let full = root.join(dir);
-        let files = files::scan(root, dir)?;
-        if !full.is_dir() {
+    /// Reads the migrations in `root/dir` in `configured` format, or the one its files show; a
+    /// missing directory has none. Files of two tools and versions claimed by two files are
+    /// refused before anything runs.
+    pub async fn load(
+        root: &Path,
+        dir: &Path,
+        configured: Option<Format>,
+    ) -> Result<Self, Diagnostic> {
+        let sql_files = format::read_dir(root, dir)?;
+        let chosen = format::choose(root, &sql_files, configured)?;
+        if chosen.format != Format::Sqlx {
+            let set = ToolMigrations::load(chosen.format, dir, &sql_files)?;
             return Ok(Self {
-                migrator: Migrator::with_migrations(Vec::new()),
                 dir: dir.to_path_buf(),
-                files: files.up,
+                chosen,
+                set: Set::Tool(set),
             });
         }
-        let migrator = Migrator::new(full).await.map_err(|e| {
-            Diagnostic::new(format!(
-                "cannot read the migrations in {}: {e}",
-                dir.display()
-            ))
-        })?;
+        let files = files::scan(&sql_files)?;
+        let full = root.join(dir);
+        let migrator = if full.is_dir() {
+            Migrator::new(full).await.map_err(|e| {
+                Diagnostic::new(format!(
+                    "cannot read the migrations in {}: {e}",
+                    dir.display()
+                ))
+            })?
+        } else {
+            Migrator::with_migrations(Vec::new())
+        };
         Ok(Self {
-            migrator,
             dir: dir.to_path_buf(),
-            files: files.up,
+            chosen,
+            set: Set::Sqlx { migrator, files },
         })
     }
 
     /// The file of a version, for messages.
     pub fn file(&self, version: i64) -> String {
-        self.files
-            .get(&version)
-            .cloned()
-            .unwrap_or_else(|| format!("migration {version}"))
+        match &self.set {
+            Set::Sqlx { files, .. } => files.up.get(&version).cloned(),
+            Set::Tool(set) => Version::parse(&version.to_string())
+                .and_then(|v| set.find(&v))
+                .map(tools::ToolMigration::shown),
+        }
+        .unwrap_or_else(|| format!("migration {version}"))
+    }
+
+    /// The format's history table.
+    pub fn table(&self) -> &'static str {
+        self.chosen.format.table()
+    }
+
+    fn migrator(&self) -> Option<&Migrator> {
+        match &self.set {
+            Set::Sqlx { migrator, .. } => Some(migrator),
+            Set::Tool(_) => None,
+        }
     }
 
     fn up_migrations(&self) -> impl Iterator<Item = &sqlx::migrate::Migration> {
-        self.migrator
-            .iter()
+        self.migrator()
+            .into_iter()
+            .flat_map(|m| m.iter())
             .filter(|m| !m.migration_type.is_down_migration())
     }
 }
 
-/// A migration applied by this run.
+/// A migration applied (or reverted) by this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Applied {
     /// Version.
-    pub version: i64,
+    pub version: Version,
     /// File.
     pub file: String,
     /// Time the database took.
@@ -85,6 +127,9 @@ pub async fn apply(
     target: &Target,
     on_note: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Applied>, Diagnostic> {
+    if let Set::Tool(set) = &migrations.set {
+        return tools::run::apply(conn, set, target, on_note).await;
+    }
     let kind = target.kind;
     lock::acquire(conn, target, on_note)
         .await
@@ -140,7 +185,7 @@ async fn check_history(
     let missing = applied
         .keys()
         .copied()
-        .filter(|v| !migrations.migrator.version_exists(*v))
+        .filter(|v| !migrations.migrator().is_some_and(|m| m.version_exists(*v)))
         .min();
     if let Some(version) = missing {
         return Err(explain(
@@ -161,7 +206,7 @@ async fn apply_one(
 ) -> Result<Applied, Diagnostic> {
     match conn.apply(TABLE, migration).await {
         Ok(elapsed) => Ok(Applied {
-            version: migration.version,
+            version: sqlx_version(migration.version),
             file: migrations.file(migration.version),
             elapsed,
         }),
@@ -242,6 +287,9 @@ pub enum MigrationState {
     /// Failed part-way outside a transaction in an earlier run.
     #[serde(rename = "failed (partly applied)")]
     Failed,
+    /// Not applied, and older than the newest applied one: the tool (goose, Flyway) refuses it.
+    #[serde(rename = "pending (out of order)")]
+    OutOfOrder,
 }
 
 impl MigrationState {
@@ -258,6 +306,7 @@ impl MigrationState {
             Self::Modified => "modified",
             Self::MissingFile => "missing file",
             Self::Failed => "failed (partly applied)",
+            Self::OutOfOrder => "pending (out of order)",
         }
     }
 }
@@ -271,8 +320,8 @@ impl std::fmt::Display for MigrationState {
 /// One row of `devenv migrate status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
-    /// Version.
-    pub version: i64,
+    /// Version (none for Flyway's repeatable migrations).
+    pub version: Option<Version>,
     /// Description from the file name.
     pub description: String,
     /// File (or `-` when it is gone).
@@ -287,6 +336,9 @@ pub async fn status(
     migrations: &Migrations,
     kind: Kind,
 ) -> Result<Vec<StatusRow>, Diagnostic> {
+    if let Set::Tool(set) = &migrations.set {
+        return tools::run::status(conn, set, kind).await;
+    }
     conn.ensure_migrations_table(TABLE)
         .await
         .map_err(|e| explain(migrations, kind, e))?;
@@ -298,7 +350,7 @@ pub async fn status(
     let mut rows: Vec<StatusRow> = migrations
         .up_migrations()
         .map(|m| StatusRow {
-            version: m.version,
+            version: Some(sqlx_version(m.version)),
             description: m.description.to_string(),
             file: migrations.file(m.version),
             state: match applied.get(&m.version) {
@@ -311,21 +363,95 @@ pub async fn status(
         .collect();
     for version in applied
         .keys()
-        .filter(|v| !migrations.migrator.version_exists(**v))
+        .filter(|v| !migrations.migrator().is_some_and(|m| m.version_exists(**v)))
     {
         rows.push(StatusRow {
-            version: *version,
+            version: Some(sqlx_version(*version)),
             description: String::new(),
             file: "-".into(),
             state: MigrationState::MissingFile,
         });
     }
-    rows.sort_by_key(|r| r.version);
+    rows.sort_by(|a, b| a.version.cmp(&b.version));
     Ok(rows)
 }
 
-/// Creates the next numbered migration file (`0003_add_users.sql`) and returns its path.
-pub fn new_file(root: &Path, dir: &Path, name: &str) -> Result<PathBuf, Diagnostic> {
+/// sqlx's version as a [`Version`].
+fn sqlx_version(version: i64) -> Version {
+    Version::parse(&version.to_string()).unwrap_or_else(|| Version::parse("0").expect("a number"))
+}
+
+/// Reverts the newest `count` applied migrations with their down migrations (sqlx's
+/// `.down.sql`, golang-migrate's `.down.sql`, goose's and dbmate's down sections), recording
+/// each as the format does. Refuses before reverting anything when one has no down migration.
+pub async fn down(
+    conn: &mut AnyConnection,
+    migrations: &Migrations,
+    target: &Target,
+    count: usize,
+    on_note: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<Applied>, Diagnostic> {
+    let migrator = match &migrations.set {
+        Set::Tool(set) => return tools::run::down(conn, set, target, count, on_note).await,
+        Set::Sqlx { migrator, .. } => migrator,
+    };
+    let kind = target.kind;
+    lock::acquire(conn, target, on_note)
+        .await
+        .map_err(|e| explain(migrations, kind, e))?;
+    let result = async {
+        let applied = check_history(conn, migrations, kind).await?;
+        let mut newest: Vec<i64> = applied.keys().copied().collect();
+        newest.sort_unstable_by(|a, b| b.cmp(a));
+        newest.truncate(count);
+        let mut steps = Vec::new();
+        for version in newest {
+            let Some(down) = migrator
+                .iter()
+                .find(|m| m.version == version && m.migration_type.is_down_migration())
+            else {
+                let file = migrations.file(version);
+                return Err(Diagnostic::new(format!(
+                    "cannot revert {file}: it has no down file; nothing was reverted"
+                ))
+                .with_help(match file.strip_suffix(".up.sql") {
+                    Some(stem) => format!("write {stem}.down.sql beside it, with the statements that undo it"),
+                    None => format!(
+                        "sqlx reverts only pairs: rename {file} to NAME.up.sql and write NAME.down.sql with the statements that undo it"
+                    ),
+                }));
+            };
+            steps.push(down);
+        }
+        let mut done = Vec::new();
+        for down in steps {
+            let elapsed = conn
+                .revert(TABLE, down)
+                .await
+                .map_err(|e| explain(migrations, kind, e))?;
+            done.push(Applied {
+                version: sqlx_version(down.version),
+                file: migrations.file(down.version).replace(".up.sql", ".down.sql"),
+                elapsed,
+            });
+        }
+        Ok(done)
+    }
+    .await;
+    let _ = conn.unlock().await;
+    result
+}
+
+/// Creates the next migration in the directory's format and returns its path(s): sqlx's
+/// `0003_add_users.sql`, golang-migrate's `000003_add_users.up.sql` and `.down.sql`, goose's
+/// `00003_add_users.sql` (or a timestamp, when the files use them), dbmate's timestamped
+/// `20240101120000_add_users.sql`, Flyway's `V3__add_users.sql`.
+pub fn new_file(
+    root: &Path,
+    dir: &Path,
+    configured: Option<Format>,
+    name: &str,
+) -> Result<Vec<PathBuf>, Diagnostic> {
     let slug: String = name
         .trim()
         .to_ascii_lowercase()
@@ -337,29 +463,63 @@ pub fn new_file(root: &Path, dir: &Path, name: &str) -> Result<PathBuf, Diagnost
         return Err(Diagnostic::new(format!("`{name}` makes no file name"))
             .with_help("name what it does: `devenv migrate new add_users`"));
     }
+    let existing = format::read_dir(root, dir)?;
+    let chosen = format::choose(root, &existing, configured)?;
     let full = root.join(dir);
     std::fs::create_dir_all(&full)
         .map_err(|e| Diagnostic::new(format!("cannot create {}: {e}", dir.display())))?;
-    let next = std::fs::read_dir(&full)
-        .map_err(|e| Diagnostic::new(format!("cannot read {}: {e}", dir.display())))?
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .split('_')
-                .next()
-                .and_then(|v| v.parse::<i64>().ok())
+    let numbers: Vec<u64> = existing
+        .iter()
+        .filter_map(|f| {
+            let name = f.name.strip_prefix('V').unwrap_or(&f.name);
+            let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
         })
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let path = full.join(format!("{next:04}_{slug}.sql"));
-    let text = format!(
-        "-- {name}\n-- Applied by `devenv migrate` (and `devenv up`); never edit once applied: add a new one.\n\n"
-    );
-    std::fs::write(&path, text)
-        .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", path.display())))?;
-    Ok(dir.join(path.file_name().unwrap_or_default()))
+        .collect();
+    let next = numbers.iter().max().copied().unwrap_or(0) + 1;
+    let timestamps = numbers.iter().any(|n| *n >= 10_000_000_000);
+    let stamp = || jiff::Timestamp::now().strftime("%Y%m%d%H%M%S").to_string();
+    let note = "never edit once applied: add a new one";
+    let files: Vec<(String, String)> = match chosen.format {
+        Format::Sqlx => vec![(
+            format!("{next:04}_{slug}.sql"),
+            format!("-- {name}\n-- Applied by `devenv migrate` (and `devenv up`); {note}.\n\n"),
+        )],
+        Format::GolangMigrate => vec![
+            (format!("{next:06}_{slug}.up.sql"), format!("-- {name}\n\n")),
+            (
+                format!("{next:06}_{slug}.down.sql"),
+                format!("-- undoes {next:06}_{slug}.up.sql\n\n"),
+            ),
+        ],
+        Format::Goose => vec![(
+            if timestamps {
+                format!("{}_{slug}.sql", stamp())
+            } else {
+                format!("{next:05}_{slug}.sql")
+            },
+            "-- +goose Up\n\n-- +goose Down\n\n".to_string(),
+        )],
+        Format::Dbmate => vec![(
+            format!("{}_{slug}.sql", stamp()),
+            "-- migrate:up\n\n\n-- migrate:down\n\n".to_string(),
+        )],
+        Format::Flyway => vec![(format!("V{next}__{slug}.sql"), format!("-- {name}\n\n"))],
+    };
+    let mut written = Vec::new();
+    for (file, text) in files {
+        let path = full.join(&file);
+        if path.exists() {
+            return Err(
+                Diagnostic::new(format!("{} exists already", dir.join(&file).display()))
+                    .with_help("pick another name, or wait a second for a new timestamp"),
+            );
+        }
+        std::fs::write(&path, text)
+            .map_err(|e| Diagnostic::new(format!("cannot write {}: {e}", path.display())))?;
+        written.push(dir.join(file));
+    }
+    Ok(written)
 }
 
 /// Turns a migration error into what happened, to which file, and the way out.
@@ -432,12 +592,30 @@ mod tests {
     #[tokio::test]
     async fn new_files_are_numbered_after_the_last() {
         let dir = tempfile::tempdir().unwrap();
-        let first = new_file(dir.path(), Path::new("migrations"), "Create users").unwrap();
-        assert_eq!(first, Path::new("migrations/0001_create_users.sql"));
+        let m = Path::new("migrations");
+        let first = new_file(dir.path(), m, None, "Create users").unwrap();
+        assert_eq!(first, [Path::new("migrations/0001_create_users.sql")]);
         std::fs::write(dir.path().join("migrations/0007_x.sql"), "").unwrap();
-        let next = new_file(dir.path(), Path::new("migrations"), "add-index").unwrap();
-        assert_eq!(next, Path::new("migrations/0008_add_index.sql"));
-        assert!(new_file(dir.path(), Path::new("migrations"), "!!!").is_err());
+        let next = new_file(dir.path(), m, None, "add-index").unwrap();
+        assert_eq!(next, [Path::new("migrations/0008_add_index.sql")]);
+        assert!(new_file(dir.path(), m, None, "!!!").is_err());
+        let pair = new_file(dir.path(), m, Some(Format::GolangMigrate), "b").unwrap();
+        assert_eq!(
+            pair,
+            [
+                Path::new("migrations/000009_b.up.sql"),
+                Path::new("migrations/000009_b.down.sql")
+            ]
+        );
+        let flyway = tempfile::tempdir().unwrap();
+        std::fs::create_dir(flyway.path().join("sql")).unwrap();
+        std::fs::write(flyway.path().join("sql/V2__a.sql"), "").unwrap();
+        let v3 = new_file(flyway.path(), Path::new("sql"), None, "c").unwrap();
+        assert_eq!(v3, [Path::new("sql/V3__c.sql")]);
+        let goose = new_file(flyway.path(), Path::new("g"), Some(Format::Goose), "d").unwrap();
+        assert_eq!(goose, [Path::new("g/00001_d.sql")]);
+        let text = std::fs::read_to_string(flyway.path().join("g/00001_d.sql")).unwrap();
+        assert!(text.starts_with("-- +goose Up"));
     }
 
     #[tokio::test]
@@ -452,7 +630,9 @@ mod tests {
         std::fs::write(dir.path().join("m/0002_u.sql"), "insert into t values (1);").unwrap();
         let target = super::super::Target::from_url("sqlite:dev.db", dir.path()).unwrap();
         let mut conn = target.connect().await.unwrap();
-        let migrations = Migrations::load(dir.path(), Path::new("m")).await.unwrap();
+        let migrations = Migrations::load(dir.path(), Path::new("m"), None)
+            .await
+            .unwrap();
         let applied = apply(&mut conn, &migrations, &target, &|_| {})
             .await
             .unwrap();
@@ -467,7 +647,9 @@ mod tests {
                 .is_empty()
         );
         std::fs::write(dir.path().join("m/0002_u.sql"), "insert into t values (2);").unwrap();
-        let edited = Migrations::load(dir.path(), Path::new("m")).await.unwrap();
+        let edited = Migrations::load(dir.path(), Path::new("m"), None)
+            .await
+            .unwrap();
         let err = apply(&mut conn, &edited, &target, &|_| {})
             .await
             .unwrap_err();

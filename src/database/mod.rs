@@ -4,12 +4,14 @@
 
 pub mod command;
 pub mod files;
+pub mod format;
 pub mod lock;
 pub mod migrate;
 pub mod reset;
 pub mod seed;
 pub mod shell;
 pub mod statements;
+pub mod tools;
 
 use crate::diagnostic::Diagnostic;
 use crate::env::Values;
@@ -212,6 +214,8 @@ pub struct Steps {
 pub struct Report {
     /// SQL migrations applied now.
     pub applied: Vec<migrate::Applied>,
+    /// The migrations' format and why, when SQL migrations were looked at.
+    pub format: Option<format::Chosen>,
     /// Whether the project's migration tool ran.
     pub ran_migrate_command: bool,
     /// Seeds and what happened to each.
@@ -250,11 +254,12 @@ pub async fn run_steps(
             command::run(argv, &stack.root, &env, "migrate", on_note).await?;
             report.ran_migrate_command = true;
         } else if let Some(dir) = &database.migrations {
-            let migrations = migrate::Migrations::load(&stack.root, dir).await?;
+            let migrations = migrate::Migrations::load(&stack.root, dir, database.format).await?;
             let mut conn = target.connect().await?;
             let result = migrate::apply(&mut conn, &migrations, target, on_note).await;
             let _ = conn.close().await;
             report.applied = result?;
+            report.format = Some(migrations.chosen);
         }
     }
     if steps.seed && !database.seeds.is_empty() {

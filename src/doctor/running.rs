@@ -241,7 +241,7 @@ async fn database_checks(stack: &Stack) -> Vec<Check> {
     let mut checks = vec![Check::ok(CheckId::Database, title, target.shown.clone())];
     if let (Some(dir), None) = (&database.migrations, &database.migrate_command) {
         let title = "migrations applied, unedited";
-        checks.push(match migrate::Migrations::load(&stack.root, dir).await {
+        checks.push(match migrate::Migrations::load(&stack.root, dir, database.format).await {
             Err(e) => Check::fail(CheckId::Migrations, title, e.message, "fix the migrations directory"),
             Ok(migrations) => match migrate::status(&mut conn, &migrations, target.kind).await {
                 Err(e) => Check::fail(CheckId::Migrations, title, e.message.clone(), e.help.unwrap_or_default()),

@@ -4,6 +4,7 @@
 
 use super::app_docs::{self, AppDoc};
 use super::header::{self, HeaderState};
+use crate::database::format::{self, Format};
 use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
 use crate::env::Values;
@@ -185,10 +186,22 @@ fn variable_docs(stack: &Stack) -> Vec<VarDoc> {
         .collect()
 }
 
-/// The database section: where it is, its migrations and seeds.
+/// The database section: where it is, its migrations (format and table) and seeds.
 fn database_doc(stack: &Stack) -> Option<serde_json::Value> {
     stack.database.as_ref().map(|d| {
+        let dir = d.migrations.clone().unwrap_or_else(|| "migrations".into());
+        // Detected as `migrate` detects it; unreadable or mixed files leave sqlx's wording.
+        let format = format::read_dir(&stack.root, &dir)
+            .and_then(|files| format::choose(&stack.root, &files, d.format))
+            .map_or(Format::Sqlx, |c| c.format);
+        let reader = match format {
+            Format::Sqlx => "sqlx-cli",
+            other => other.name(),
+        };
         serde_json::json!({
+            "format": (format != Format::Sqlx).then(|| format.name()),
+            "table": format.table(),
+            "table_reader": reader,
             "service": d.service.clone().unwrap_or_else(|| "SQLite".into()),
             "url": d.url.clone().unwrap_or_default(),
             "migrations": d.migrations.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "migrations".into()),

@@ -16,6 +16,7 @@ use super::raw::{
 use super::spans::Spans;
 use super::validate;
 use crate::catalog::Catalog;
+use crate::database::format::Format;
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use indexmap::IndexMap;
 use std::ops::Range;
@@ -239,6 +240,22 @@ impl Loader<'_> {
             Some(command) => Some(command.into_inner().command),
             None => None,
         };
+        let format = match &db.format {
+            Some(name) => Some(Format::from_name(name.get_ref()).ok_or_else(|| {
+                self.err(
+                    name.span(),
+                    format!(
+                        "`{}` is not a migration format devenv knows",
+                        name.get_ref()
+                    ),
+                )
+                .with_help(format!(
+                    "use one of {}, or leave `format` out to detect it from the files",
+                    Format::ALL.map(|f| format!("\"{f}\"")).join(", ")
+                ))
+            })?),
+            None => None,
+        };
         let seeds = db
             .seeds
             .into_iter()
@@ -250,6 +267,7 @@ impl Loader<'_> {
             url: db.url.map(Spanned::into_inner),
             migrations,
             migrate_command,
+            format,
             seeds,
             cache: db.cache.unwrap_or(true),
         })

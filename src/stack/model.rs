@@ -275,6 +275,8 @@ pub struct Database {
     pub migrations: Option<PathBuf>,
     /// A migration tool run instead of the SQL migrations.
     pub migrate_command: Option<Vec<String>>,
+    /// The migration tool whose layout and table the migrations follow (`None`: detected).
+    pub format: Option<crate::database::format::Format>,
     /// Seeds, applied in order.
     pub seeds: Vec<Seed>,
     /// Whether a new database volume may start from a seeded snapshot (`cache = false`: never).

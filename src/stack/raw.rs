@@ -213,6 +213,8 @@ pub struct RawDatabase {
     pub seeds: Option<Vec<Spanned<RawSeed>>>,
     /// Whether a new volume may start from a seeded snapshot (default true).
     pub cache: Option<bool>,
+    /// The migration tool the files are written for (default: detected).
+    pub format: Option<Spanned<String>>,
 }
 
 /// `{ command = ["alembic", "upgrade", "head"] }`.

@@ -334,54 +334,6 @@ fn postgres_up_without_migrations() -> Option<TestProject> {
 }
 
 #[test]
-fn goose_and_dbmate_files_are_refused_before_anything_runs() {
-    let Some(project) = postgres_up_without_migrations() else {
-        return;
-    };
-    let tables =
-        "select count(*) from pg_tables where tablename in ('products', '_sqlx_migrations')";
-    project.write(
-        "migrations/0001_products.sql",
-        "-- +goose Up\nCREATE TABLE products (id INT);\n\n-- +goose Down\nDROP TABLE products;\n",
-    );
-    let (code, _, err) = output(&mut project.devenv(&["migrate"]));
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("migrations/0001_products.sql:1:1") && err.contains("goose format"),
-        "names the file, the line and the format: {err}"
-    );
-    assert!(
-        err.contains("0001_products.up.sql") && err.contains("migrate = { command"),
-        "says how to fix it: {err}"
-    );
-    assert_eq!(project.psql(tables), "0", "nothing was applied");
-
-    project.write(
-        "migrations/0001_products.sql",
-        "-- a comment first\n-- migrate:up\nCREATE TABLE products (id INT);\n\n-- migrate:down\nDROP TABLE products;\n",
-    );
-    let (code, _, err) = output(&mut project.devenv(&["up"]));
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("migrations/0001_products.sql:2:1") && err.contains("dbmate format"),
-        "{err}"
-    );
-    assert_eq!(project.psql(tables), "0", "nothing was applied");
-
-    std::fs::remove_file(project.path("migrations/0001_products.sql")).unwrap();
-    project.write(
-        "migrations/0001_products.up.sql",
-        "CREATE TABLE products (id INT);\n",
-    );
-    project.write(
-        "migrations/0001_products.down.sql",
-        "DROP TABLE products;\n",
-    );
-    project.run_ok(&["migrate"]);
-    assert_eq!(project.psql("select count(*) from products"), "0");
-}
-
-#[test]
 fn two_migration_files_with_one_version_are_refused_naming_both() {
     let Some(project) = postgres_up_without_migrations() else {
         return;

@@ -13,6 +13,7 @@ mod docs_watch;
 mod doctor;
 mod engine;
 mod example;
+mod formats;
 mod generate;
 mod git_env;
 mod import;

