@@ -65,9 +65,11 @@ impl Endpoint {
     }
 }
 
-/// DOCKER_TLS_VERIFY set to anything but the empty string (as the docker CLI reads it).
+/// DOCKER_TLS_VERIFY set at all. The docker CLI ignores an empty one, but bollard's plain
+/// HTTP client switches to TLS for any value, so devenv takes that path knowingly (with its
+/// errors about the certificates).
 fn tls_verify_set(env: &dyn Fn(&str) -> Option<String>) -> bool {
-    env("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty())
+    env("DOCKER_TLS_VERIFY").is_some()
 }
 
 /// Resolves the endpoint without connecting.
@@ -202,6 +204,13 @@ pub async fn connect(request_timeout: Duration) -> Result<(Docker, Endpoint), Di
         )
         .map(Ok)
         .map_err(|e| tls_error(&endpoint, &dir, &error_chain(&e)))?
+    } else if endpoint.host.starts_with("tcp://") || endpoint.host.starts_with("http://") {
+        // With the request timeout (`connect_with_host` has bollard's own).
+        Docker::connect_with_http(
+            &endpoint.host,
+            request_timeout.as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        )
     } else {
         Docker::connect_with_host(&endpoint.host)
     }
@@ -449,7 +458,7 @@ mod tests {
         assert!(!at("tcp://10.0.0.1:2376").forwards_ports());
         let tls = |name: &str| (name == "DOCKER_TLS_VERIFY").then(|| "1".to_string());
         assert!(tls_verify_set(&tls));
-        assert!(!tls_verify_set(&|_| Some(String::new())));
+        assert!(!tls_verify_set(&|_| None));
         let certs = |name: &str| match name {
             "DOCKER_CERT_PATH" => Some("/certs".to_string()),
             "HOME" => Some("/home/me".to_string()),
