@@ -195,7 +195,7 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
     let Some(sshd) = Sshd::start() else {
         return;
     };
-    let _forwarder = ForwarderGuard(project.root().to_path_buf());
+    let guard = ForwarderGuard(project.root().to_path_buf());
     // The port in .env is held here: the forward moves to a free local port.
     let (_holder, held) = held_port();
     project.write(".env", &format!("DB_PORT={held}\n"));
@@ -302,7 +302,7 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
     assert_eq!(count_through_forward(), "2");
     let remote = published_port();
 
-    let master = _forwarder.pid().expect("the forwarder's pid is recorded");
+    let master = guard.pid().expect("the forwarder's pid is recorded");
     assert!(alive(master));
     let doctor = |project: &TestProject| {
         let (_, out, err) = output(&mut sshd.devenv(project, &["doctor", "--json"]));
@@ -349,9 +349,7 @@ fn ssh_engine_forwards_published_ports_to_this_host_and_down_leaves_nothing() {
         "{forwarder}"
     );
     sshd.run_ok(&project, &["up"]);
-    let master = _forwarder
-        .pid()
-        .expect("the new forwarder's pid is recorded");
+    let master = guard.pid().expect("the new forwarder's pid is recorded");
     assert!(alive(master));
     assert_eq!(project.env_value("DB_PORT"), local.to_string());
     assert!(matches!(
