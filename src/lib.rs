@@ -17,6 +17,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod export;
+pub mod forward;
 pub mod fsutil;
 pub mod generate;
 pub mod git;

@@ -16,7 +16,9 @@ fn main() -> ExitCode {
     };
     devenv::redact::set_reveal(cli.reveal);
     let ui = Ui::new(verbosity, cli.color, cli.json());
-    match devenv::commands::run(cli, &ui) {
+    let outcome = devenv::commands::run(cli, &ui);
+    devenv::engine::ssh::close_tunnels();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if let Some(diagnostic) = error.diagnostic() {

@@ -81,6 +81,10 @@ pub struct ContainerSpec {
     pub network: String,
     /// Run privileged (explicitly allowed in devenv.toml).
     pub privileged: bool,
+    /// The engine picks the host ports (a remote engine whose ports devenv forwards to
+    /// `ports`' host ports). Left out of the hash when false, so local hashes never change.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub engine_picks_ports: bool,
 }
 
 impl ContainerSpec {
@@ -152,6 +156,7 @@ pub fn container_spec(
             network_name(project)
         },
         privileged: service.host_access.privileged,
+        engine_picks_ports: false,
     }
 }
 

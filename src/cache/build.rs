@@ -54,6 +54,14 @@ pub async fn build(
     if engine.volume_exists(&plan.snapshot).await? {
         return Ok(Built::Exists);
     }
+    if engine.endpoint.is_remote() {
+        // The build migrates and seeds through a published port on the engine's host.
+        return Err(Diagnostic::new(format!(
+            "database snapshots are built only on a local engine; {} is on another host",
+            engine.endpoint.host
+        ))
+        .with_help("build it where the engine runs (`devenv cache build` there), or go on without: `up` migrates and seeds as usual"));
+    }
     let Some(_lock) = lock(&plan.key)? else {
         return Ok(Built::Busy);
     };

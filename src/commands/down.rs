@@ -51,6 +51,7 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<()> {
                 volumes: &report.volumes,
                 kept_volumes: &kept,
                 apps: &apps,
+                forwarder_stopped: report.forwarder,
             });
             return Ok(());
         }
@@ -65,6 +66,11 @@ pub fn run(file: Option<&Path>, args: &DownArgs, ui: &Ui) -> Result<()> {
                 "{mark} removed {} containers and the network of `{}`",
                 report.containers.len(),
                 stack.project.name
+            ));
+        }
+        if report.forwarder {
+            ui.info(format!(
+                "{mark} stopped forwarding the remote engine's ports"
             ));
         }
         if args.volumes {
@@ -105,4 +111,7 @@ struct DownDocument<'a> {
     /// Apps stopped (absent when none ran).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     apps: &'a [String],
+    /// Whether the forwarder of a remote engine's ports was stopped (absent when none ran).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    forwarder_stopped: bool,
 }

@@ -5,6 +5,7 @@ use crate::cli::RestartArgs;
 use crate::config::UserConfig;
 use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
+use crate::engine::start::StartError;
 use crate::error::Result;
 use crate::health::wait_ready;
 use crate::plan;
@@ -32,10 +33,20 @@ pub fn run(file: Option<&Path>, args: &RestartArgs, ui: &Ui) -> Result<()> {
     let restarted = block_on(async {
         let engine = Engine::connect().await?;
         crate::lifecycle::ownership::claim(&engine, &stack, false, ui).await?;
+        let forwarder = crate::forward::Forwarder::for_engine(&engine, &stack.root).await?;
         let mut restarted = Vec::new();
         for service in services {
             let spec = plan::container_spec(&stack, service, &values, &config);
             engine.restart(&spec.name).await?;
+            if let Some(forwarder) = &forwarder {
+                // A remote engine may give the restarted container other ports.
+                forwarder
+                    .ensure(&engine, &service.name, &spec)
+                    .await
+                    .map_err(|e| {
+                        e.map_or_else(|d| d, |taken| StartError::PortTaken(taken).into())
+                    })?;
+            }
             let waited = wait_ready(&engine, &spec, service, Duration::from_secs(120)).await?;
             if !args.json {
                 ui.info(format!(

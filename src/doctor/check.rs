@@ -51,6 +51,8 @@ pub enum CheckId {
     EnvGitignored,
     /// Host ports are free or this project's.
     Ports,
+    /// A remote engine's ports are forwarded here.
+    Forwarder,
     /// Images are present locally.
     Images,
     /// Every service (skipped as one without the engine).
@@ -87,6 +89,7 @@ impl fmt::Display for CheckId {
             Self::EnvKeys => "env-keys",
             Self::EnvGitignored => "env-gitignored",
             Self::Ports => "ports",
+            Self::Forwarder => "forwarder",
             Self::Images => "images",
             Self::Services => "services",
             Self::Service(name) => return write!(f, "service:{name}"),

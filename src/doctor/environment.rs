@@ -38,14 +38,30 @@ fn docker_cli_on_path() -> bool {
 
 /// Engine checks; returns the engine when it answers.
 pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>) {
-    let engine = match connect_within(std::time::Duration::from_millis(1500)).await {
+    // An ssh:// engine first logs in over ssh.
+    let limit = if crate::engine::connect::resolve().forwards_ports() {
+        std::time::Duration::from_secs(15)
+    } else {
+        std::time::Duration::from_millis(1500)
+    };
+    let engine = match connect_within(limit).await {
         Ok(engine) => engine,
         Err(checks) => return (checks, None),
+    };
+    let remote = if engine.endpoint.forwards_ports() {
+        "; remote: its published ports live on that host and devenv forwards them here"
+    } else if engine.endpoint.is_remote() {
+        "; remote: its published ports live on that host (devenv forwards them only for ssh:// engines)"
+    } else {
+        ""
     };
     let mut checks = vec![Check::ok(
         CheckId::Daemon,
         "Docker Engine reachable",
-        format!("{} ({})", engine.endpoint.host, engine.endpoint.source),
+        format!(
+            "{} ({}){remote}",
+            engine.endpoint.host, engine.endpoint.source
+        ),
     )];
     let (version, api) = engine.version().await.unwrap_or_default();
     let api_ok = api
@@ -73,7 +89,18 @@ pub async fn engine_checks(stack: Option<&Stack>) -> (Vec<Check>, Option<Engine>
     if info.operating_system.contains("Docker Desktop") {
         checks.push(Check::ok(CheckId::PlatformDesktop, "Docker Desktop", "containers run in Desktop's VM: its memory and disk limits apply (Settings → Resources)"));
     }
-    checks.push(disk_check(&info.root_dir));
+    checks.push(if engine.endpoint.is_remote() {
+        Check::ok(
+            CheckId::Disk,
+            "free disk where Docker keeps its data",
+            format!(
+                "{} is on the remote host, not visible from here",
+                info.root_dir
+            ),
+        )
+    } else {
+        disk_check(&info.root_dir)
+    });
     checks.push(memory_check(info.mem_total, stack));
     checks.push(clock_check(&info.system_time));
     (checks, Some(engine))

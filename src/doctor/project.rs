@@ -165,7 +165,19 @@ async fn port_check(stack: &Stack, engine: Option<&Engine>, values: &env::Values
         None => Vec::new(),
     };
     let wanted = ports::wanted(&ports::all_services(stack), values);
-    let conflicts = ports::conflicts(&wanted, &published, &stack.project.name);
+    let mut conflicts = ports::conflicts(&wanted, &published, &stack.project.name);
+    // A remote engine's ports are held here by the project's own forwarder.
+    if let Some(engine) = engine
+        && engine.endpoint.forwards_ports()
+        && let Some(state) = crate::forward::load(&stack.root)
+        && crate::forward::running(&state).await
+    {
+        conflicts.retain(|c| {
+            !state
+                .of(&c.port.service)
+                .any(|f| f.local_port == c.port.host_port)
+        });
+    }
     if conflicts.is_empty() {
         let list: Vec<String> = wanted.iter().map(|p| p.host_port.to_string()).collect();
         return Check::ok(

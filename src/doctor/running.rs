@@ -27,7 +27,7 @@ pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
             "no engine to ask",
         )];
     };
-    let mut checks = Vec::new();
+    let mut checks: Vec<Check> = forwarder_check(stack, engine).await.into_iter().collect();
     let mut any_container = false;
     for service in stack.services.values() {
         let (check, exists) = service_check(stack, engine, &service.name).await;
@@ -40,6 +40,64 @@ pub async fn checks(stack: &Stack, engine: Option<&Engine>) -> Vec<Check> {
     checks.push(volume_check(stack, engine).await);
     checks.extend(database_checks(stack).await);
     checks
+}
+
+/// A remote (ssh://) engine's forwarder: running with its ports, or not running while its
+/// record says it should. `None` for a local engine with no forwarder left.
+async fn forwarder_check(stack: &Stack, engine: &Engine) -> Option<Check> {
+    let title = "remote engine's ports forwarded here";
+    let state = crate::forward::load(&stack.root);
+    if !engine.endpoint.forwards_ports() {
+        return state.map(|_| {
+            Check::warn(
+                CheckId::Forwarder,
+                title,
+                format!("a forwarder is recorded for another engine, not {}", engine.endpoint.host),
+                "`devenv down` with that engine's DOCKER_HOST, or `devenv up` with this one (it stops the old forwarder)",
+            )
+        });
+    }
+    let Some(state) = state else {
+        return Some(Check::ok(
+            CheckId::Forwarder,
+            title,
+            "nothing forwarded yet (`devenv up` forwards each published port)",
+        ));
+    };
+    let ports: Vec<String> = state
+        .forwards
+        .iter()
+        .map(|f| format!("{}:{} ← {}", f.local_ip, f.local_port, f.origin(&state)))
+        .collect();
+    Some(if crate::forward::running(&state).await {
+        Check::ok(
+            CheckId::Forwarder,
+            title,
+            format!(
+                "ssh (pid {}) forwards {}",
+                state.pid.map_or("?".into(), |p| p.to_string()),
+                if ports.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    ports.join(", ")
+                }
+            ),
+        )
+    } else {
+        Check::fail(
+            CheckId::Forwarder,
+            title,
+            format!(
+                "the forwarder is not running (see .devenv/forward.log); {} unreachable from here",
+                if ports.is_empty() {
+                    "ports are".to_string()
+                } else {
+                    ports.join(", ")
+                }
+            ),
+            "`devenv up` starts it again",
+        )
+    })
 }
 
 /// One service's container: running and healthy, or why not. Also says whether the

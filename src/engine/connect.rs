@@ -15,6 +15,63 @@ pub struct Endpoint {
     pub source: String,
 }
 
+impl Endpoint {
+    /// The ssh destination of an `ssh://` endpoint.
+    pub fn ssh_target(&self) -> Option<super::ssh::SshTarget> {
+        super::ssh::SshTarget::parse(&self.host).ok()
+    }
+
+    /// Whether the engine runs on another host: every `ssh://` endpoint (even to this host, so
+    /// that it can be tested here) and `tcp://`/`http(s)://` to a non-loopback address. Its
+    /// published ports live on that host.
+    /// `DEVENV_ENGINE_REMOTE=0` says a tcp:// engine's ports are reachable here after all
+    /// (a VM that forwards them), `=1` that a loopback one is not.
+    pub fn is_remote(&self) -> bool {
+        if self.host.starts_with("ssh://") {
+            return true;
+        }
+        match std::env::var("DEVENV_ENGINE_REMOTE").as_deref() {
+            Ok("0") => return false,
+            Ok("1") => return true,
+            _ => {}
+        }
+        let Some(rest) = ["tcp://", "http://", "https://"]
+            .iter()
+            .find_map(|scheme| self.host.strip_prefix(scheme))
+        else {
+            return false;
+        };
+        let host = rest.split('/').next().unwrap_or(rest);
+        let host = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+        };
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
+    /// Whether devenv forwards the engine's published ports to this host (ssh:// engines).
+    pub fn forwards_ports(&self) -> bool {
+        self.ssh_target().is_some()
+    }
+
+    /// Whether the connection uses TLS (`DOCKER_TLS_VERIFY` with tcp://, or https://).
+    fn uses_tls(&self) -> bool {
+        self.host.starts_with("https://")
+            || (self.host.starts_with("tcp://") && tls_verify_set(&|n| std::env::var(n).ok()))
+    }
+}
+
+/// DOCKER_TLS_VERIFY set at all. The docker CLI ignores an empty one, but bollard's plain
+/// HTTP client switches to TLS for any value, so devenv takes that path knowingly (with its
+/// errors about the certificates).
+fn tls_verify_set(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("DOCKER_TLS_VERIFY").is_some()
+}
+
 /// Resolves the endpoint without connecting.
 pub fn resolve() -> Endpoint {
     resolve_from(
@@ -116,13 +173,51 @@ pub async fn connect(request_timeout: Duration) -> Result<(Docker, Endpoint), Di
             request_timeout.as_secs(),
             bollard::API_DEFAULT_VERSION,
         )
+    } else if endpoint.host.starts_with("ssh://") {
+        let target = super::ssh::SshTarget::parse(&endpoint.host).map_err(|e| {
+            Diagnostic::new(format!("DOCKER_HOST: {e}"))
+                .with_help("write it as ssh://[user@]host[:port] (the engine's socket is /var/run/docker.sock there; DEVENV_REMOTE_DOCKER_SOCKET names another)")
+        })?;
+        let socket = tokio::task::spawn_blocking(move || super::ssh::api_socket(&target))
+            .await
+            .map_err(|e| Diagnostic::new(format!("the ssh tunnel to the engine failed: {e}")))??;
+        Docker::connect_with_unix(
+            &socket.display().to_string(),
+            request_timeout.as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        )
+    } else if endpoint.uses_tls() {
+        let dir = cert_dir(&|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+            .ok_or_else(|| tls_error(&endpoint, Path::new("~/.docker"), "HOME is not set"))?;
+        for file in ["ca.pem", "cert.pem", "key.pem"] {
+            if !dir.join(file).is_file() {
+                return Err(tls_error(&endpoint, &dir, &format!("{file} is missing")));
+            }
+        }
+        Docker::connect_with_ssl(
+            &endpoint.host,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            request_timeout.as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map(Ok)
+        .map_err(|e| tls_error(&endpoint, &dir, &error_chain(&e)))?
+    } else if endpoint.host.starts_with("tcp://") || endpoint.host.starts_with("http://") {
+        // With the request timeout (`connect_with_host` has bollard's own).
+        Docker::connect_with_http(
+            &endpoint.host,
+            request_timeout.as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        )
     } else {
         Docker::connect_with_host(&endpoint.host)
     }
     .map_err(|e| unreachable_error(&endpoint, &e))?;
-    let negotiated = tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version())
+    let negotiated = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
         .await
-        .map_err(|_| not_running(&endpoint, "no answer within 5 s"))?
+        .map_err(|_| not_running(&endpoint, "no answer within 10 s"))?
         .map_err(|e| unreachable_error(&endpoint, &e))?;
     Ok((negotiated, endpoint))
 }
@@ -167,10 +262,53 @@ fn io_error_kind(error: &(dyn std::error::Error + 'static)) -> Option<std::io::E
     None
 }
 
+/// The directory of the TLS client files: DOCKER_CERT_PATH, else `~/.docker` (as the docker
+/// CLI).
+fn cert_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("DOCKER_CERT_PATH")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".docker")))
+}
+
+/// A TLS engine that cannot be reached with the certificates given.
+fn tls_error(endpoint: &Endpoint, dir: &Path, why: &str) -> Diagnostic {
+    Diagnostic::new(format!(
+        "cannot reach the Docker Engine at {} ({}) over TLS with the certificates in {}: {why}",
+        endpoint.host,
+        endpoint.source,
+        dir.display()
+    ))
+    .with_help(
+        "DOCKER_TLS_VERIFY is set, so devenv verifies the engine as the docker CLI does: DOCKER_CERT_PATH (default ~/.docker) \
+         must hold ca.pem (the CA that signed the engine's certificate), and cert.pem with key.pem (a client certificate that CA signed); \
+         check them with `docker --tlsverify version`, or unset DOCKER_TLS_VERIFY for an engine without TLS",
+    )
+}
+
 /// Classifies a connection failure by the OS's answer: no permission on the socket, or
-/// nothing there / nothing listening.
+/// nothing there / nothing listening. Over ssh, what ssh said; over TLS, the certificates.
 fn unreachable_error(endpoint: &Endpoint, error: &(dyn std::error::Error + 'static)) -> Diagnostic {
     use std::io::ErrorKind;
+    if let Some(target) = endpoint.ssh_target() {
+        let said = super::ssh::tunnel_log(&target);
+        let mut d = super::ssh::failure(&target, &said, None);
+        d.message = format!(
+            "the Docker Engine at {} did not answer through the ssh tunnel: {}{}",
+            endpoint.host,
+            error_chain(error),
+            said.lines()
+                .last()
+                .map(|l| format!(" (ssh: {})", l.trim()))
+                .unwrap_or_default()
+        );
+        return d;
+    }
+    if endpoint.uses_tls()
+        && let Some(dir) = cert_dir(&|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        && !matches!(io_error_kind(error), Some(ErrorKind::ConnectionRefused))
+    {
+        return tls_error(endpoint, &dir, &error_chain(error));
+    }
     match io_error_kind(error) {
         Some(ErrorKind::PermissionDenied) => Diagnostic::new(format!(
             "permission denied on the Docker socket {} ({})",
@@ -291,6 +429,44 @@ mod tests {
             "DOCKER_HOST",
             "DOCKER_HOST wins"
         );
+    }
+
+    #[test]
+    fn ssh_and_non_loopback_tcp_endpoints_are_remote() {
+        let at = |host: &str| Endpoint {
+            host: host.into(),
+            source: "DOCKER_HOST".into(),
+        };
+        for remote in [
+            "ssh://me@build-box",
+            "ssh://root@127.0.0.1:2222",
+            "tcp://10.0.0.1:2376",
+            "https://docker.example:2376",
+            "tcp://[2001:db8::1]:2376",
+        ] {
+            assert!(at(remote).is_remote(), "{remote}");
+        }
+        for local in [
+            "unix:///var/run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2376",
+        ] {
+            assert!(!at(local).is_remote(), "{local}");
+        }
+        assert!(at("ssh://root@127.0.0.1:2222").forwards_ports());
+        assert!(!at("tcp://10.0.0.1:2376").forwards_ports());
+        let tls = |name: &str| (name == "DOCKER_TLS_VERIFY").then(|| "1".to_string());
+        assert!(tls_verify_set(&tls));
+        assert!(!tls_verify_set(&|_| None));
+        let certs = |name: &str| match name {
+            "DOCKER_CERT_PATH" => Some("/certs".to_string()),
+            "HOME" => Some("/home/me".to_string()),
+            _ => None,
+        };
+        assert_eq!(cert_dir(&certs), Some(PathBuf::from("/certs")));
+        let home = |name: &str| (name == "HOME").then(|| "/home/me".to_string());
+        assert_eq!(cert_dir(&home), Some(PathBuf::from("/home/me/.docker")));
     }
 
     #[test]

@@ -20,7 +20,13 @@ impl Engine {
         spec: &ContainerSpec,
         extra_labels: HashMap<String, String>,
     ) -> Result<String, Diagnostic> {
-        let body = create_body(spec, container_labels(project, spec, extra_labels));
+        // A remote engine's ports are its own pick on its host: devenv forwards them to the
+        // spec's host ports here (`forward`).
+        let body = create_body(
+            spec,
+            container_labels(project, spec, extra_labels),
+            spec.engine_picks_ports,
+        );
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.name)
             .build();
@@ -77,7 +83,11 @@ fn container_labels(
 }
 
 /// The whole create request.
-fn create_body(spec: &ContainerSpec, labels: HashMap<String, String>) -> ContainerCreateBody {
+fn create_body(
+    spec: &ContainerSpec,
+    labels: HashMap<String, String>,
+    engine_picks_ports: bool,
+) -> ContainerCreateBody {
     let own_network = spec.network != "host";
     ContainerCreateBody {
         image: Some(spec.image.clone()),
@@ -87,7 +97,7 @@ fn create_body(spec: &ContainerSpec, labels: HashMap<String, String>) -> Contain
         exposed_ports: Some(spec.ports.iter().map(port_key).collect()),
         healthcheck: spec.health.as_ref().map(health_config),
         host_config: Some(HostConfig {
-            port_bindings: own_network.then(|| port_bindings(&spec.ports)),
+            port_bindings: own_network.then(|| port_bindings(&spec.ports, engine_picks_ports)),
             mounts: Some(spec.mounts.iter().map(mount).collect()),
             network_mode: Some(spec.network.clone()),
             privileged: Some(spec.privileged),
@@ -104,14 +114,22 @@ fn port_key(port: &PublishedPort) -> String {
     format!("{}/{}", port.container, port.protocol)
 }
 
-/// Each container port bound to its host address and port.
-fn port_bindings(ports: &[PublishedPort]) -> HashMap<String, Option<Vec<PortBinding>>> {
+/// Each container port bound to its host address and port (any free port the engine picks,
+/// when `engine_picks`).
+fn port_bindings(
+    ports: &[PublishedPort],
+    engine_picks: bool,
+) -> HashMap<String, Option<Vec<PortBinding>>> {
     ports
         .iter()
         .map(|p| {
             let binding = PortBinding {
                 host_ip: Some(p.host_ip.clone()),
-                host_port: Some(p.host_port.to_string()),
+                host_port: Some(if engine_picks {
+                    String::new()
+                } else {
+                    p.host_port.to_string()
+                }),
             };
             (port_key(p), Some(vec![binding]))
         })

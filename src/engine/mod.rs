@@ -9,6 +9,7 @@ mod logs;
 pub mod oneshot;
 pub mod owners;
 pub mod shell;
+pub mod ssh;
 pub mod start;
 mod volumes;
 
@@ -360,6 +361,37 @@ impl Engine {
             )
             .await
             .map_err(|e| api_error(&format!("restarting container {name}"), &e))
+    }
+
+    /// The host addresses the engine bound a container's published ports to, as
+    /// (`5432/tcp`, host address, host port).
+    pub async fn port_bindings(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(String, String, u16)>, Diagnostic> {
+        let inspect = self
+            .docker
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|e| api_error(&format!("inspecting container {name}"), &e))?;
+        let ports = inspect
+            .network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default();
+        let mut bindings: Vec<(String, String, u16)> = ports
+            .into_iter()
+            .flat_map(|(key, bound)| {
+                bound.into_iter().flatten().filter_map(move |b| {
+                    let port = b.host_port.as_deref()?.parse().ok()?;
+                    Some((key.clone(), b.host_ip.unwrap_or_default(), port))
+                })
+            })
+            .collect();
+        bindings.sort();
+        Ok(bindings)
     }
 
     /// A container's state.

@@ -36,6 +36,7 @@ pub(super) struct ServiceStep<'a> {
     pub(super) timeout: Duration,
     pub(super) progress: &'a Progress,
     pub(super) timings: &'a Timings,
+    pub(super) forwarder: Option<&'a crate::forward::Forwarder>,
 }
 
 impl<'a> ServiceStep<'a> {
@@ -69,6 +70,18 @@ impl<'a> ServiceStep<'a> {
                 return Err(failure);
             }
         };
+        if let Some(forwarder) = self.forwarder {
+            self.progress
+                .step(name, "forwarding", "ports from the remote engine");
+            if let Err(e) = forwarder.ensure(self.engine, name, self.spec).await {
+                let (event, failure) = match e {
+                    Ok(taken) => ("port taken meanwhile", Failure::PortTaken(taken)),
+                    Err(d) => ("failed", Failure::Failed(d)),
+                };
+                self.progress.done(name, event, "", false);
+                return Err(failure);
+            }
+        }
         self.progress.step(name, "waiting", "for readiness");
         let (waiting_from, mut first_probe) = (Instant::now(), None);
         let ready = health::wait_ready_noting(

@@ -18,6 +18,8 @@ pub struct DownReport {
     pub network: bool,
     /// Volumes removed.
     pub volumes: Vec<String>,
+    /// Whether a remote engine's port forwarder was stopped.
+    pub forwarder: bool,
 }
 
 /// Volumes `down --volumes` would remove.
@@ -48,6 +50,7 @@ pub async fn down(
     for result in join_all(removals).await {
         result?;
     }
+    let forwarder = crate::forward::stop(&stack.root).await?;
     let network = engine
         .remove_network(&plan::network_name(&stack.project.name))
         .await?;
@@ -58,5 +61,6 @@ pub async fn down(
         containers: names,
         network,
         volumes: volumes.to_vec(),
+        forwarder,
     })
 }

@@ -26,6 +26,10 @@ pub struct ServiceRow {
     pub image: String,
     /// Docker's status text (uptime).
     pub status: String,
+    /// Where a remote engine's ports come from (`127.0.0.1:32768 on user@host`), when devenv
+    /// forwards them to `addresses`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forwarded_from: Vec<String>,
 }
 
 /// A service's container state as shown: Docker's, or `missing` when it has none.
@@ -134,8 +138,14 @@ pub fn table(rows: &[ServiceRow], with_status: bool) -> String {
         };
         let address = if row.addresses.is_empty() {
             "-".to_string()
-        } else {
+        } else if row.forwarded_from.is_empty() {
             row.addresses.join(", ")
+        } else {
+            format!(
+                "{} (forwarded from {})",
+                row.addresses.join(", "),
+                row.forwarded_from.join(", ")
+            )
         };
         table.row([
             row.service.clone(),

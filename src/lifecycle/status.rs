@@ -35,10 +35,17 @@ pub async fn status(stack: &Stack) -> Result<StatusReport, Diagnostic> {
     let engine = Engine::connect().await?;
     let containers = engine.observe(&stack.project.name).await?;
     let specs = current_specs(stack)?;
+    let forwards = match crate::forward::load(&stack.root) {
+        Some(state) if engine.endpoint.forwards_ports() => {
+            let running = crate::forward::running(&state).await;
+            Some((state, running))
+        }
+        _ => None,
+    };
     let rows = join_all(stack.services.values().map(|service| {
         let spec = &specs[&service.name];
         let container = containers.get(&service.name);
-        service_row(&engine, service, spec, container)
+        service_row(&engine, service, spec, container, forwards.as_ref())
     }))
     .await;
     Ok(StatusReport {
@@ -75,11 +82,16 @@ async fn service_row(
     service: &Service,
     spec: &ContainerSpec,
     container: Option<&ProjectContainer>,
+    forwards: Option<&(crate::forward::State, bool)>,
 ) -> ServiceRow {
     let Some(container) = container else {
         return missing_row(service, spec);
     };
-    let spec = as_published(spec, container);
+    let forwarded = forwards.filter(|(state, _)| state.of(&service.name).next().is_some());
+    let spec = match forwarded {
+        Some((state, _)) => as_forwarded(spec, state, &service.name),
+        None => as_published(spec, container),
+    };
     let (health, source) = if container.is_running() {
         let docker = engine
             .state(&container.name)
@@ -90,7 +102,55 @@ async fn service_row(
     } else {
         (None, None)
     };
-    container_row(service, &spec, container, health, source)
+    let mut row = container_row(service, &spec, container, health, source);
+    if let Some((state, running)) = forwarded {
+        row.addresses = spec
+            .ports
+            .iter()
+            .map(|p| address(&p.host_ip, p.host_port, &p.protocol))
+            .collect();
+        row.forwarded_from = state
+            .of(&service.name)
+            .map(|f| {
+                let origin = f.origin(state);
+                let moved = container
+                    .ports
+                    .iter()
+                    .find(|p| p.container == f.container_port && p.protocol == "tcp")
+                    .filter(|p| p.host_port != f.remote_port);
+                if !*running {
+                    format!("{origin}; the forwarder is not running: `devenv up` starts it")
+                } else if let Some(now) = moved {
+                    format!(
+                        "{origin}; the engine moved it to {}: `devenv up` forwards it again",
+                        now.host_port
+                    )
+                } else {
+                    origin
+                }
+            })
+            .collect();
+    }
+    row
+}
+
+/// The spec with the local ports devenv forwards a remote engine's ports to.
+fn as_forwarded(
+    spec: &ContainerSpec,
+    state: &crate::forward::State,
+    service: &str,
+) -> ContainerSpec {
+    let mut spec = spec.clone();
+    for port in &mut spec.ports {
+        if let Some(forward) = state
+            .of(service)
+            .find(|f| f.container_port == port.container && port.protocol == "tcp")
+        {
+            port.host_ip.clone_from(&forward.local_ip);
+            port.host_port = forward.local_port;
+        }
+    }
+    spec
 }
 
 /// Docker's health, unless it is still `starting`: then the readiness probe decides.
@@ -147,6 +207,7 @@ fn missing_row(service: &Service, spec: &ContainerSpec) -> ServiceRow {
         url: None,
         image: spec.image.clone(),
         status: "not created (devenv up)".into(),
+        forwarded_from: Vec::new(),
     }
 }
 
@@ -173,6 +234,7 @@ fn container_row(
         url: connection_url(service, spec),
         image: container.image.clone(),
         status: container.status.clone(),
+        forwarded_from: Vec::new(),
     }
 }
 

@@ -120,9 +120,19 @@ pub async fn up(
     timings.lap(Phase::Env);
     let engine = Engine::connect().await?;
     timings.lap(Phase::EngineConnect);
+    if engine.endpoint.is_remote()
+        && !engine.endpoint.forwards_ports()
+        && services.iter().any(|s| !s.ports.is_empty())
+    {
+        return Err(unforwarded_remote(&engine));
+    }
     super::ownership::claim(&engine, stack, options.adopt, ui).await?;
     let observed = engine.observe(&stack.project.name).await?;
     let running = container::running_services(observed.values());
+    let forwarder = crate::forward::Forwarder::for_engine(&engine, &stack.root).await?;
+    if let Some(forwarder) = &forwarder {
+        forwarder.release_except(&running).await?;
+    }
     let published = engine.published_ports().await?;
     let (loaded, mut remaps) = preflight::settle_ports(
         stack,
@@ -147,9 +157,16 @@ pub async fn up(
         options,
         progress,
         timings,
+        forwarder: forwarder.as_ref(),
     };
     let (plan, loaded, actions) = run.until_ready(loaded, &observed, &mut remaps).await?;
-    let rows = ready_rows(&services, &plan.specs);
+    let mut rows = ready_rows(&services, &plan.specs);
+    if let Some(forwarder) = &forwarder {
+        let state = forwarder.state().await;
+        for row in &mut rows {
+            row.forwarded_from = state.of(&row.service).map(|f| f.origin(&state)).collect();
+        }
+    }
     let database = migrate_and_seed(
         stack,
         &services,
@@ -194,6 +211,10 @@ async fn restore_from_cache(
     else {
         return Ok(None);
     };
+    // A snapshot is built through a published port on the engine's host (see cache::build).
+    if engine.endpoint.is_remote() {
+        return Ok(None);
+    }
     // The common case, a volume that exists: nothing is hashed and no image inspected.
     if engine.volume_exists(&eligible.volume).await? {
         return Ok(None);
@@ -213,6 +234,8 @@ struct Run<'a> {
     options: &'a UpOptions,
     progress: &'a Progress,
     timings: &'a Timings,
+    /// Brings a remote engine's ports to this host (ssh:// engines).
+    forwarder: Option<&'a crate::forward::Forwarder>,
 }
 
 impl Run<'_> {
@@ -226,7 +249,8 @@ impl Run<'_> {
         remaps: &mut Vec<Remap>,
     ) -> Result<(Plan, Loaded, IndexMap<String, Action>), Diagnostic> {
         let (stack, services) = (self.stack, self.services);
-        let mut plan = make_plan(stack, services, &loaded, self.config, observed);
+        let picks = self.forwarder.is_some();
+        let mut plan = make_plan(stack, services, &loaded, self.config, observed, picks);
         let mut actions = plan.actions.clone();
         for attempt in 1.. {
             prepare(
@@ -256,7 +280,7 @@ impl Run<'_> {
             loaded = moved_to;
             let observed = self.engine.observe(&stack.project.name).await?;
             self.timings.lap(Phase::Observe);
-            plan = make_plan(stack, services, &loaded, self.config, &observed);
+            plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
             merge_actions(&mut actions, &plan.actions);
         }
         Ok((plan, loaded, actions))
@@ -296,6 +320,19 @@ fn ensure_env(
     Ok((loaded, env_report))
 }
 
+/// A remote tcp:// engine: its published ports would be on that host, where neither the probes
+/// nor the apps reach them.
+fn unforwarded_remote(engine: &Engine) -> Diagnostic {
+    Diagnostic::new(format!(
+        "the Docker Engine at {} ({}) runs on another host: the stack's published ports would live there, out of reach of devenv's readiness probes, migrations and your apps",
+        engine.endpoint.host, engine.endpoint.source
+    ))
+    .with_help(
+        "reach it over ssh instead (DOCKER_HOST=ssh://user@host): devenv then forwards every published port to this machine; \
+         or, when that engine's ports are reachable here anyway (a VM that forwards them), set DEVENV_ENGINE_REMOTE=0",
+    )
+}
+
 /// Containers of services that devenv.toml no longer has.
 fn note_orphans(stack: &Stack, observed: &HashMap<String, Observed>, progress: &Progress) {
     for (service, container) in observed {
@@ -315,8 +352,14 @@ fn make_plan(
     loaded: &Loaded,
     config: &UserConfig,
     observed: &HashMap<String, Observed>,
+    engine_picks_ports: bool,
 ) -> Plan {
-    let specs = plan::specs(stack, services, &loaded.values, config);
+    let mut specs = plan::specs(stack, services, &loaded.values, config);
+    if engine_picks_ports {
+        for spec in specs.values_mut() {
+            spec.engine_picks_ports = true;
+        }
+    }
     let actions = specs
         .iter()
         .map(|(name, spec)| (name.clone(), plan::decide(spec, observed.get(name))))
@@ -402,6 +445,7 @@ async fn reconcile(run: &Run<'_>, plan: &Plan) -> Result<PassOutcome, Diagnostic
             timeout: run.options.timeout,
             progress: run.progress,
             timings: run.timings,
+            forwarder: run.forwarder,
         };
         let future = step.run_after(deps).boxed().shared();
         futures.insert(service.name.clone(), future);
@@ -468,6 +512,7 @@ fn ready_rows(services: &[&Service], specs: &IndexMap<String, ContainerSpec>) ->
                 url: connection_url(service, spec),
                 image: spec.image.clone(),
                 status: String::new(),
+                forwarded_from: Vec::new(),
             }
         })
         .collect()

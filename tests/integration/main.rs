@@ -23,5 +23,6 @@ mod output;
 mod ports_env;
 mod properties;
 mod reliability;
+mod remote;
 mod stack;
 mod timings;
