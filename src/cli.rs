@@ -315,6 +315,10 @@ pub enum CacheCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make the spare copy of the PostgreSQL reset template (`db reset` starts it in the
+    /// background; not for direct use).
+    #[command(hide = true)]
+    Spare,
 }
 
 /// `devenv doctor`.

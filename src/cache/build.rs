@@ -260,3 +260,17 @@ pub fn start_in_background(devenv_exe: &Path, stack: &Stack) -> Result<(), Diagn
     .map_err(|e| Diagnostic::new(format!("cannot start the snapshot build: {e}")))?;
     Ok(())
 }
+
+/// Starts `devenv --file STACK cache spare` detached (output appended to
+/// `.devenv/logs/cache-build.log`): the spare copy of the reset template for the next reset.
+pub fn start_spare_in_background(devenv_exe: &Path, stack: &Stack) -> Result<(), Diagnostic> {
+    let log = crate::apps::spawn::open_log(&stack.root, "cache-build")?;
+    crate::apps::supervise::spawn_devenv_detached(
+        devenv_exe,
+        &stack.file,
+        &["cache", "spare"],
+        log,
+    )
+    .map_err(|e| Diagnostic::new(format!("cannot start making the spare copy: {e}")))?;
+    Ok(())
+}

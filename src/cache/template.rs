@@ -3,6 +3,9 @@
 //! template database of the project's own cluster, `_devenv_reset_<key>`; later resets of the
 //! same key drop the database and create it from that template, a file copy inside the server.
 //! Templates of other keys (older migrations or seeds) are dropped when a new one is saved.
+//! A spare copy of the template, `_devenv_spare_<key>`, made in the background after a reset
+//! (`devenv cache spare`), turns the next reset into a drop and a rename: no copy while the
+//! user waits.
 
 use crate::database::{Target, database_name};
 use crate::diagnostic::Diagnostic;
@@ -11,6 +14,14 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 /// The prefix of every reset template's name.
 const PREFIX: &str = "_devenv_reset_";
+
+/// The prefix of every spare copy's name.
+const SPARE_PREFIX: &str = "_devenv_spare_";
+
+/// The spare copy of a key's template.
+pub fn spare_name(key: &str) -> String {
+    format!("{SPARE_PREFIX}{}", &key[..16.min(key.len())])
+}
 
 /// The template database of a key.
 pub fn template_name(key: &str) -> String {
@@ -44,36 +55,63 @@ async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error
         .map(|_| ())
 }
 
-/// Recreates the target's database from the template of `key` when there is one; `false`
-/// when there is none (nothing was changed then). A connection lost midway is tried once
-/// more: the statements can run again from any point (`DROP ... IF EXISTS`).
-pub async fn reset_from_template(target: &Target, key: &str) -> Result<bool, Diagnostic> {
+/// How a reset recreated the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recreated {
+    /// Renamed from the spare copy of the template (no copy while waiting).
+    FromSpare,
+    /// Copied from the template.
+    FromTemplate,
+}
+
+/// Recreates the target's database from the spare copy or the template of `key` when there is
+/// one; `None` when there is neither (nothing was changed then). A connection lost midway is
+/// tried once more: the statements can run again from any point (`DROP ... IF EXISTS`).
+pub async fn reset_from_template(
+    target: &Target,
+    key: &str,
+) -> Result<Option<Recreated>, Diagnostic> {
     match reset_once(target, key).await {
         Err(_) => reset_once(target, key).await,
         done => done,
     }
 }
 
-async fn reset_once(target: &Target, key: &str) -> Result<bool, Diagnostic> {
+async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, Diagnostic> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(conn)
+        .await
+        .map_err(|e| Diagnostic::new(format!("reading the database list: {e}")))
+}
+
+async fn reset_once(target: &Target, key: &str) -> Result<Option<Recreated>, Diagnostic> {
     let (mut conn, name) = maintenance(target).await?;
     let template = template_name(key);
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&template)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| Diagnostic::new(format!("reading the database list: {e}")))?;
-    if !exists {
+    let spare = spare_name(key);
+    let how = if exists(&mut conn, &spare).await? {
+        Recreated::FromSpare
+    } else if exists(&mut conn, &template).await? {
+        Recreated::FromTemplate
+    } else {
         let _ = conn.close().await;
-        return Ok(false);
-    }
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(&name)),
-        format!(
+        return Ok(None);
+    };
+    let create = match how {
+        Recreated::FromSpare => format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quoted(&spare),
+            quoted(&name)
+        ),
+        Recreated::FromTemplate => format!(
             "CREATE DATABASE {} TEMPLATE {}",
             quoted(&name),
             quoted(&template)
         ),
+    };
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(&name)),
+        create,
     ] {
         execute(&mut conn, sql).await.map_err(|e| {
             Diagnostic::new(format!(
@@ -83,7 +121,51 @@ async fn reset_once(target: &Target, key: &str) -> Result<bool, Diagnostic> {
         })?;
     }
     let _ = conn.close().await;
+    Ok(Some(how))
+}
+
+/// Makes the spare copy of `key`'s template when the template exists and the spare does not
+/// (`devenv cache spare`, run in the background after a reset); `false` when there is no
+/// template. Spares of other keys are dropped.
+pub async fn make_spare(target: &Target, key: &str) -> Result<bool, Diagnostic> {
+    let (mut conn, _) = maintenance(target).await?;
+    let template = template_name(key);
+    let spare = spare_name(key);
+    drop_others(&mut conn, SPARE_PREFIX, &spare).await?;
+    if !exists(&mut conn, &template).await? {
+        let _ = conn.close().await;
+        return Ok(false);
+    }
+    if !exists(&mut conn, &spare).await? {
+        execute(
+            &mut conn,
+            format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quoted(&spare),
+                quoted(&template)
+            ),
+        )
+        .await
+        .map_err(|e| {
+            Diagnostic::new(format!("making the spare copy of the reset template: {e}"))
+        })?;
+    }
+    let _ = conn.close().await;
     Ok(true)
+}
+
+/// Drops the databases named `prefix...` other than `keep` (best effort).
+async fn drop_others(conn: &mut PgConnection, prefix: &str, keep: &str) -> Result<(), Diagnostic> {
+    let others: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(prefix)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| Diagnostic::new(format!("reading the database list: {e}")))?;
+    for other in others.iter().filter(|o| *o != keep) {
+        let _ = execute(conn, format!("DROP DATABASE IF EXISTS {}", quoted(other))).await;
+    }
+    Ok(())
 }
 
 /// Saves the target's database (just migrated and seeded) as the template of `key`, dropping
@@ -92,20 +174,9 @@ async fn reset_once(target: &Target, key: &str) -> Result<bool, Diagnostic> {
 pub async fn save_template(target: &Target, key: &str) -> Result<bool, Diagnostic> {
     let (mut conn, name) = maintenance(target).await?;
     let template = template_name(key);
-    let others: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
-            .bind(PREFIX)
-            .fetch_all(&mut conn)
-            .await
-            .map_err(|e| Diagnostic::new(format!("reading the database list: {e}")))?;
-    for other in others.iter().filter(|o| **o != template) {
-        let _ = execute(
-            &mut conn,
-            format!("DROP DATABASE IF EXISTS {}", quoted(other)),
-        )
-        .await;
-    }
-    let saved = others.contains(&template)
+    drop_others(&mut conn, PREFIX, &template).await?;
+    drop_others(&mut conn, SPARE_PREFIX, &spare_name(key)).await?;
+    let saved = exists(&mut conn, &template).await?
         || execute(
             &mut conn,
             format!(

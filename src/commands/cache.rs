@@ -23,7 +23,29 @@ pub fn run(file: Option<&Path>, command: &CacheCommand, ui: &Ui) -> Result<()> {
             json,
         } => prune(*unused_for, project.as_deref(), *json, ui),
         CacheCommand::Build { json } => build(file, *json, ui),
+        CacheCommand::Spare => spare(file, ui),
     }
+}
+
+/// `devenv cache spare`: the spare copy of the PostgreSQL reset template, so that the next
+/// `db reset` is a drop and a rename.
+fn spare(file: Option<&Path>, ui: &Ui) -> Result<()> {
+    let (stack, _, target) = super::migrate::database_context(file)?;
+    if target.kind != crate::database::Kind::Postgres {
+        return Ok(());
+    }
+    let made = block_on(async {
+        let Some(key) = super::db::template_key(&stack).await else {
+            return Ok(false);
+        };
+        Ok(crate::cache::template::make_spare(&target, &key).await?)
+    })?;
+    ui.info(if made {
+        "the spare copy of the reset template is ready"
+    } else {
+        "no reset template yet: nothing to copy"
+    });
+    Ok(())
 }
 
 /// One snapshot as listed.

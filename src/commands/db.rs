@@ -2,6 +2,7 @@
 
 use super::migrate::database_context;
 use super::runtime::block_on;
+use crate::cache::template::Recreated;
 use crate::cli::DbCommand;
 use crate::database::{self, Kind, Steps, Target, reset};
 use crate::diagnostic::Diagnostic;
@@ -75,10 +76,11 @@ fn reset_database(
             true => template_key(stack).await,
             false => None,
         };
-        let from_template = match &key {
+        let recreated = match &key {
             Some(key) => crate::cache::template::reset_from_template(target, key).await?,
-            None => false,
+            None => None,
         };
+        let from_template = recreated.is_some();
         // The template holds exactly what this key's migrations and seeds produce: nothing
         // is left to run.
         let report = if from_template {
@@ -87,9 +89,9 @@ fn reset_database(
             reset::drop_and_create(target).await?;
             database::run_steps(stack, target, env_file, steps, &|n| ui.info(n)).await?
         };
-        let template = match (&key, from_template) {
-            (Some(_), true) => TemplateUse::Used,
-            (Some(key), false) if crate::cache::template::save_template(target, key).await? => {
+        let template = match (&key, recreated) {
+            (Some(_), Some(how)) => TemplateUse::Used(how),
+            (Some(key), None) if crate::cache::template::save_template(target, key).await? => {
                 TemplateUse::Saved
             }
             _ => TemplateUse::None,
@@ -97,12 +99,22 @@ fn reset_database(
         Ok((report, template))
     })?;
     let elapsed = started.elapsed();
+    if !matches!(template, TemplateUse::None) && crate::cache::background_builds() {
+        // The next reset renames a spare copy instead of copying while the user waits.
+        let spare = std::env::current_exe()
+            .map_err(|e| Diagnostic::new(e.to_string()))
+            .and_then(|exe| crate::cache::build::start_spare_in_background(&exe, stack));
+        if let Err(e) = spare {
+            ui.info(format!("no spare copy for the next reset: {}", e.message));
+        }
+    }
     if json {
         ui.json(&super::migrate::StepsDocument::new(target, &report));
         return Ok(());
     }
     let how_made = match template {
-        TemplateUse::Used => " from its reset template",
+        TemplateUse::Used(Recreated::FromSpare) => " from its reset template (a spare copy)",
+        TemplateUse::Used(Recreated::FromTemplate) => " from its reset template",
         TemplateUse::Saved => " (saved as the reset template for the next reset)",
         TemplateUse::None => "",
     };
@@ -120,8 +132,8 @@ fn reset_database(
 
 /// Whether a reset used or saved the PostgreSQL reset template.
 enum TemplateUse {
-    /// Recreated from it.
-    Used,
+    /// Recreated from it (or from its spare copy).
+    Used(Recreated),
     /// Migrated and seeded, then saved as it.
     Saved,
     /// Neither (not PostgreSQL, no key, or the copy could not be made).
@@ -130,7 +142,7 @@ enum TemplateUse {
 
 /// The cache key of the stack's database (it names the reset template); `None` when the stack
 /// cannot use the cache or the engine does not answer.
-async fn template_key(stack: &Stack) -> Option<String> {
+pub(super) async fn template_key(stack: &Stack) -> Option<String> {
     let engine = crate::engine::Engine::connect_with_timeout(std::time::Duration::from_secs(2))
         .await
         .ok()?;

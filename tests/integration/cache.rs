@@ -364,6 +364,23 @@ fn db_reset_recreates_postgres_from_its_template_after_the_first_reset() {
         project.0.psql("select count(*) from products").trim(),
         "300"
     );
+    // The spare copy `db reset` makes in the background (run here in the foreground): the
+    // next reset renames it, and holds the same data.
+    project.ok(&["cache", "spare"]);
+    project
+        .0
+        .psql("insert into products values (1002, 'added once more')");
+    let err = project.ok(&["db", "reset", "--yes"]);
+    assert_mentions(&err, &["from its reset template (a spare copy)"]);
+    assert_same_dump(&fresh, &project.dump());
+    let spares = "select count(*) from pg_database where datname like '\\_devenv\\_spare\\_%'";
+    assert_eq!(
+        project.0.psql(spares).trim(),
+        "0",
+        "the spare became the database"
+    );
+    project.ok(&["cache", "spare"]);
+    assert_eq!(project.0.psql(spares).trim(), "1");
     project.write_migration_2();
     let err = project.ok(&["db", "reset", "--yes"]);
     assert_mentions(
@@ -374,4 +391,5 @@ fn db_reset_recreates_postgres_from_its_template_after_the_first_reset() {
         .0
         .psql("select count(*) from pg_database where datname like '\\_devenv\\_reset\\_%'");
     assert_eq!(templates.trim(), "1", "the old template is dropped");
+    assert_eq!(project.0.psql(spares).trim(), "0", "so is the old spare");
 }
