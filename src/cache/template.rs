@@ -18,6 +18,9 @@ const PREFIX: &str = "_devenv_reset_";
 /// The prefix of every spare copy's name.
 const SPARE_PREFIX: &str = "_devenv_spare_";
 
+/// The prefix of a database set aside by a reset, dropped by the background job.
+const TRASH_PREFIX: &str = "_devenv_trash_";
+
 /// The spare copy of a key's template.
 pub fn spare_name(key: &str) -> String {
     format!("{SPARE_PREFIX}{}", &key[..16.min(key.len())])
@@ -67,14 +70,53 @@ pub enum Recreated {
 /// Recreates the target's database from the spare copy or the template of `key` when there is
 /// one; `None` when there is neither (nothing was changed then). A connection lost midway is
 /// tried once more: the statements can run again from any point (`DROP ... IF EXISTS`).
+/// With `background` (a `devenv cache spare` follows), the old database is renamed aside and
+/// dropped by that job: PostgreSQL's DROP DATABASE takes from a third of a second to seconds.
 pub async fn reset_from_template(
     target: &Target,
     key: &str,
+    background: bool,
 ) -> Result<Option<Recreated>, Diagnostic> {
-    match reset_once(target, key).await {
-        Err(_) => reset_once(target, key).await,
+    match reset_once(target, key, background).await {
+        Err(_) => reset_once(target, key, background).await,
         done => done,
     }
+}
+
+/// Ends the sessions on `name` and renames it to a `_devenv_trash_` name, trying again while
+/// a client reconnects in between; returns a statement that does nothing when `name` does not
+/// exist. The background job drops what was set aside.
+async fn set_aside(conn: &mut PgConnection, name: &str) -> Result<String, Diagnostic> {
+    let noop = "SELECT 1".to_string();
+    let trash = format!(
+        "{TRASH_PREFIX}{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_millisecond()
+    );
+    for _ in 0..20 {
+        if !exists(conn, name).await? {
+            return Ok(noop);
+        }
+        let _ = sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(name)
+        .execute(&mut *conn)
+        .await;
+        let rename = format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quoted(name),
+            quoted(&trash)
+        );
+        if execute(conn, rename).await.is_ok() {
+            return Ok(noop);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quoted(name)
+    ))
 }
 
 async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, Diagnostic> {
@@ -85,7 +127,11 @@ async fn exists(conn: &mut PgConnection, name: &str) -> Result<bool, Diagnostic>
         .map_err(|e| Diagnostic::new(format!("reading the database list: {e}")))
 }
 
-async fn reset_once(target: &Target, key: &str) -> Result<Option<Recreated>, Diagnostic> {
+async fn reset_once(
+    target: &Target,
+    key: &str,
+    background: bool,
+) -> Result<Option<Recreated>, Diagnostic> {
     let (mut conn, name) = maintenance(target).await?;
     let template = template_name(key);
     let spare = spare_name(key);
@@ -96,6 +142,11 @@ async fn reset_once(target: &Target, key: &str) -> Result<Option<Recreated>, Dia
     } else {
         let _ = conn.close().await;
         return Ok(None);
+    };
+    let drop_old = if background {
+        set_aside(&mut conn, &name).await?
+    } else {
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(&name))
     };
     let create = match how {
         Recreated::FromSpare => format!(
@@ -109,10 +160,7 @@ async fn reset_once(target: &Target, key: &str) -> Result<Option<Recreated>, Dia
             quoted(&template)
         ),
     };
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(&name)),
-        create,
-    ] {
+    for sql in [drop_old, create] {
         execute(&mut conn, sql).await.map_err(|e| {
             Diagnostic::new(format!(
                 "resetting the database at {} from its template failed: {e}",
@@ -126,11 +174,12 @@ async fn reset_once(target: &Target, key: &str) -> Result<Option<Recreated>, Dia
 
 /// Makes the spare copy of `key`'s template when the template exists and the spare does not
 /// (`devenv cache spare`, run in the background after a reset); `false` when there is no
-/// template. Spares of other keys are dropped.
+/// template. Databases a reset set aside and spares of other keys are dropped.
 pub async fn make_spare(target: &Target, key: &str) -> Result<bool, Diagnostic> {
     let (mut conn, _) = maintenance(target).await?;
     let template = template_name(key);
     let spare = spare_name(key);
+    drop_others(&mut conn, TRASH_PREFIX, "").await?;
     drop_others(&mut conn, SPARE_PREFIX, &spare).await?;
     if !exists(&mut conn, &template).await? {
         let _ = conn.close().await;

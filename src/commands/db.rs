@@ -77,7 +77,10 @@ fn reset_database(
             false => None,
         };
         let recreated = match &key {
-            Some(key) => crate::cache::template::reset_from_template(target, key).await?,
+            Some(key) => {
+                let background = crate::cache::background_builds();
+                crate::cache::template::reset_from_template(target, key, background).await?
+            }
             None => None,
         };
         let from_template = recreated.is_some();

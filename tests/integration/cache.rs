@@ -5,6 +5,7 @@
 
 use crate::support::*;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// One cache test at a time: they share the engine's snapshots.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -364,23 +365,38 @@ fn db_reset_recreates_postgres_from_its_template_after_the_first_reset() {
         project.0.psql("select count(*) from products").trim(),
         "300"
     );
-    // The spare copy `db reset` makes in the background (run here in the foreground): the
-    // next reset renames it, and holds the same data.
-    project.ok(&["cache", "spare"]);
+    // With background work allowed, the reset sets the old database aside and a detached
+    // `devenv cache spare` drops it and makes the spare copy; the next reset renames that.
+    let spares = "select count(*) from pg_database where datname like '\\_devenv\\_spare\\_%'";
+    let trash = "select count(*) from pg_database where datname like '\\_devenv\\_trash\\_%'";
+    let in_background = || {
+        let mut cmd = project.devenv(&["db", "reset", "--yes"]);
+        cmd.env_remove("DEVENV_CACHE_BUILD");
+        let (code, out, err) = output(&mut cmd);
+        assert_eq!(code, 0, "{out}\n{err}");
+        wait_until(
+            "the spare copy and no database set aside",
+            Duration::from_secs(60),
+            || project.0.psql(spares).trim() == "1" && project.0.psql(trash).trim() == "0",
+        );
+        err
+    };
+    in_background();
     project
         .0
         .psql("insert into products values (1002, 'added once more')");
-    let err = project.ok(&["db", "reset", "--yes"]);
+    let err = in_background();
     assert_mentions(&err, &["from its reset template (a spare copy)"]);
     assert_same_dump(&fresh, &project.dump());
-    let spares = "select count(*) from pg_database where datname like '\\_devenv\\_spare\\_%'";
+    // Without background work the reset drops the old database itself: nothing is set aside.
+    let err = project.ok(&["db", "reset", "--yes"]);
+    assert_mentions(&err, &["from its reset template (a spare copy)"]);
+    assert_eq!(project.0.psql(trash).trim(), "0");
     assert_eq!(
         project.0.psql(spares).trim(),
         "0",
         "the spare became the database"
     );
-    project.ok(&["cache", "spare"]);
-    assert_eq!(project.0.psql(spares).trim(), "1");
     project.write_migration_2();
     let err = project.ok(&["db", "reset", "--yes"]);
     assert_mentions(
