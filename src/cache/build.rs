@@ -191,6 +191,7 @@ async fn mark(engine: &Engine, plan: &CachePlan) -> Result<u64, Diagnostic> {
         env: vec![format!("DEVENV_CACHE_KEY={}", plan.key)],
         mounts: vec![volume(&plan.snapshot, SNAPSHOT_DIR, false)],
         labels: HashMap::from([("devenv.cache.helper".to_string(), "mark".to_string())]),
+        output_on_success: true,
     };
     let finished = engine.run_once(&job).await?;
     if finished.code != 0 {

@@ -136,6 +136,7 @@ fn restore_job(plan: &CachePlan) -> OneShot<'_> {
             volume(&plan.volume, &plan.target, false),
         ],
         labels: HashMap::from([("devenv.cache.helper".to_string(), "restore".to_string())]),
+        output_on_success: false,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct OneShot<'a> {
     pub mounts: Vec<MountSpec>,
     /// Labels (what lets a leftover be found and removed).
     pub labels: HashMap<String, String>,
+    /// Whether its output is wanted when it succeeds (a failure's always is).
+    pub output_on_success: bool,
 }
 
 /// How a job ended.
@@ -36,7 +38,7 @@ pub struct OneShot<'a> {
 pub struct Finished {
     /// The script's exit code.
     pub code: i64,
-    /// The end of its output.
+    /// The end of its output (empty when it succeeded and its output was not wanted).
     pub log: String,
 }
 
@@ -65,14 +67,14 @@ impl Engine {
             .create_container(Some(options), body)
             .await
             .map_err(|e| api_error(&format!("creating helper container {}", job.name), &e))?;
-        let finished = self.start_and_wait(&job.name).await;
+        let finished = self.start_and_wait(&job.name, job.output_on_success).await;
         let removed = self.remove(&job.name).await;
         let finished = finished?;
         removed?;
         Ok(finished)
     }
 
-    async fn start_and_wait(&self, name: &str) -> Result<Finished, Diagnostic> {
+    async fn start_and_wait(&self, name: &str, output: bool) -> Result<Finished, Diagnostic> {
         self.docker
             .start_container(
                 name,
@@ -89,7 +91,11 @@ impl Engine {
             Some(Err(e)) => return Err(api_error(&format!("waiting for {name}"), &e)),
             None => return Err(Diagnostic::new(format!("{name} ended without a status"))),
         };
-        let log = self.log_tail(name, LOG_LINES).await;
+        let log = if code == 0 && !output {
+            String::new()
+        } else {
+            self.log_tail(name, LOG_LINES).await
+        };
         Ok(Finished { code, log })
     }
 }

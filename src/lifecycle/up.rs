@@ -219,10 +219,21 @@ async fn restore_from_cache(
     if engine.volume_exists(&eligible.volume).await? {
         return Ok(None);
     }
-    match crate::cache::plan_eligible(engine, stack, eligible).await? {
-        Ok(plan) => crate::cache::restore::restore_if_new(engine, stack, &plan).await,
-        Err(_) => Ok(None),
-    }
+    // A new database volume: the project network (which `prepare` would make next) is made
+    // while the snapshot is looked up and copied.
+    let network = plan::network_name(&stack.project.name);
+    let restore = async {
+        match crate::cache::plan_eligible(engine, stack, eligible).await? {
+            Ok(plan) => crate::cache::restore::restore_if_new(engine, stack, &plan).await,
+            Err(_) => Ok(None),
+        }
+    };
+    let (restored, made) = tokio::join!(
+        restore,
+        engine.ensure_network(&stack.project.name, &network, &stack.root)
+    );
+    made?;
+    restored
 }
 
 /// What every pass of one `up` shares.
