@@ -251,27 +251,23 @@ fn lock(key: &str) -> Result<Option<File>, Diagnostic> {
 /// Starts `devenv --file STACK cache build` detached (its own session, output appended to
 /// `.devenv/logs/cache-build.log`), so that it goes on after `up` returns.
 pub fn start_in_background(devenv_exe: &Path, stack: &Stack) -> Result<(), Diagnostic> {
-    let log = crate::apps::spawn::open_log(&stack.root, "cache-build")?;
-    crate::apps::supervise::spawn_devenv_detached(
-        devenv_exe,
-        &stack.file,
-        &["cache", "build"],
-        log,
-    )
-    .map_err(|e| Diagnostic::new(format!("cannot start the snapshot build: {e}")))?;
-    Ok(())
+    start_detached(devenv_exe, stack, "build", "the snapshot build")
 }
 
-/// Starts `devenv --file STACK cache spare` detached (output appended to
-/// `.devenv/logs/cache-build.log`): the spare copy of the reset template for the next reset.
+/// Starts `devenv --file STACK cache spare` detached (output appended to the same log): the
+/// spare copy of the reset template for the next reset.
 pub fn start_spare_in_background(devenv_exe: &Path, stack: &Stack) -> Result<(), Diagnostic> {
+    start_detached(devenv_exe, stack, "spare", "making the spare copy")
+}
+
+fn start_detached(
+    devenv_exe: &Path,
+    stack: &Stack,
+    action: &str,
+    what: &str,
+) -> Result<(), Diagnostic> {
     let log = crate::apps::spawn::open_log(&stack.root, "cache-build")?;
-    crate::apps::supervise::spawn_devenv_detached(
-        devenv_exe,
-        &stack.file,
-        &["cache", "spare"],
-        log,
-    )
-    .map_err(|e| Diagnostic::new(format!("cannot start making the spare copy: {e}")))?;
+    crate::apps::supervise::spawn_devenv_detached(devenv_exe, &stack.file, &["cache", action], log)
+        .map_err(|e| Diagnostic::new(format!("cannot start {what}: {e}")))?;
     Ok(())
 }

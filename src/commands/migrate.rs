@@ -174,14 +174,7 @@ fn down(
     if json {
         ui.json(&DownDocument {
             database: &target.shown,
-            reverted: reverted
-                .iter()
-                .map(|a| AppliedMigration {
-                    version: &a.version,
-                    file: &a.file,
-                    elapsed_ms: a.elapsed.as_millis() as u64,
-                })
-                .collect(),
+            reverted: AppliedMigration::list(&reverted),
         });
         return Ok(());
     }
@@ -263,21 +256,27 @@ pub struct AppliedMigration<'a> {
     pub elapsed_ms: u64,
 }
 
+impl<'a> AppliedMigration<'a> {
+    /// The document's rows of migrations applied (or reverted) now.
+    fn list(steps: &'a [migrate::Applied]) -> Vec<Self> {
+        steps
+            .iter()
+            .map(|a| AppliedMigration {
+                version: &a.version,
+                file: &a.file,
+                elapsed_ms: a.elapsed.as_millis() as u64,
+            })
+            .collect()
+    }
+}
+
 impl<'a> StepsDocument<'a> {
     /// The document for one run of the steps.
     pub fn new(target: &'a Target, report: &'a database::Report) -> Self {
         Self {
             database: &target.shown,
             format: report.format.as_ref(),
-            applied: report
-                .applied
-                .iter()
-                .map(|a| AppliedMigration {
-                    version: &a.version,
-                    file: &a.file,
-                    elapsed_ms: a.elapsed.as_millis() as u64,
-                })
-                .collect(),
+            applied: AppliedMigration::list(&report.applied),
             ran_migrate_command: report.ran_migrate_command,
             seeds: &report.seeds,
         }

@@ -149,6 +149,18 @@ pub struct SqlFile {
     pub text: String,
 }
 
+impl SqlFile {
+    /// A file of a `dir` directory with `text`, for tests.
+    #[cfg(test)]
+    pub fn sample(dir: &str, name: &str, text: &str) -> Self {
+        Self {
+            name: name.into(),
+            shown: Path::new(dir).join(name),
+            text: text.into(),
+        }
+    }
+}
+
 /// Reads the `.sql` files of `root/dir` in name order; a missing directory has none.
 pub fn read_dir(root: &Path, dir: &Path) -> Result<Vec<SqlFile>, Diagnostic> {
     let full = root.join(dir);
@@ -313,11 +325,7 @@ mod tests {
     use super::*;
 
     fn file(name: &str, text: &str) -> SqlFile {
-        SqlFile {
-            name: name.into(),
-            shown: Path::new("m").join(name),
-            text: text.into(),
-        }
+        SqlFile::sample("m", name, text)
     }
 
     #[test]

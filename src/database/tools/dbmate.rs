@@ -111,14 +111,9 @@ pub fn create(kind: Kind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn file(name: &str, text: &str) -> SqlFile {
-        SqlFile {
-            name: name.into(),
-            shown: Path::new("db/migrations").join(name),
-            text: text.into(),
-        }
+        SqlFile::sample("db/migrations", name, text)
     }
 
     #[test]

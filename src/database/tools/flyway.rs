@@ -84,14 +84,9 @@ pub fn create(kind: Kind) -> [&'static str; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn file(name: &str, text: &str) -> SqlFile {
-        SqlFile {
-            name: name.into(),
-            shown: Path::new("sql").join(name),
-            text: text.into(),
-        }
+        SqlFile::sample("sql", name, text)
     }
 
     #[test]

@@ -104,14 +104,9 @@ pub fn create(kind: Kind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn file(name: &str, text: &str) -> SqlFile {
-        SqlFile {
-            name: name.into(),
-            shown: Path::new("m").join(name),
-            text: text.into(),
-        }
+        SqlFile::sample("m", name, text)
     }
 
     #[test]
