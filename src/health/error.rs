@@ -59,6 +59,16 @@ pub enum ProbeError {
         /// What it said.
         reply: String,
     },
+    /// The AMQP port answered the protocol header with something other than Connection.Start.
+    #[error("the AMQP port {host}:{port} answered the protocol header with {reply:02x?}")]
+    AmqpReply {
+        /// Host probed.
+        host: String,
+        /// Port probed.
+        port: u16,
+        /// The first bytes it sent.
+        reply: Vec<u8>,
+    },
     /// The HTTP check answered with a status other than 2xx.
     #[error("GET {path} on {host}:{port} answered {code:?}")]
     HttpStatus {

@@ -269,6 +269,7 @@ pub async fn probe_once(
             Probe::Postgres => postgres_login(spec, host, port.host_port).await,
             Probe::Mysql => mysql_login(spec, host, port.host_port).await,
             Probe::Redis => redis_ping(host, port.host_port).await,
+            Probe::Amqp => amqp_start(host, port.host_port).await,
         };
     }
     match service.health.as_ref().map(|h| &h.check) {
@@ -453,22 +454,85 @@ async fn redis_ping(host: &str, port: u16) -> Result<(), ProbeError> {
     }
 }
 
+/// AMQP 0-9-1's protocol header; a broker that is up answers with `Connection.Start`.
+const AMQP_HEADER: &[u8; 8] = b"AMQP\x00\x00\x09\x01";
+
+/// RabbitMQ opens its AMQP listener once the broker has booted: the protocol header answered
+/// with a `Connection.Start` method frame (type 1, channel 0, class 10, method 10) is ready.
+/// Cheaper than `rabbitmq-diagnostics ping` in the container, a CLI that boots an Erlang VM
+/// for each attempt and takes the CPU the broker needs to start.
+async fn amqp_start(host: &str, port: u16) -> Result<(), ProbeError> {
+    let mut stream = tcp_connect(host, port).await?;
+    stream
+        .write_all(AMQP_HEADER)
+        .await
+        .map_err(io_error("the AMQP header to", host, port))?;
+    let mut frame = [0u8; 11];
+    stream
+        .read_exact(&mut frame)
+        .await
+        .map_err(io_error("the AMQP header to", host, port))?;
+    if is_connection_start(&frame) {
+        Ok(())
+    } else {
+        Err(ProbeError::AmqpReply {
+            host: host.to_string(),
+            port,
+            reply: frame.to_vec(),
+        })
+    }
+}
+
+/// Whether a frame's first 11 bytes are a `Connection.Start` method frame on channel 0.
+fn is_connection_start(frame: &[u8; 11]) -> bool {
+    frame[0] == 1 && frame[1..3] == [0, 0] && frame[7..11] == [0, 10, 0, 10]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn an_amqp_broker_is_ready_when_it_answers_with_connection_start() {
+        async fn answering(reply: &'static [u8]) -> u16 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut header = [0u8; 8];
+                socket.read_exact(&mut header).await.unwrap();
+                assert_eq!(&header, AMQP_HEADER);
+                socket.write_all(reply).await.unwrap();
+            });
+            port
+        }
+        // RabbitMQ's Connection.Start: frame type 1, channel 0, a size, class 10, method 10.
+        let start = b"\x01\x00\x00\x00\x00\x01\xf4\x00\x0a\x00\x0a\x00\x09";
+        assert!(amqp_start("127.0.0.1", answering(start).await).await.is_ok());
+        // A server that speaks another version answers with its own protocol header.
+        let other = b"AMQP\x00\x00\x09\x01\x00\x00\x00";
+        let err = amqp_start("127.0.0.1", answering(other).await)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProbeError::AmqpReply { .. }), "{err}");
+    }
+
     #[test]
     fn health_commands_get_their_own_timeout_and_are_paced() {
         let text = "[project]\nname = \"p\"\n[services.db]\nuse = \"postgres\"\n\
-            [services.mq]\nuse = \"rabbitmq\"\n[services.web]\nimage = \"nginx\"\n\
+            [services.mq]\nuse = \"rabbitmq\"\n[services.docs]\nuse = \"mongodb\"\n[services.web]\nimage = \"nginx\"\n\
             ports = [\"80\"]\nhealth = { http = \"/\", port = 80, timeout = \"9s\" }\n";
         let root = std::path::Path::new("/p");
         let source = crate::diagnostic::SourceFile::new("devenv.toml", text);
         let stack = crate::stack::load_source(&source, root, &root.join("devenv.toml")).unwrap();
-        // The catalog's rabbitmq check is `rabbitmq-diagnostics -q ping` with a 10 s timeout.
+        // The catalog's mongodb check runs `mongosh` in the container, with its own timeout.
+        let mongo = &stack.services["docs"];
+        let timeout = mongo.health.as_ref().unwrap().timeout;
+        assert_eq!(attempt_limits(mongo), (timeout.max(ATTEMPT_TIMEOUT), true));
+        // RabbitMQ is probed from the host over AMQP, not with rabbitmq-diagnostics.
         assert_eq!(
             attempt_limits(&stack.services["mq"]),
-            (Duration::from_secs(10), true)
+            (ATTEMPT_TIMEOUT, false)
         );
         // A login probe and an HTTP check keep the short attempt, unpaced.
         assert_eq!(

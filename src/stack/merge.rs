@@ -189,6 +189,7 @@ pub(super) fn probe(cat: Option<&RawCatalogEntry>) -> Option<Probe> {
     cat.and_then(|c| c.probe.as_deref()).map(|p| match p {
         "postgres" => Probe::Postgres,
         "mysql" => Probe::Mysql,
+        "amqp" => Probe::Amqp,
         _ => Probe::Redis,
     })
 }

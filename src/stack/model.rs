@@ -210,6 +210,8 @@ pub enum Probe {
     Mysql,
     /// Redis `PING`.
     Redis,
+    /// RabbitMQ: the AMQP 0-9-1 protocol header answered with `Connection.Start`.
+    Amqp,
 }
 
 /// A variable of the stack: one key of `.env`.

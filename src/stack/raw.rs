@@ -260,7 +260,7 @@ pub struct RawCatalogEntry {
     pub command: Option<Vec<String>>,
     /// Readiness check.
     pub health: Option<RawHealth>,
-    /// Protocol-level readiness probe: `postgres`, `mysql`, `redis`.
+    /// Protocol-level readiness probe: `postgres`, `mysql`, `redis`, `amqp`.
     pub probe: Option<String>,
     /// Connection URL template: container env names plus `HOST` and `PORT`.
     pub url: Option<String>,
