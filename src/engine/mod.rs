@@ -55,6 +55,17 @@ pub struct ContainerState {
     pub error: String,
     /// How often Docker restarted it.
     pub restart_count: i64,
+    /// When its current run started (`None` when it never ran or the engine did not say).
+    pub started_at: Option<jiff::Timestamp>,
+}
+
+impl ContainerState {
+    /// How long it has been running; `None` when it is not running or the start is unknown.
+    pub fn running_for(&self) -> Option<std::time::Duration> {
+        let started = self.started_at.filter(|_| self.running)?;
+        let elapsed = jiff::Timestamp::now().duration_since(started);
+        std::time::Duration::try_from(elapsed).ok()
+    }
 }
 
 /// What `docker info` says that doctor needs.
@@ -418,6 +429,7 @@ impl Engine {
                 .and_then(Health::from_docker),
             error: state.error.unwrap_or_default(),
             restart_count,
+            started_at: state.started_at.and_then(|t| t.parse().ok()),
         })
     }
 

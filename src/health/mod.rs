@@ -25,6 +25,13 @@ const FIRST_DELAY: Duration = Duration::from_millis(50);
 const MAX_DELAY: Duration = Duration::from_millis(100);
 /// A service with nothing to probe counts as ready once it has kept running this long.
 const SETTLE: Duration = Duration::from_millis(300);
+/// How long a port check waits for Docker's proxy to hang up (it accepts every connection and
+/// closes it at once when nothing listens inside)...
+pub const HANG_UP_WAIT: Duration = Duration::from_millis(100);
+/// ...and for a container that has been running at least `SETTLED_AFTER` (a warm `up`): its
+/// server has long been listening, so a proxy's hang-up would come at once.
+const SETTLED_HANG_UP_WAIT: Duration = Duration::from_millis(20);
+const SETTLED_AFTER: Duration = Duration::from_secs(10);
 /// Log lines shown when a service fails.
 pub const LOG_LINES: usize = 30;
 
@@ -53,6 +60,10 @@ pub async fn wait_ready_noting(
     let (attempt_timeout, paced) = attempt_limits(service);
     loop {
         let state = engine.state(&spec.name).await?;
+        let hang_up = match state.running_for() {
+            Some(running) if running >= SETTLED_AFTER => SETTLED_HANG_UP_WAIT,
+            _ => HANG_UP_WAIT,
+        };
         let mut pause = delay;
         if !state.running || state.restarting {
             if matches!(state.status, State::Exited | State::Dead) || state.restarting {
@@ -61,13 +72,14 @@ pub async fn wait_ready_noting(
         } else if paced && state.health == Some(crate::engine::Health::Healthy) {
             // Docker ran the same health command and it passed: it need not run again, but the
             // published ports must still answer on the host.
-            match published_ports_answer(spec, None).await {
+            match published_ports_answer(spec, None, hang_up).await {
                 Ok(()) => return Ok(start.elapsed()),
                 Err(e) => last_error = Some(e),
             }
         } else {
             let began = Instant::now();
-            let attempt = tokio::time::timeout(attempt_timeout, probe_once(engine, spec, service));
+            let attempt =
+                tokio::time::timeout(attempt_timeout, probe_once(engine, spec, service, hang_up));
             let attempt = attempt.await;
             first_probe.get_or_insert(began..Instant::now());
             if paced {
@@ -146,7 +158,9 @@ async fn docker_passes_within(
         tokio::time::sleep(left.min(MAX_DELAY)).await;
         let state = engine.state(&spec.name).await?;
         if state.health == Some(crate::engine::Health::Healthy)
-            && published_ports_answer(spec, None).await.is_ok()
+            && published_ports_answer(spec, None, HANG_UP_WAIT)
+                .await
+                .is_ok()
         {
             return Ok(true);
         }
@@ -251,10 +265,12 @@ pub fn has_probe(spec: &ContainerSpec, service: &Service) -> bool {
 
 /// One readiness check. Catalog services get a protocol check on the published port (a real
 /// login, PING); others their health check; every published TCP port must also accept.
+/// `hang_up` is how long a port check waits for Docker's proxy to hang up.
 pub async fn probe_once(
     engine: &Engine,
     spec: &ContainerSpec,
     service: &Service,
+    hang_up: Duration,
 ) -> Result<(), ProbeError> {
     let host_port_of = |container: u16| {
         spec.ports
@@ -296,7 +312,7 @@ pub async fn probe_once(
                 kind: "tcp",
                 port: *port,
             })?;
-            tcp_alive(reach_host(&published.host_ip), published.host_port).await?;
+            tcp_alive(reach_host(&published.host_ip), published.host_port, hang_up).await?;
         }
         Some(HealthCheck::Http { path, port }) => {
             let published = host_port_of(*port).ok_or(ProbeError::NotPublished {
@@ -313,7 +329,7 @@ pub async fn probe_once(
         Some(HealthCheck::Tcp(port) | HealthCheck::Http { port, .. }) => Some(*port),
         _ => None,
     };
-    published_ports_answer(spec, reached).await
+    published_ports_answer(spec, reached, hang_up).await
 }
 
 /// Whether every published TCP port of the container (but `skip`) accepts and keeps a
@@ -321,23 +337,24 @@ pub async fn probe_once(
 pub async fn published_ports_answer(
     spec: &ContainerSpec,
     skip: Option<u16>,
+    hang_up: Duration,
 ) -> Result<(), ProbeError> {
     let ports = spec
         .ports
         .iter()
         .filter(|p| p.protocol == "tcp" && Some(p.container) != skip);
-    let checks = ports.map(|p| tcp_alive(reach_host(&p.host_ip), p.host_port));
+    let checks = ports.map(|p| tcp_alive(reach_host(&p.host_ip), p.host_port, hang_up));
     futures_util::future::try_join_all(checks).await?;
     Ok(())
 }
 
 /// A TCP check that sees through Docker's port proxy: the proxy accepts every connection and
 /// closes it at once when nothing listens inside, so the connection must stay open (or the
-/// server must greet) for a moment.
-async fn tcp_alive(host: &str, port: u16) -> Result<(), ProbeError> {
+/// server must greet) for `hang_up`.
+async fn tcp_alive(host: &str, port: u16, hang_up: Duration) -> Result<(), ProbeError> {
     let mut stream = tcp_connect(host, port).await?;
     let mut buf = [0u8; 1];
-    match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await {
+    match tokio::time::timeout(hang_up, stream.read(&mut buf)).await {
         Err(_) | Ok(Ok(1..)) => Ok(()),
         Ok(Ok(0)) | Ok(Err(_)) => Err(ProbeError::ClosedByProxy {
             host: host.to_string(),
@@ -508,7 +525,11 @@ mod tests {
         }
         // RabbitMQ's Connection.Start: frame type 1, channel 0, a size, class 10, method 10.
         let start = b"\x01\x00\x00\x00\x00\x01\xf4\x00\x0a\x00\x0a\x00\x09";
-        assert!(amqp_start("127.0.0.1", answering(start).await).await.is_ok());
+        assert!(
+            amqp_start("127.0.0.1", answering(start).await)
+                .await
+                .is_ok()
+        );
         // A server that speaks another version answers with its own protocol header.
         let other = b"AMQP\x00\x00\x09\x01\x00\x00\x00";
         let err = amqp_start("127.0.0.1", answering(other).await)
@@ -556,9 +577,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(300)).await;
             drop(held);
         });
-        assert!(tcp_alive("127.0.0.1", port).await.is_ok());
+        assert!(tcp_alive("127.0.0.1", port, HANG_UP_WAIT).await.is_ok());
         assert!(
-            tcp_alive("127.0.0.1", port)
+            tcp_alive("127.0.0.1", port, HANG_UP_WAIT)
                 .await
                 .unwrap_err()
                 .to_string()

@@ -174,7 +174,7 @@ async fn probe(engine: &Engine, spec: &ContainerSpec, service: &Service) -> Opti
     if !health::has_probe(spec, service) {
         return None;
     }
-    let attempt = health::probe_once(engine, spec, service);
+    let attempt = health::probe_once(engine, spec, service, health::HANG_UP_WAIT);
     Some(matches!(
         tokio::time::timeout(health::ATTEMPT_TIMEOUT, attempt).await,
         Ok(Ok(()))
