@@ -31,7 +31,7 @@ pub const HANG_UP_WAIT: Duration = Duration::from_millis(100);
 /// ...and for a container that has been running at least `SETTLED_AFTER` (a warm `up`): its
 /// server has long been listening, so a proxy's hang-up would come at once.
 const SETTLED_HANG_UP_WAIT: Duration = Duration::from_millis(20);
-const SETTLED_AFTER: Duration = Duration::from_secs(10);
+const SETTLED_AFTER: Duration = Duration::from_secs(3);
 /// Log lines shown when a service fails.
 pub const LOG_LINES: usize = 30;
 
