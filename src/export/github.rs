@@ -171,34 +171,13 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
 /// One service container, or `None` (reported) when the job cannot run it as the stack does.
 fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<JobService> {
     let name = &service.name;
-    if !service.profiles.is_empty() {
-        report.dropped(
-            "service",
-            name,
-            format!(
-                "in profile {}, which `devenv up` starts only when asked",
-                service.profiles.join(", ")
-            ),
-        );
+    if !super::ci_service_runs(
+        service,
+        report,
+        "the job starts every service container at once (none waits for {}); the steps wait for their health checks",
+        "CI service containers",
+    ) {
         return None;
-    }
-    if !service.depends_on.is_empty() {
-        report.dropped(
-            "depends_on",
-            &service.name,
-            format!(
-                "the job starts every service container at once (none waits for {}); the steps wait for their health checks",
-                service.depends_on.join(", ")
-            ),
-        );
-    }
-    let host_access = &service.host_access;
-    if host_access.privileged || host_access.host_network || host_access.docker_socket {
-        report.dropped(
-            "host access",
-            name,
-            "privileged, host network and the Docker socket are not given to CI service containers",
-        );
     }
     if let Some(command) = &service.command {
         report.dropped(

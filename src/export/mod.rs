@@ -261,6 +261,44 @@ fn to_yaml(value: &impl Serialize) -> String {
 /// variable `DEVENV_REPOSITORY`.
 const INSTALL: &str = "cargo install --locked --git \"$DEVENV_REPOSITORY\" devenv";
 
+/// What a CI job's service cannot carry over, reported: a service in a profile is left out
+/// (`false`); `depends_on` (`waits` names the services with `{}`) and host access are dropped.
+fn ci_service_runs(
+    service: &crate::stack::Service,
+    report: &mut Report,
+    waits: &str,
+    what: &str,
+) -> bool {
+    let name = &service.name;
+    if !service.profiles.is_empty() {
+        report.dropped(
+            "service",
+            name,
+            format!(
+                "in profile {}, which `devenv up` starts only when asked",
+                service.profiles.join(", ")
+            ),
+        );
+        return false;
+    }
+    if !service.depends_on.is_empty() {
+        report.dropped(
+            "depends_on",
+            name,
+            waits.replace("{}", &service.depends_on.join(", ")),
+        );
+    }
+    let host_access = &service.host_access;
+    if host_access.privileged || host_access.host_network || host_access.docker_socket {
+        report.dropped(
+            "host access",
+            name,
+            format!("privileged, host network and the Docker socket are not given to {what}"),
+        );
+    }
+    true
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::diagnostic::SourceFile;
