@@ -374,20 +374,27 @@ impl Engine {
             .map_err(|e| api_error(&format!("restarting container {name}"), &e))
     }
 
+    /// A container's inspect document.
+    async fn inspect(
+        &self,
+        name: &str,
+    ) -> Result<bollard::models::ContainerInspectResponse, Diagnostic> {
+        self.docker
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|e| api_error(&format!("inspecting container {name}"), &e))
+    }
+
     /// The host addresses the engine bound a container's published ports to, as
     /// (`5432/tcp`, host address, host port).
     pub async fn port_bindings(
         &self,
         name: &str,
     ) -> Result<Vec<(String, String, u16)>, Diagnostic> {
-        let inspect = self
-            .docker
-            .inspect_container(
-                name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| api_error(&format!("inspecting container {name}"), &e))?;
+        let inspect = self.inspect(name).await?;
         let ports = inspect
             .network_settings
             .and_then(|n| n.ports)
@@ -407,14 +414,7 @@ impl Engine {
 
     /// A container's state.
     pub async fn state(&self, name: &str) -> Result<ContainerState, Diagnostic> {
-        let inspect = self
-            .docker
-            .inspect_container(
-                name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| api_error(&format!("inspecting container {name}"), &e))?;
+        let inspect = self.inspect(name).await?;
         let restart_count = inspect.restart_count.unwrap_or(0);
         let state = inspect.state.unwrap_or_default();
         Ok(ContainerState {
