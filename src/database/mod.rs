@@ -305,8 +305,15 @@ impl Report {
         }
         if !self.applied.is_empty() {
             let total: std::time::Duration = self.applied.iter().map(|a| a.elapsed).sum();
+            // Another tool's format is said where its migrations are applied (`up` included).
+            let tool = match &self.format {
+                Some(chosen) if chosen.format != format::Format::Sqlx => {
+                    format!(" {} ({})", chosen.format, chosen.why)
+                }
+                _ => String::new(),
+            };
             lines.push(format!(
-                "applied {} migration(s) in {:.2}s",
+                "applied {}{tool} migration(s) in {:.2}s",
                 self.applied.len(),
                 total.as_secs_f64()
             ));
