@@ -4,10 +4,10 @@
 //! migrate and seed. Secret variables are `${{ secrets.NAME }}`.
 
 use super::values::{Context, Network, verbatim};
-use super::{Document, Export, Options, Report, Target};
+use super::{Export, Options, Report, Target};
 use crate::diagnostic::Diagnostic;
 use crate::generate::compose::docker_health;
-use crate::stack::{HealthCheck, Service, Stack, Volume};
+use crate::stack::{HealthCheck, Service, Stack};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -158,25 +158,23 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
         )]),
     };
     let body = super::to_yaml(&workflow);
-    Ok(Export {
-        target: Target::GithubActions,
-        documents: vec![Document {
-            file_name: "devenv.yml".into(),
-            body,
-        }],
+    Ok(Export::single(
+        Target::GithubActions,
+        "devenv.yml",
+        body,
         report,
-    })
+    ))
 }
 
 /// One service container, or `None` (reported) when the job cannot run it as the stack does.
 fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<JobService> {
     let name = &service.name;
-    if !super::ci_service_runs(
-        service,
-        report,
-        "the job starts every service container at once (none waits for {}); the steps wait for their health checks",
-        "CI service containers",
-    ) {
+    let limits = super::CiLimits {
+        waits: "the job starts every service container at once (none waits for {}); the steps wait for their health checks",
+        services: "CI service containers",
+        bind: "service containers start before the checkout, so the project's files are not there yet",
+    };
+    if !super::ci_service_runs(service, report, &limits) {
         return None;
     }
     if let Some(command) = &service.command {
@@ -188,20 +186,6 @@ fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<
                 command.join(" ")
             ),
         );
-    }
-    for volume in &service.volumes {
-        match volume {
-            Volume::Named { name: volume, .. } => report.dropped(
-                "volume",
-                volume,
-                "a CI job starts from empty data every run; no volume is needed",
-            ),
-            Volume::Bind { source, target, .. } => report.dropped(
-                "bind mount",
-                name,
-                format!("{source}:{target}: service containers start before the checkout, so the project's files are not there yet"),
-            ),
-        }
     }
     let env = service
         .env

@@ -5,9 +5,9 @@
 //! the project, never values.
 
 use super::values::{Context, Network};
-use super::{Document, Export, Options, Report, Target};
+use super::{Export, Options, Report, Target};
 use crate::diagnostic::Diagnostic;
-use crate::stack::{Service, Stack, Volume};
+use crate::stack::{Service, Stack};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -123,25 +123,23 @@ pub fn export(stack: &Stack, options: &Options) -> Result<Export, Diagnostic> {
         },
     )]);
     let body = super::to_yaml(&pipeline);
-    Ok(Export {
-        target: Target::GitlabCi,
-        documents: vec![Document {
-            file_name: ".gitlab-ci.yml".into(),
-            body,
-        }],
+    Ok(Export::single(
+        Target::GitlabCi,
+        ".gitlab-ci.yml",
+        body,
         report,
-    })
+    ))
 }
 
 /// One service of the job, or `None` (reported).
 fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<JobService> {
     let name = &service.name;
-    if !super::ci_service_runs(
-        service,
-        report,
-        "the job starts every service at once (none waits for {})",
-        "CI services",
-    ) {
+    let limits = super::CiLimits {
+        waits: "the job starts every service at once (none waits for {})",
+        services: "CI services",
+        bind: "GitLab CI services cannot mount the project's files",
+    };
+    if !super::ci_service_runs(service, report, &limits) {
         return None;
     }
     if service.health.is_some() {
@@ -150,20 +148,6 @@ fn job_service(ctx: &Context, service: &Service, report: &mut Report) -> Option<
             name,
             "GitLab CI runs no health check of a service; it waits for its exposed ports, and the job waits for the database with `devenv migrate status`",
         );
-    }
-    for volume in &service.volumes {
-        match volume {
-            Volume::Named { name: volume, .. } => report.dropped(
-                "volume",
-                volume,
-                "a CI job starts from empty data every run; no volume is needed",
-            ),
-            Volume::Bind { source, target, .. } => report.dropped(
-                "bind mount",
-                name,
-                format!("{source}:{target}: GitLab CI services cannot mount the project's files"),
-            ),
-        }
     }
     Some(JobService {
         name: ctx.expand(&service.image).text,

@@ -71,6 +71,20 @@ pub struct Export {
     pub report: Report,
 }
 
+impl Export {
+    /// An export of one document.
+    fn single(target: Target, file_name: &str, body: String, report: Report) -> Self {
+        Self {
+            target,
+            documents: vec![Document {
+                file_name: file_name.into(),
+                body,
+            }],
+            report,
+        }
+    }
+}
+
 /// What an export carried over and what it left out, with names, never values (the
 /// `devenv export --json` document).
 #[derive(Debug, Clone, Serialize)]
@@ -261,13 +275,22 @@ fn to_yaml(value: &impl Serialize) -> String {
 /// variable `DEVENV_REPOSITORY`.
 const INSTALL: &str = "cargo install --locked --git \"$DEVENV_REPOSITORY\" devenv";
 
+/// How a CI target words what its service containers cannot do.
+struct CiLimits<'a> {
+    /// Why `depends_on` is dropped (`{}` names the services waited for).
+    waits: &'a str,
+    /// What the services are called (for host access).
+    services: &'a str,
+    /// Why a bind mount is dropped.
+    bind: &'a str,
+}
+
 /// What a CI job's service cannot carry over, reported: a service in a profile is left out
-/// (`false`); `depends_on` (`waits` names the services with `{}`) and host access are dropped.
+/// (`false`); `depends_on`, host access, volumes and bind mounts are dropped.
 fn ci_service_runs(
     service: &crate::stack::Service,
     report: &mut Report,
-    waits: &str,
-    what: &str,
+    limits: &CiLimits,
 ) -> bool {
     let name = &service.name;
     if !service.profiles.is_empty() {
@@ -285,7 +308,7 @@ fn ci_service_runs(
         report.dropped(
             "depends_on",
             name,
-            waits.replace("{}", &service.depends_on.join(", ")),
+            limits.waits.replace("{}", &service.depends_on.join(", ")),
         );
     }
     let host_access = &service.host_access;
@@ -293,8 +316,25 @@ fn ci_service_runs(
         report.dropped(
             "host access",
             name,
-            format!("privileged, host network and the Docker socket are not given to {what}"),
+            format!(
+                "privileged, host network and the Docker socket are not given to {}",
+                limits.services
+            ),
         );
+    }
+    for volume in &service.volumes {
+        match volume {
+            crate::stack::Volume::Named { name: volume, .. } => report.dropped(
+                "volume",
+                volume,
+                "a CI job starts from empty data every run; no volume is needed",
+            ),
+            crate::stack::Volume::Bind { source, target, .. } => report.dropped(
+                "bind mount",
+                name,
+                format!("{source}:{target}: {}", limits.bind),
+            ),
+        }
     }
     true
 }
