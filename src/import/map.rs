@@ -113,22 +113,26 @@ fn command(out: &mut OutService, p: &Prepared, entry: Option<&CatalogEntry>, rep
     let shown = |c: &Vec<String>| c.join(" ");
     match (&p.entrypoint, &p.command) {
         (Some(entrypoint), command) => {
-            out.comments.push(format!(
-                "compose: entrypoint: {} (devenv has no entrypoint key)",
-                shown(entrypoint)
-            ));
-            report.not_carried(
-                Some(&p.name),
+            not_carried(
+                out,
+                report,
+                &p.name,
+                format!(
+                    "compose: entrypoint: {} (devenv has no entrypoint key)",
+                    shown(entrypoint)
+                ),
                 "entrypoint",
                 "devenv services have no entrypoint key; the image's own entrypoint runs",
             );
             if let Some(command) = command {
-                out.comments.push(format!(
-                    "compose: command: {} (arguments of that entrypoint, so not carried over)",
-                    shown(command)
-                ));
-                report.not_carried(
-                    Some(&p.name),
+                not_carried(
+                    out,
+                    report,
+                    &p.name,
+                    format!(
+                        "compose: command: {} (arguments of that entrypoint, so not carried over)",
+                        shown(command)
+                    ),
                     "command",
                     "written for the entrypoint above, which devenv cannot set",
                 );
@@ -160,13 +164,15 @@ fn mounts(
     for m in &p.mounts {
         let ro = if m.read_only { ":ro" } else { "" };
         if !m.other_options.is_empty() {
-            out.comments.push(format!(
-                "compose: mount {} options {} (no devenv equivalent)",
-                m.target,
-                m.other_options.join(",")
-            ));
-            report.not_carried(
-                Some(&p.name),
+            not_carried(
+                out,
+                report,
+                &p.name,
+                format!(
+                    "compose: mount {} options {} (no devenv equivalent)",
+                    m.target,
+                    m.other_options.join(",")
+                ),
                 format!("volumes {} options {}", m.target, m.other_options.join(",")),
                 "mount options other than ro have no devenv equivalent",
             );
@@ -192,12 +198,14 @@ fn mounts(
             ("volume", Some(source)) => named_volume(out, p, source, &m.target, ro, ctx, report),
             ("bind", Some(source)) => bind(out, p, source, &m.target, ro, ctx, report),
             (kind, _) => {
-                out.comments.push(format!(
-                    "compose: {kind} mount at {} (devenv has no {kind} mounts)",
-                    m.target
-                ));
-                report.not_carried(
-                    Some(&p.name),
+                not_carried(
+                    out,
+                    report,
+                    &p.name,
+                    format!(
+                        "compose: {kind} mount at {} (devenv has no {kind} mounts)",
+                        m.target
+                    ),
                     format!("volumes {kind} {}", m.target),
                     format!("devenv has no {kind} mounts"),
                 );
@@ -267,9 +275,13 @@ fn bind(
             }
         }
         None => {
-            out.comments.push(format!("compose: bind mount {source}:{target} (outside the project; devenv mounts only project paths)"));
-            report.not_carried(
-                Some(&p.name),
+            not_carried(
+                out,
+                report,
+                &p.name,
+                format!(
+                    "compose: bind mount {source}:{target} (outside the project; devenv mounts only project paths)"
+                ),
                 format!("volumes {source}:{target}"),
                 "a bind mount outside the project directory: devenv mounts only project paths",
             );
@@ -288,11 +300,11 @@ fn health(out: &mut OutService, p: &Prepared, image: &ImageRef, report: &mut Rep
         return;
     };
     for extra in &check.unsupported {
-        out.comments.push(format!(
-            "compose: healthcheck {extra} (no devenv equivalent)"
-        ));
-        report.not_carried(
-            Some(&p.name),
+        not_carried(
+            out,
+            report,
+            &p.name,
+            format!("compose: healthcheck {extra} (no devenv equivalent)"),
             format!("healthcheck {extra}"),
             "no devenv health key for it",
         );
@@ -307,11 +319,11 @@ fn health(out: &mut OutService, p: &Prepared, image: &ImageRef, report: &mut Rep
         if parse_duration(&value).is_ok() {
             return Some(value);
         }
-        out.comments.push(format!(
-            "compose: healthcheck {name}: {value} (not a duration devenv reads)"
-        ));
-        report.not_carried(
-            Some(&p.name),
+        not_carried(
+            out,
+            report,
+            &p.name,
+            format!("compose: healthcheck {name}: {value} (not a duration devenv reads)"),
             format!("healthcheck {name}"),
             "not a duration devenv reads (500ms, 2s, 1m30s)",
         );
@@ -329,12 +341,11 @@ fn health(out: &mut OutService, p: &Prepared, image: &ImageRef, report: &mut Rep
 fn dependencies(out: &mut OutService, p: &Prepared, ctx: &Context, report: &mut Report) {
     for dep in &p.deps {
         if !ctx.imported.contains(&dep.service) {
-            out.comments.push(format!(
-                "compose: depends_on {} (not imported)",
-                dep.service
-            ));
-            report.not_carried(
-                Some(&p.name),
+            not_carried(
+                out,
+                report,
+                &p.name,
+                format!("compose: depends_on {} (not imported)", dep.service),
                 format!("depends_on {}", dep.service),
                 "that service is not imported",
             );
@@ -351,18 +362,34 @@ fn dependencies(out: &mut OutService, p: &Prepared, ctx: &Context, report: &mut 
             );
         }
         for extra in &dep.extra {
-            out.comments.push(format!(
-                "compose: depends_on {} {extra} (no devenv equivalent)",
-                dep.service
-            ));
-            report.not_carried(
-                Some(&p.name),
+            not_carried(
+                out,
+                report,
+                &p.name,
+                format!(
+                    "compose: depends_on {} {extra} (no devenv equivalent)",
+                    dep.service
+                ),
                 format!("depends_on {} {extra}", dep.service),
                 "no devenv equivalent",
             );
         }
         out.depends_on.push(dep.service.clone());
     }
+}
+
+/// A Compose setting left out: `comment` above the service in devenv.toml, and `key` with
+/// `reason` in the import's report.
+fn not_carried(
+    out: &mut OutService,
+    report: &mut Report,
+    service: &str,
+    comment: impl Into<String>,
+    key: impl Into<String>,
+    reason: impl Into<String>,
+) {
+    out.comments.push(comment.into());
+    report.not_carried(Some(service), key, reason);
 }
 
 /// Why a Compose service key has no place in devenv.toml.
