@@ -54,34 +54,16 @@ impl Stack {
     }
 }
 
+/// The integration tests' copy of the example's stack, shared rather than repeated.
+#[cfg(test)]
+#[path = "../../tests/integration/support/shop.rs"]
+mod shop_example;
+
 #[cfg(test)]
 pub(crate) mod tests_support {
     /// The bundled example's services, variables and database (its devenv.toml above the apps
-    /// heading): the stack of the README and the foundation issue. Its apps need the
-    /// example's own directories, so tests that load it elsewhere leave them out.
-    pub const SHOP: &str = without_apps(include_str!("../../examples/shop/devenv.toml"));
-
-    /// `text` up to the example's apps heading (`# --- The shop's own apps`); a compile error
-    /// when the heading is gone.
-    const fn without_apps(text: &str) -> &str {
-        let bytes = text.as_bytes();
-        let heading = b"\n# --- The shop's own apps";
-        let mut at = 0;
-        while at + heading.len() <= bytes.len() {
-            let mut matched = 0;
-            while matched < heading.len() && bytes[at + matched] == heading[matched] {
-                matched += 1;
-            }
-            if matched == heading.len() {
-                return match std::str::from_utf8(bytes.split_at(at + 1).0) {
-                    Ok(head) => head,
-                    Err(_) => panic!("the example is not UTF-8"),
-                };
-            }
-            at += 1;
-        }
-        panic!("examples/shop/devenv.toml has no `# --- The shop's own apps` heading")
-    }
+    /// heading): its apps need the example's own directories.
+    pub use super::shop_example::SHOP;
 
     /// The shop example loaded as if its devenv.toml were in `root`.
     pub fn shop_at(root: &std::path::Path) -> super::Stack {
