@@ -171,6 +171,7 @@ pub fn plan_from(stack: &Stack, eligible: Eligible, image_id: &str) -> CachePlan
         volume,
         target,
     } = eligible;
+    let (migrations, migration_format) = migration_inputs(&stack.root, database);
     let inputs = KeyInputs {
         format: FORMAT,
         kind,
@@ -178,8 +179,8 @@ pub fn plan_from(stack: &Stack, eligible: Eligible, image_id: &str) -> CachePlan
         env: key_env(&spec.env, kind),
         command: spec.command.as_deref(),
         target: &target,
-        migrations: migration_files(&stack.root, database.migrations.as_deref()),
-        migration_format: migration_format(&stack.root, database),
+        migrations,
+        migration_format,
         seeds: seed_files(&stack.root, &database.seeds),
     };
     let key = key(&inputs);
@@ -241,21 +242,17 @@ fn env_value(env: &[String], name: &str) -> Option<String> {
         .find_map(|e| e.strip_prefix(&format!("{name}=")).map(str::to_string))
 }
 
-/// The migrations' format when it is not sqlx's (set, or detected from the files and the
+/// (name, content hash) of every file in the migrations directory, sorted by name, and the
+/// migrations' format when it is not sqlx's (set, or detected from the same files and the
 /// project's references to a tool): it decides which history table the snapshot holds.
-fn migration_format(root: &Path, database: &crate::stack::Database) -> Option<&'static str> {
-    let dir = database.migrations.as_deref()?;
-    let files = format::read_dir(root, dir).ok()?;
-    let chosen = format::choose(root, &files, database.format).ok()?;
-    (chosen.format != format::Format::Sqlx).then(|| chosen.format.name())
-}
-
-/// (name, content hash) of every file in the migrations directory, sorted by name.
-fn migration_files(root: &Path, dir: Option<&Path>) -> Vec<(String, String)> {
-    let Some(dir) = dir else {
-        return Vec::new();
+fn migration_inputs(
+    root: &Path,
+    database: &crate::stack::Database,
+) -> (Vec<(String, String)>, Option<&'static str>) {
+    let Some(dir) = database.migrations.as_deref() else {
+        return (Vec::new(), None);
     };
-    let mut files: Vec<(String, String)> = std::fs::read_dir(root.join(dir))
+    let mut read: Vec<(String, String)> = std::fs::read_dir(root.join(dir))
         .into_iter()
         .flatten()
         .flatten()
@@ -264,12 +261,30 @@ fn migration_files(root: &Path, dir: Option<&Path>) -> Vec<(String, String)> {
             let bytes = std::fs::read(e.path()).unwrap_or_default();
             (
                 e.file_name().to_string_lossy().into_owned(),
-                crate::hash::sha256_hex(&String::from_utf8_lossy(&bytes)),
+                String::from_utf8_lossy(&bytes).into_owned(),
             )
         })
         .collect();
-    files.sort();
-    files
+    read.sort();
+    let sql: Vec<format::SqlFile> = read
+        .iter()
+        .filter(|(name, _)| name.ends_with(".sql"))
+        .map(|(name, text)| format::SqlFile {
+            name: name.clone(),
+            shown: dir.join(name),
+            text: text.clone(),
+        })
+        .collect();
+    let format = format::choose(root, &sql, database.format)
+        .ok()
+        .map(|chosen| chosen.format)
+        .filter(|f| *f != format::Format::Sqlx)
+        .map(format::Format::name);
+    let hashes = read
+        .into_iter()
+        .map(|(name, text)| (name, crate::hash::sha256_hex(&text)))
+        .collect();
+    (hashes, format)
 }
 
 /// (path, content hash) of every seed file, in the order they run.
