@@ -59,11 +59,12 @@ async fn apply_locked(
 ) -> Result<Vec<Applied>, Diagnostic> {
     let fresh = !table_exists(conn, migrations.format.table(), kind).await?;
     let other = if fresh {
-        other_history(conn, migrations.format, kind).await?
+        let other = other_history(conn, migrations.format, kind).await?;
+        create_table(conn, migrations.format, kind).await?;
+        other
     } else {
         None
     };
-    ensure_table(conn, migrations.format, kind).await?;
     let history = read_history(conn, migrations, kind).await?;
     refuse_problems(migrations, &history)?;
     let mut done = Vec::new();
@@ -197,7 +198,9 @@ async fn down_locked(
     kind: Kind,
     count: usize,
 ) -> Result<Vec<Applied>, Diagnostic> {
-    ensure_table(conn, migrations.format, kind).await?;
+    if !table_exists(conn, migrations.format.table(), kind).await? {
+        return Ok(Vec::new()); // nothing was ever applied in this format
+    }
     let history = read_history(conn, migrations, kind).await?;
     refuse_problems(migrations, &history)?;
     let newest: Vec<&Version> = history.applied.keys().rev().take(count).collect();
@@ -593,41 +596,28 @@ async fn set_version(
     tx.commit().await.map_err(db_error)
 }
 
-/// Creates the tool's table when it is missing, as the tool does (goose adds its version 0
-/// row in the same transaction).
-async fn ensure_table(
+/// Creates the tool's missing table as the tool does (goose adds its version 0 row in the
+/// same transaction); callers have checked it is missing.
+async fn create_table(
     conn: &mut AnyConnection,
     format: Format,
     kind: Kind,
 ) -> Result<(), Diagnostic> {
-    match format {
-        Format::GolangMigrate => {
-            conn.execute(sqlx::raw_sql(golang_migrate::create(kind)))
-                .await
-                .map_err(db_error)?;
-        }
-        Format::Dbmate => {
-            conn.execute(sqlx::raw_sql(dbmate::create(kind)))
-                .await
-                .map_err(db_error)?;
-        }
-        Format::Goose | Format::Flyway if !table_exists(conn, format.table(), kind).await? => {
-            let statements = match format {
-                Format::Goose => goose::create(kind),
-                _ => flyway::create(kind),
-            };
-            let mut tx = conn.begin().await.map_err(db_error)?;
-            for statement in statements {
-                (&mut *tx)
-                    .execute(sqlx::raw_sql(statement))
-                    .await
-                    .map_err(db_error)?;
-            }
-            tx.commit().await.map_err(db_error)?;
-        }
-        _ => {}
+    let statements: &[&str] = match format {
+        Format::GolangMigrate => &[golang_migrate::create(kind)],
+        Format::Dbmate => &[dbmate::create(kind)],
+        Format::Goose => &goose::create(kind),
+        Format::Flyway => &flyway::create(kind),
+        Format::Sqlx => unreachable!("sqlx's table is made by sqlx"),
+    };
+    let mut tx = conn.begin().await.map_err(db_error)?;
+    for &statement in statements {
+        (&mut *tx)
+            .execute(sqlx::raw_sql(statement))
+            .await
+            .map_err(db_error)?;
     }
-    Ok(())
+    tx.commit().await.map_err(db_error)
 }
 
 /// Another format whose history table this database holds (one migrated before in another
