@@ -348,6 +348,7 @@ async fn apply_migrations(stack: &Stack) -> Result<String, Diagnostic> {
         migrate: true,
         seed: false,
         reseed: false,
+        announce_format: false,
     };
     let report = database::run_steps(stack, &target, loaded.file_values(), steps, &|_| {}).await?;
     let applied: Vec<String> = report

@@ -138,6 +138,7 @@ async fn fill(
         migrate: true,
         seed: true,
         reseed: false,
+        announce_format: false,
     };
     run_steps(stack, &target, file_values, steps, &|_| {}).await?;
     engine.stop(container, Duration::from_secs(60)).await

@@ -69,6 +69,7 @@ fn reset_database(
         migrate: true,
         seed: true,
         reseed: false,
+        announce_format: false,
     };
     let started = std::time::Instant::now();
     let (report, template) = block_on(async {

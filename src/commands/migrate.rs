@@ -2,7 +2,6 @@
 
 use super::runtime::block_on;
 use crate::cli::{MigrateAction, MigrateArgs};
-use crate::database::format::{self, Format};
 use crate::database::tools::Version;
 use crate::database::{self, Steps, Target, migrate};
 use crate::diagnostic::Diagnostic;
@@ -43,13 +42,11 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
             ui,
         ),
         _ => {
-            if !args.json {
-                announce_detected_format(&stack, &dir, configured, ui);
-            }
             let steps = Steps {
                 migrate: true,
                 seed: false,
                 reseed: false,
+                announce_format: !args.json,
             };
             let report = block_on(async {
                 Ok(
@@ -82,35 +79,6 @@ pub fn run(file: Option<&Path>, args: &MigrateArgs, ui: &Ui) -> Result<()> {
     }
 }
 
-/// Says which tool's format the files were found to be in, when it is not sqlx's and
-/// devenv.toml does not set it (problems with the files are reported when they are read).
-fn announce_detected_format(stack: &Stack, dir: &Path, configured: Option<Format>, ui: &Ui) {
-    if configured.is_some()
-        || stack
-            .database
-            .as_ref()
-            .is_some_and(|d| d.migrate_command.is_some())
-    {
-        return;
-    }
-    let chosen = format::read_dir(&stack.root, dir)
-        .and_then(|files| format::choose(&stack.root, &files, None));
-    if let Ok(chosen) = chosen
-        && chosen.format != Format::Sqlx
-    {
-        ui.info(format_line(&chosen));
-    }
-}
-
-fn format_line(chosen: &format::Chosen) -> String {
-    format!(
-        "format: {} ({}), recorded in {}",
-        chosen.format,
-        chosen.why,
-        chosen.format.table()
-    )
-}
-
 /// `devenv migrate status`: one row per migration; a problem found when an applied one was
 /// edited, failed halfway or lost its file.
 fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Result<()> {
@@ -132,7 +100,7 @@ fn status(stack: &Stack, target: &Target, dir: &Path, json: bool, ui: &Ui) -> Re
     } else if rows.is_empty() {
         ui.out(format!("no migrations in {}", dir.display()));
     } else {
-        ui.info(format_line(&chosen));
+        ui.info(chosen.describe());
         let mut table = Table::new(["VERSION", "FILE", "STATE"]);
         for row in &rows {
             table.row([

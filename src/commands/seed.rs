@@ -15,6 +15,7 @@ pub fn run(file: Option<&Path>, args: &SeedArgs, ui: &Ui) -> Result<()> {
         migrate: false,
         seed: true,
         reseed: args.reseed,
+        announce_format: false,
     };
     let report = block_on(async {
         Ok(database::run_steps(&stack, &target, &env.values, steps, &|n| ui.info(n)).await?)

@@ -74,6 +74,18 @@ pub struct Chosen {
     pub why: String,
 }
 
+impl Chosen {
+    /// One line for humans: the format, why, and its table.
+    pub fn describe(&self) -> String {
+        format!(
+            "format: {} ({}), recorded in {}",
+            self.format,
+            self.why,
+            self.format.table()
+        )
+    }
+}
+
 /// What one file says about its format: the format, and the 1-based line that gives it away
 /// (0 when the name decided or nothing did).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

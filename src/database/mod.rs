@@ -207,6 +207,9 @@ pub struct Steps {
     pub seed: bool,
     /// Re-run seeds that changed since they ran.
     pub reseed: bool,
+    /// Say which tool's format the migrations were found to be in, before they run (when not
+    /// sqlx's and not set in devenv.toml): `devenv migrate` does, `up` says it with what it applied.
+    pub announce_format: bool,
 }
 
 /// What the database steps did.
@@ -259,6 +262,12 @@ pub async fn run_steps(
             report.ran_migrate_command = true;
         } else if let Some(dir) = &database.migrations {
             let migrations = migrate::Migrations::load(&stack.root, dir, database.format).await?;
+            if steps.announce_format
+                && database.format.is_none()
+                && migrations.chosen.format != format::Format::Sqlx
+            {
+                on_note(&migrations.chosen.describe());
+            }
             let mut conn = target.connect().await?;
             let result = migrate::apply(&mut conn, &migrations, target, on_note).await;
             report.format = Some(migrations.chosen);

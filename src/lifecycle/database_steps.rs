@@ -61,6 +61,7 @@ async fn migrate_then_seed(
         migrate,
         seed,
         reseed: false,
+        announce_format: false,
     };
     let mut report = crate::database::Report::default();
     if options.migrate {
