@@ -11,41 +11,21 @@
 # (tests/images/build.sh) and psql. Uses a release build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 runs=${RUNS:-5}
 migrations=${MIGRATIONS:-200}
 rows=${SEED_ROWS:-10000}
 
-cargo build --release --quiet
-devenv="${CARGO_TARGET_DIR:-$PWD/target}/release/devenv"
+build_devenv
 work=$(mktemp -d)
-export XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache" DEVENV_CACHE_BUILD=never
-mkdir -p "$XDG_CONFIG_HOME/devenv"
-printf '[images]\n"postgres:16" = "devenv-fixture/postgres:16"\n' >"$XDG_CONFIG_HOME/devenv/config.toml"
+use_fixture_images "$work" postgres:16=devenv-fixture/postgres:16
+export XDG_CACHE_HOME="$work/cache" DEVENV_CACHE_BUILD=never
 project=devenvcachebench
 
 make_checkout() { # DIR NAME
   mkdir -p "$1/migrations" "$1/seeds"
-  cat >"$1/devenv.toml" <<TOML
-[project]
-name = "$2"
-
-[services.db]
-use = "postgres"
-image = "postgres:16"
-env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "\${DB_PASSWORD}", POSTGRES_DB = "shop" }
-
-[env.DB_PASSWORD]
-secret = true
-
-[env.DATABASE_URL]
-value = "postgres://shop:\${DB_PASSWORD}@127.0.0.1:\${DB_PORT}/shop"
-
-[database]
-service = "db"
-url = "\${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-TOML
+  postgres_stack "$2" database >"$1/devenv.toml"
   cp "$work/template/migrations/"* "$1/migrations/"
   cp "$work/template/seeds/"* "$1/seeds/"
 }
@@ -60,14 +40,6 @@ rows = int(sys.argv[1])
 print('INSERT INTO t1 SELECT g, %s FROM generate_series(1, %d) g;' % (\"'row ' || g\", rows))
 " "$rows" >"$work/template/seeds/01_rows.sql"
 
-now_ms() { date +%s%3N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-login() { # PORT PASSWORD
-  until PGPASSWORD=$2 PGCONNECT_TIMEOUT=1 psql -h 127.0.0.1 -p "$1" -U shop -d shop -tAc 'select 1' >/dev/null 2>&1; do
-    sleep 0.02
-  done
-}
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 cleanup() {
   docker rm -f "${project}-floor" >/dev/null 2>&1 || true
   docker volume rm "${project}-floor" >/dev/null 2>&1 || true
@@ -90,7 +62,7 @@ for i in $(seq 1 "$runs"); do
   docker run -d --name "${project}-floor" -e POSTGRES_USER=shop -e POSTGRES_PASSWORD=floor \
     -e POSTGRES_DB=shop -p "127.0.0.1:$port:5432" -v "${project}-floor:/var/lib/postgresql/data" \
     devenv-fixture/postgres:16 >/dev/null
-  login "$port" floor
+  wait_psql "$port" shop shop floor
   floor+=($(($(now_ms) - t0)))
   docker rm -f "${project}-floor" >/dev/null && docker volume rm "${project}-floor" >/dev/null
 
@@ -111,7 +83,6 @@ for i in $(seq 1 "$runs"); do
   echo "run $i: floor ${floor[-1]} cold ${cold[-1]} hit ${hit[-1]} reset ${reset_full[-1]} reset-template ${reset_template[-1]} reset-spare ${reset_spare[-1]} (ms)"
 done
 
-m() { printf '%s\n' "$@" | median; }
 f=$(m "${floor[@]}"); c=$(m "${cold[@]}"); h=$(m "${hit[@]}")
 r=$(m "${reset_full[@]}"); rt=$(m "${reset_template[@]}"); rs=$(m "${reset_spare[@]}")
 echo

@@ -37,29 +37,11 @@ fi
 # pg: PostgreSQL only; shop: the example; reset: PostgreSQL with migrations and seed rows.
 p=devenvbench$$
 mkdir -p "$work/pg" "$work/shop" "$work/reset/migrations" "$work/reset/seeds"
-cat >"$work/pg/devenv.toml" <<TOML
-[project]
-name = "${p}pg"
-[services.db]
-use = "postgres"
-image = "postgres:16"
-env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "\${DB_PASSWORD}", POSTGRES_DB = "shop" }
-[env.DB_PASSWORD]
-secret = true
-TOML
+postgres_stack "${p}pg" >"$work/pg/devenv.toml"
 # The example's services (PostgreSQL + Redis): its apps, below their heading, are not measured.
 sed -e "s/name = \"shop\"/name = \"${p}shop\"/" -e "/^# --- The shop's own apps/,\$d" \
   examples/shop/devenv.toml >"$work/shop/devenv.toml"
-sed "s/name = \"${p}pg\"/name = \"${p}reset\"/" "$work/pg/devenv.toml" >"$work/reset/devenv.toml"
-cat >>"$work/reset/devenv.toml" <<'TOML'
-[env.DATABASE_URL]
-value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
-[database]
-service = "db"
-url = "${DATABASE_URL}"
-migrations = "migrations"
-seeds = ["seeds"]
-TOML
+postgres_stack "${p}reset" database >"$work/reset/devenv.toml"
 printf 'CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT NOT NULL, price INT NOT NULL);\n' \
   >"$work/reset/migrations/0001_items.sql"
 for i in $(seq 2 "$migrations"); do

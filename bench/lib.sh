@@ -1,5 +1,6 @@
 # Sourced by the bench scripts: the release build, a private user config with image
-# rewrites, time, medians, free ports, and whether devenv has a flag.
+# rewrites, the PostgreSQL stack they share, time, medians, free ports, and whether devenv has
+# a flag.
 
 # Builds devenv in release mode and sets $devenv to it (honours CARGO_TARGET_DIR).
 build_devenv() {
@@ -19,6 +20,35 @@ use_fixture_images() { # DIR FROM=TO...
     local pair
     for pair in "$@"; do printf '"%s" = "%s"\n' "${pair%%=*}" "${pair#*=}"; done
   } >"$XDG_CONFIG_HOME/devenv/config.toml"
+}
+
+# A PostgreSQL stack named NAME (user and database `shop`, a generated password); with
+# `database`, also its DATABASE_URL, migrations/ and seeds/.
+postgres_stack() { # NAME [database]
+  cat <<TOML
+[project]
+name = "$1"
+
+[services.db]
+use = "postgres"
+image = "postgres:16"
+env = { POSTGRES_USER = "shop", POSTGRES_PASSWORD = "\${DB_PASSWORD}", POSTGRES_DB = "shop" }
+
+[env.DB_PASSWORD]
+secret = true
+TOML
+  [[ ${2:-} == database ]] || return 0
+  cat <<'TOML'
+
+[env.DATABASE_URL]
+value = "postgres://shop:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/shop"
+
+[database]
+service = "db"
+url = "${DATABASE_URL}"
+migrations = "migrations"
+seeds = ["seeds"]
+TOML
 }
 
 now_ms() { date +%s%3N; }
