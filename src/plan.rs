@@ -85,6 +85,25 @@ pub struct ContainerSpec {
     /// `ports`' host ports). Left out of the hash when false, so local hashes never change.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub engine_picks_ports: bool,
+    /// Work done inside the container before the image's own entrypoint, when it is created
+    /// this run (a database volume filled from a snapshot). Not part of the hash: the
+    /// container it creates is the one the spec describes.
+    #[serde(skip)]
+    pub first_start: Option<FirstStart>,
+}
+
+/// A shell script the container runs as root before it `exec`s the image's entrypoint and
+/// command, with extra volumes and variables it alone needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstStart {
+    /// The script (`sh -c`); it ends with `exec "$@"`.
+    pub script: String,
+    /// What the script `exec`s: the image's entrypoint and the command.
+    pub then: Vec<String>,
+    /// Extra `KEY=value` variables (never secrets: those are in the spec's own env).
+    pub env: Vec<String>,
+    /// Extra mounts.
+    pub mounts: Vec<MountSpec>,
 }
 
 impl ContainerSpec {
@@ -157,6 +176,7 @@ pub fn container_spec(
         },
         privileged: service.host_access.privileged,
         engine_picks_ports: false,
+        first_start: None,
     }
 }
 

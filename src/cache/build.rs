@@ -211,17 +211,20 @@ async fn mark(engine: &Engine, plan: &CachePlan) -> Result<u64, Diagnostic> {
     Ok(kib * 1024)
 }
 
-/// Removes the least recently used snapshots beyond the cap (not `keep`); a snapshot in use by
-/// a restore at that moment stays.
+/// Removes the least recently used snapshots beyond the cap (not `keep`); a snapshot a
+/// database container was started from and still mounts stays.
 async fn evict(engine: &Engine, keep: &str) -> Vec<String> {
     let mut evicted = Vec::new();
     for key in index::over_cap(&index::read(), index::cap(), keep) {
-        if engine
-            .remove_volume(&super::key::snapshot_name(&key))
-            .await
-            .is_ok()
-        {
+        if matches!(
+            engine
+                .remove_volume_if_unused(&super::key::snapshot_name(&key))
+                .await,
+            Ok(true)
+        ) {
             index::forget(&key);
+            // Its prepared copies go with it (one still in use by a project stays with it).
+            let _ = super::prepared::remove_free(engine, &key).await;
             evicted.push(key);
         }
     }

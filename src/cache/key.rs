@@ -11,6 +11,7 @@
 
 use crate::config::UserConfig;
 use crate::database::{Kind, Target, format, seed};
+use crate::engine::ImageLaunch;
 use crate::env::Values;
 use crate::plan::{ContainerSpec, MountKind};
 use crate::stack::{Seed, Stack};
@@ -41,6 +42,9 @@ pub enum Skip {
     VolumeCount(usize),
     /// Its image is not present yet (it will be pulled; the next new volume may hit).
     ImageMissing,
+    /// Its image runs as another user than root: the restore copies as root before the
+    /// image's entrypoint, which such an image does not expect.
+    ImageUser(String),
 }
 
 impl std::fmt::Display for Skip {
@@ -53,6 +57,9 @@ impl std::fmt::Display for Skip {
             Self::BindMounts => f.write_str("the database service mounts host paths"),
             Self::VolumeCount(n) => write!(f, "the database service has {n} named volumes, not 1"),
             Self::ImageMissing => f.write_str("the database image is not present yet"),
+            Self::ImageUser(user) => {
+                write!(f, "the database image runs as user `{user}`, not root")
+            }
         }
     }
 }
@@ -76,6 +83,8 @@ pub struct CachePlan {
     pub target: String,
     /// The role whose password a PostgreSQL restore sets, with that password.
     pub role_password: Option<(String, String)>,
+    /// How its image starts a container (what the restore's first-start script execs).
+    pub launch: ImageLaunch,
 }
 
 /// The snapshot volume of a key.
@@ -203,6 +212,10 @@ pub fn plan_from(stack: &Stack, eligible: Eligible, image_id: &str) -> CachePlan
         target,
         role_password,
         spec,
+        launch: ImageLaunch {
+            id: image_id.to_string(),
+            ..ImageLaunch::default()
+        },
     }
 }
 

@@ -2,13 +2,15 @@
 //! then `up`) starts as a copy of a snapshot holding what initdb, the migrations and the seeds
 //! produced, when one with the same key exists; otherwise the normal path runs and a snapshot
 //! is built in the background. `key` decides whether a stack can use it and computes the key,
-//! `restore` fills a new volume, `build` makes a snapshot, `index` keeps sizes and last uses
-//! for `devenv cache ls|prune` and the size cap. Snapshots are volumes on the engine (labelled
-//! `devenv.cache`), made and read with helper containers only.
+//! `restore` has the database's own container fill its new volume on its first start,
+//! `build` makes a snapshot, `index` keeps sizes and last uses for `devenv cache ls|prune` and
+//! the size cap. Snapshots are volumes on the engine (labelled `devenv.cache`), made and read
+//! by containers only.
 
 pub mod build;
 pub mod index;
 pub mod key;
+pub mod prepared;
 pub mod restore;
 pub mod template;
 
@@ -43,10 +45,18 @@ pub async fn plan_eligible(
     stack: &Stack,
     eligible: key::Eligible,
 ) -> Result<Result<CachePlan, Skip>, Diagnostic> {
-    let Some(id) = engine.image_id(&eligible.spec.image).await? else {
+    let Some(launch) = engine.image_launch(&eligible.spec.image).await? else {
         return Ok(Err(Skip::ImageMissing));
     };
-    Ok(Ok(key::plan_from(stack, eligible, &id)))
+    if !matches!(
+        launch.user.as_str(),
+        "" | "root" | "0" | "0:0" | "root:root"
+    ) {
+        return Ok(Err(Skip::ImageUser(launch.user)));
+    }
+    let mut plan = key::plan_from(stack, eligible, &launch.id);
+    plan.launch = launch;
+    Ok(Ok(plan))
 }
 
 /// Whether `up` may start a background build after a miss (`DEVENV_CACHE_BUILD=never` turns

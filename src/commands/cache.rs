@@ -2,7 +2,7 @@
 
 use super::runtime::block_on;
 use crate::cache::build::{Built, LABEL, PROJECT_LABEL};
-use crate::cache::index;
+use crate::cache::{index, prepared};
 use crate::cli::CacheCommand;
 use crate::config::UserConfig;
 use crate::diagnostic::Diagnostic;
@@ -63,12 +63,17 @@ struct Snapshot {
     size_bytes: Option<u64>,
     /// Last use (seconds since the epoch): as recorded here, else the snapshot's creation.
     last_used: Option<u64>,
+    /// Copies of it prepared for the next new volumes (each about its size).
+    prepared_copies: usize,
 }
 
 async fn snapshots(engine: &Engine) -> std::result::Result<Vec<Snapshot>, Diagnostic> {
     let index = index::read();
+    let copies = engine
+        .volumes_labelled(&format!("{LABEL}={}", prepared::KIND))
+        .await?;
     let mut list: Vec<Snapshot> = engine
-        .volumes_labelled(LABEL)
+        .volumes_labelled(&format!("{LABEL}=snapshot"))
         .await?
         .into_iter()
         .map(|v| {
@@ -94,6 +99,10 @@ async fn snapshots(engine: &Engine) -> std::result::Result<Vec<Snapshot>, Diagno
                         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
                         .and_then(|t| u64::try_from(t.as_second()).ok())
                 }),
+                prepared_copies: copies
+                    .iter()
+                    .filter(|c| c.labels.get("devenv.cache.key") == Some(&key))
+                    .count(),
                 key,
             }
         })
@@ -115,13 +124,21 @@ fn list(json: bool, ui: &Ui) -> Result<()> {
         ui.info("no database snapshots on this engine");
         return Ok(());
     }
-    let mut table = Table::new(["SNAPSHOT", "PROJECT", "IMAGE", "SIZE", "LAST USED"]);
+    let mut table = Table::new([
+        "SNAPSHOT",
+        "PROJECT",
+        "IMAGE",
+        "SIZE",
+        "COPIES",
+        "LAST USED",
+    ]);
     for s in &list {
         table.row([
             s.key.chars().take(12).collect::<String>(),
             s.project.clone(),
             s.image.clone(),
             s.size_bytes.map_or("?".into(), size),
+            s.prepared_copies.to_string(),
             s.last_used.map_or("?".into(), ago),
         ]);
     }
@@ -137,25 +154,34 @@ fn list(json: bool, ui: &Ui) -> Result<()> {
 }
 
 fn prune(unused_for: Option<u64>, project: Option<&str>, json: bool, ui: &Ui) -> Result<()> {
-    let removed = block_on(async {
+    let (removed, in_use) = block_on(async {
         let engine = Engine::connect().await?;
         let now = index::now();
-        let mut removed = Vec::new();
+        let (mut removed, mut in_use) = (Vec::new(), Vec::new());
         for s in snapshots(&engine).await? {
             let stale = unused_for.is_none_or(|days| {
                 s.last_used
                     .is_none_or(|used| now.saturating_sub(used) >= days * 24 * 3600)
             });
-            if stale && project.is_none_or(|p| p == s.project) {
-                engine.remove_volume(&s.volume).await?;
+            if !stale || project.is_some_and(|p| p != s.project) {
+                continue;
+            }
+            // A database container started from it still mounts it (see cache::restore).
+            if engine.remove_volume_if_unused(&s.volume).await? {
                 index::forget(&s.key);
+                prepared::remove_free(&engine, &s.key).await?;
                 removed.push(s);
+            } else {
+                in_use.push(s);
             }
         }
-        Ok(removed)
+        Ok((removed, in_use))
     })?;
     if json {
-        ui.json(&PruneDocument { removed: &removed });
+        ui.json(&PruneDocument {
+            removed: &removed,
+            in_use: &in_use,
+        });
         return Ok(());
     }
     let freed: u64 = removed.iter().filter_map(|s| s.size_bytes).sum();
@@ -165,6 +191,17 @@ fn prune(unused_for: Option<u64>, project: Option<&str>, json: bool, ui: &Ui) ->
         removed.len(),
         size(freed)
     ));
+    if !in_use.is_empty() {
+        let keys: Vec<String> = in_use
+            .iter()
+            .map(|s| s.key.chars().take(12).collect())
+            .collect();
+        ui.info(format!(
+            "kept {} snapshot(s) a database container was started from and still mounts ({}): `devenv down` in that project lets them go",
+            in_use.len(),
+            keys.join(", ")
+        ));
+    }
     Ok(())
 }
 
@@ -184,13 +221,20 @@ fn build(file: Option<&Path>, json: bool, ui: &Ui) -> Result<()> {
             })?;
         let file_values = loaded.file_values();
         let built = crate::cache::build::build(&engine, &stack, &plan, file_values).await?;
-        Ok((built, plan.key))
+        // The next new volume of this key needs no copy: one is made now.
+        let prepared = match built {
+            Built::Busy => false,
+            _ => crate::cache::prepared::ensure_one(&engine, &plan, &stack.project.name).await?,
+        };
+        Ok(((built, prepared), plan.key))
     })?;
+    let (built, prepared) = built;
     let short: String = key.chars().take(12).collect();
     if json {
         ui.json(&BuildDocument {
             key: &key,
             built: matches!(built, Built::New { .. }),
+            prepared,
             size_bytes: match &built {
                 Built::New { size_bytes, .. } => Some(*size_bytes),
                 _ => None,
@@ -217,6 +261,11 @@ fn build(file: Option<&Path>, json: bool, ui: &Ui) -> Result<()> {
         }
         Built::Exists => ui.info(format!("snapshot {short} exists already")),
         Built::Busy => ui.info(format!("snapshot {short} is being built by another devenv")),
+    }
+    if prepared {
+        ui.info(format!(
+            "prepared a copy of snapshot {short}: the next new database volume needs no copy"
+        ));
     }
     Ok(())
 }
@@ -252,6 +301,8 @@ struct ListDocument<'a> {
 #[derive(Debug, Serialize)]
 struct PruneDocument<'a> {
     removed: &'a [Snapshot],
+    /// Stale snapshots kept because a container mounts them.
+    in_use: &'a [Snapshot],
 }
 
 /// `devenv cache build --json`.
@@ -260,4 +311,6 @@ struct BuildDocument<'a> {
     key: &'a str,
     built: bool,
     size_bytes: Option<u64>,
+    /// Whether a prepared copy was made for the next new volume.
+    prepared: bool,
 }

@@ -161,7 +161,7 @@ fn print_up(stack: &Stack, options: &UpOptions, apps: &AppChoice, ui: &Ui) -> Re
             return Err(e);
         }
     };
-    build_snapshot_after_miss(stack, report.cache.as_ref(), ui);
+    build_in_background(stack, report.cache.as_ref(), ui);
     let started = start_apps(stack, options, apps, ui)?;
     timings.lap(Phase::Apps);
     let breakdown = timings.breakdown();
@@ -259,8 +259,9 @@ fn print_app(app: &crate::apps::Started, ui: &Ui) {
 }
 
 /// Says what the cache did and, after a miss, starts building the snapshot in the background
-/// (unless `DEVENV_CACHE_BUILD=never`). A build that cannot start costs only the snapshot.
-fn build_snapshot_after_miss(stack: &Stack, cache: Option<&crate::cache::CacheOutcome>, ui: &Ui) {
+/// (unless `DEVENV_CACHE_BUILD=never`), and after a restore, so that a copy is prepared for the
+/// next new volume. A build that cannot start costs only the snapshot.
+fn build_in_background(stack: &Stack, cache: Option<&crate::cache::CacheOutcome>, ui: &Ui) {
     let Some(cache) = cache else { return };
     let miss = matches!(cache, crate::cache::CacheOutcome::Miss { .. });
     if miss && !crate::cache::background_builds() {
@@ -268,7 +269,9 @@ fn build_snapshot_after_miss(stack: &Stack, cache: Option<&crate::cache::CacheOu
         return;
     }
     ui.info(cache.describe());
-    if !miss {
+    // After a miss the snapshot is built; after a restore the copy it used is made again.
+    let restored = matches!(cache, crate::cache::CacheOutcome::Restored { .. });
+    if !(miss || restored && crate::cache::background_builds()) {
         return;
     }
     let started = std::env::current_exe()

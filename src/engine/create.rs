@@ -89,16 +89,36 @@ fn create_body(
     engine_picks_ports: bool,
 ) -> ContainerCreateBody {
     let own_network = spec.network != "host";
+    let mut env = spec.env.clone();
+    let mut mounts: Vec<Mount> = spec.mounts.iter().map(mount).collect();
+    let (entrypoint, cmd) = match &spec.first_start {
+        // `sh -c SCRIPT NAME ARGS...`: the script sees the image's entrypoint and the command
+        // as "$@" and execs them when done; the image's own command is not appended.
+        Some(first) => {
+            env.extend(first.env.iter().cloned());
+            mounts.extend(first.mounts.iter().map(mount));
+            let mut entrypoint = vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                first.script.clone(),
+                "devenv-first-start".to_string(),
+            ];
+            entrypoint.extend(first.then.iter().cloned());
+            (Some(entrypoint), Some(Vec::new()))
+        }
+        None => (None, spec.command.clone()),
+    };
     ContainerCreateBody {
         image: Some(spec.image.clone()),
-        cmd: spec.command.clone(),
-        env: Some(spec.env.clone()),
+        entrypoint,
+        cmd,
+        env: Some(env),
         labels: Some(labels),
         exposed_ports: Some(spec.ports.iter().map(port_key).collect()),
         healthcheck: spec.health.as_ref().map(health_config),
         host_config: Some(HostConfig {
             port_bindings: own_network.then(|| port_bindings(&spec.ports, engine_picks_ports)),
-            mounts: Some(spec.mounts.iter().map(mount).collect()),
+            mounts: Some(mounts),
             network_mode: Some(spec.network.clone()),
             privileged: Some(spec.privileged),
             ..Default::default()

@@ -27,6 +27,7 @@ use std::time::Duration;
 pub use connect::Endpoint;
 pub use container::{Health, PortMapping, ProjectContainer, State};
 pub use start::{PortTaken, StartError};
+pub use volumes::{BACKING_LABEL, ImageLaunch};
 
 /// A connected engine.
 #[derive(Clone)]
@@ -496,6 +497,21 @@ impl Engine {
         {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api_error(&format!("removing volume {name}"), &e)),
+        }
+    }
+
+    /// Removes a volume unless a container still uses it: `false` when one does (the engine
+    /// refuses with a conflict), `true` when it is gone.
+    pub async fn remove_volume_if_unused(&self, name: &str) -> Result<bool, Diagnostic> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(true),
+            Err(e) if is_conflict(&e) => Ok(false),
             Err(e) => Err(api_error(&format!("removing volume {name}"), &e)),
         }
     }

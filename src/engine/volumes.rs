@@ -7,6 +7,9 @@ use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::ListVolumesOptionsBuilder;
 use std::collections::HashMap;
 
+/// The label of a project volume that names the volume it is a second name of.
+pub const BACKING_LABEL: &str = "devenv.cache.backing";
+
 /// A volume found by its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelledVolume {
@@ -18,11 +21,37 @@ pub struct LabelledVolume {
     pub created_at: Option<String>,
 }
 
+/// How a local image starts a container: its id, entrypoint, command and user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageLaunch {
+    /// `sha256:...`.
+    pub id: String,
+    /// `ENTRYPOINT`.
+    pub entrypoint: Vec<String>,
+    /// `CMD`.
+    pub cmd: Vec<String>,
+    /// `USER` (empty: root).
+    pub user: String,
+}
+
 impl Engine {
     /// The id (`sha256:...`) of a local image; `None` when it is absent.
     pub async fn image_id(&self, image: &str) -> Result<Option<String>, Diagnostic> {
+        Ok(self.image_launch(image).await?.map(|launch| launch.id))
+    }
+
+    /// How a local image starts a container; `None` when it is absent.
+    pub async fn image_launch(&self, image: &str) -> Result<Option<ImageLaunch>, Diagnostic> {
         match self.docker.inspect_image(image).await {
-            Ok(inspect) => Ok(inspect.id),
+            Ok(inspect) => {
+                let config = inspect.config.unwrap_or_default();
+                Ok(Some(ImageLaunch {
+                    id: inspect.id.unwrap_or_default(),
+                    entrypoint: config.entrypoint.unwrap_or_default(),
+                    cmd: config.cmd.unwrap_or_default(),
+                    user: config.user.unwrap_or_default(),
+                }))
+            }
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(api_error(&format!("inspecting image {image}"), &e)),
         }
@@ -50,6 +79,53 @@ impl Engine {
     pub async fn volumes_labelled(&self, key: &str) -> Result<Vec<LabelledVolume>, Diagnostic> {
         let filters = HashMap::from([("label".to_string(), vec![key.to_string()])]);
         self.volumes_filtered(&filters).await
+    }
+
+    /// Creates a project volume `name` that is another volume of the engine, `backing`, under
+    /// a second name: the local driver binds the backing volume's directory on the engine's
+    /// host (as the engine reports it: no path of this machine). The backing volume is named
+    /// in the label `devenv.cache.backing`; `down --volumes` removes both.
+    pub async fn create_backed_volume(
+        &self,
+        project: &str,
+        name: &str,
+        owner: &std::path::Path,
+        backing: &str,
+    ) -> Result<(), Diagnostic> {
+        let inspect = self
+            .docker
+            .inspect_volume(backing)
+            .await
+            .map_err(|e| api_error(&format!("inspecting volume {backing}"), &e))?;
+        let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
+        let mut labels = super::labels::owned_labels(project, owner);
+        labels.insert(super::labels::VOLUME.into(), short.to_string());
+        labels.insert(BACKING_LABEL.into(), backing.to_string());
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            driver: Some("local".into()),
+            driver_opts: Some(HashMap::from([
+                ("type".to_string(), "none".to_string()),
+                ("o".to_string(), "bind".to_string()),
+                ("device".to_string(), inspect.mountpoint),
+            ])),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map_err(|e| api_error(&format!("creating volume {name}"), &e))?;
+        Ok(())
+    }
+
+    /// The volume another volume is a second name of (`create_backed_volume`), if any.
+    pub async fn backing_of(&self, name: &str) -> Result<Option<String>, Diagnostic> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(v.labels.get(BACKING_LABEL).cloned()),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(api_error(&format!("inspecting volume {name}"), &e)),
+        }
     }
 
     /// The volumes the engine lists under `filters` (its `label=...` and other filters).

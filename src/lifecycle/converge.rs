@@ -22,6 +22,8 @@ pub(super) enum Failure {
     PortTaken(PortTaken),
     /// Not started, because a dependency did not come up.
     DependencyFailed,
+    /// Its container's first start refused the database snapshot it was to start from (why).
+    SnapshotRefused(String),
 }
 
 /// One service's part of a pass: create, recreate or start its container as decided, then
@@ -108,10 +110,26 @@ impl<'a> ServiceStep<'a> {
                 Ok(())
             }
             Err(e) => {
+                if let Some(reason) = self.refused_snapshot().await {
+                    self.progress.done(name, "snapshot not used", "", false);
+                    return Err(Failure::SnapshotRefused(reason));
+                }
                 self.progress.done(name, "failed", "", false);
                 Err(Failure::Failed(e))
             }
         }
+    }
+
+    /// Why the first-start script refused the snapshot, when it did: the container was made
+    /// to start from one and exited with the script's code.
+    async fn refused_snapshot(&self) -> Option<String> {
+        self.spec.first_start.as_ref()?;
+        let state = self.engine.state(&self.spec.name).await.ok()?;
+        if state.running {
+            return None;
+        }
+        let log = self.engine.log_tail(&self.spec.name, 20).await;
+        crate::cache::restore::refusal(state.exit_code, &log)
     }
 
     /// Brings the container to the decided state; returns what was done.

@@ -55,7 +55,12 @@ pub async fn down(
         .remove_network(&plan::network_name(&stack.project.name))
         .await?;
     for volume in volumes {
+        // A database volume started from a prepared copy is a second name of it: both go.
+        let backing = engine.backing_of(volume).await?;
         engine.remove_volume(volume).await?;
+        if let Some(backing) = backing {
+            engine.remove_volume(&backing).await?;
+        }
     }
     Ok(DownReport {
         containers: names,

@@ -6,12 +6,14 @@ use super::converge::{Failure, ServiceStep};
 use super::database_steps::migrate_and_seed;
 use super::preflight::{self, Remap};
 use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
+use crate::cache::restore::Decision;
+use crate::cache::{CacheOutcome, CachePlan};
 use crate::config::UserConfig;
 use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
 use crate::engine::{Engine, PortTaken, StartError, container};
 use crate::env::{self, EnsureReport, IfTracked, Loaded};
-use crate::plan::{self, Action, ContainerSpec, Observed};
+use crate::plan::{self, Action, ContainerSpec, FirstStart, Observed};
 use crate::progress::Progress;
 use crate::stack::{Service, Stack};
 use crate::timings::{Phase, Timings};
@@ -90,6 +92,8 @@ enum PassOutcome {
     Ready,
     /// Some host ports were taken at start: (service, port).
     PortsTaken(Vec<(String, PortTaken)>),
+    /// The database's first start refused its snapshot (why).
+    SnapshotRefused(String),
 }
 
 /// Everything one reconcile pass works from.
@@ -147,7 +151,10 @@ pub async fn up(
     }
     note_orphans(stack, &observed, progress);
     timings.lap(Phase::Observe);
-    let cache = restore_from_cache(&engine, stack, &services, &loaded, &config, options).await?;
+    let restore = restore_from_cache(
+        &engine, stack, &services, &loaded, &config, options, &observed,
+    )
+    .await?;
     timings.lap(Phase::CacheRestore);
     let run = Run {
         engine: &engine,
@@ -159,7 +166,9 @@ pub async fn up(
         timings,
         forwarder: forwarder.as_ref(),
     };
-    let (plan, loaded, actions) = run.until_ready(loaded, &observed, &mut remaps).await?;
+    let (plan, loaded, actions, cache) = run
+        .until_ready(loaded, &observed, &mut remaps, restore)
+        .await?;
     let mut rows = ready_rows(&services, &plan.specs);
     if let Some(forwarder) = &forwarder {
         let state = forwarder.state().await;
@@ -189,9 +198,9 @@ pub async fn up(
     })
 }
 
-/// Fills the database's volume from a snapshot when `up` is about to create it and one with
-/// the same key exists (see `cache`); `None` when the database is not among `services`, the
-/// stack cannot use the cache, or its volume exists.
+/// Whether the database's new volume starts from a snapshot (see `cache::restore`): decided
+/// when `up` is about to create the volume; `None` when the database is not among
+/// `services`, the stack cannot use the cache, or its volume exists.
 async fn restore_from_cache(
     engine: &Engine,
     stack: &Stack,
@@ -199,7 +208,8 @@ async fn restore_from_cache(
     loaded: &Loaded,
     config: &UserConfig,
     options: &UpOptions,
-) -> Result<Option<crate::cache::CacheOutcome>, Diagnostic> {
+    observed: &HashMap<String, Observed>,
+) -> Result<Option<Decision>, Diagnostic> {
     let database_service = stack.database.as_ref().and_then(|d| d.service.as_deref());
     if !services
         .iter()
@@ -215,16 +225,34 @@ async fn restore_from_cache(
     if engine.endpoint.is_remote() {
         return Ok(None);
     }
-    // The common case, a volume that exists: nothing is hashed and no image inspected.
+    // The common case, a volume that exists: nothing is hashed and no image inspected,
+    // unless it is on a prepared copy and its container is made again (after `down`, or an
+    // `up` that stopped before the database's first start).
     if engine.volume_exists(&eligible.volume).await? {
-        return Ok(None);
+        let service = eligible.spec.service.clone();
+        if observed.contains_key(&service) {
+            return Ok(None);
+        }
+        let Some(backing) = engine.backing_of(&eligible.volume).await? else {
+            return Ok(None);
+        };
+        return Ok(
+            match crate::cache::plan_eligible(engine, stack, eligible).await? {
+                Ok(plan) => Some(crate::cache::restore::resume(plan, backing)),
+                Err(_) => None,
+            },
+        );
     }
     // A new database volume: the project network (which `prepare` would make next) is made
-    // while the snapshot is looked up and copied.
+    // while the files are hashed and the snapshot looked up.
     let network = plan::network_name(&stack.project.name);
     let restore = async {
         match crate::cache::plan_eligible(engine, stack, eligible).await? {
-            Ok(plan) => crate::cache::restore::restore_if_new(engine, stack, &plan).await,
+            Ok(plan) => {
+                crate::cache::restore::decide(engine, plan, &stack.project.name, &stack.root)
+                    .await
+                    .map(Some)
+            }
             Err(_) => Ok(None),
         }
     };
@@ -253,17 +281,33 @@ impl Run<'_> {
     /// Reconciles until every service is ready. A host port taken at start (after the port
     /// check) is moved in `.env` like the check moves one, and the pass runs again, at most
     /// `PORT_RACE_ATTEMPTS` times. Returns the last plan, `.env` and what was done.
+    /// A snapshot the first start refuses is discarded and the pass runs again without it.
     async fn until_ready(
         &self,
         mut loaded: Loaded,
         observed: &HashMap<String, Observed>,
         remaps: &mut Vec<Remap>,
-    ) -> Result<(Plan, Loaded, IndexMap<String, Action>), Diagnostic> {
+        restore: Option<Decision>,
+    ) -> Result<Restored, Diagnostic> {
         let (stack, services) = (self.stack, self.services);
         let picks = self.forwarder.is_some();
+        let (mut cache, mut restoring) = match restore {
+            None => (None, None),
+            Some(Decision::Miss(outcome)) => (Some(outcome), None),
+            Some(Decision::Restore {
+                plan,
+                first_start,
+                prepared,
+                new_volume,
+            }) => (None, Some((plan, first_start, prepared, new_volume))),
+        };
         let mut plan = make_plan(stack, services, &loaded, self.config, observed, picks);
+        attach_restore(&mut plan, restoring.as_ref());
         let mut actions = plan.actions.clone();
-        for attempt in 1.. {
+        let began = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             prepare(
                 self.engine,
                 stack,
@@ -275,8 +319,32 @@ impl Run<'_> {
             .await?;
             let outcome = reconcile(self, &plan).await?;
             self.timings.lap(Phase::Services);
-            let PassOutcome::PortsTaken(taken) = outcome else {
-                break;
+            let taken = match outcome {
+                PassOutcome::Ready => break,
+                PassOutcome::PortsTaken(taken) => taken,
+                PassOutcome::SnapshotRefused(reason) => {
+                    let (refused, _, prepared, _) =
+                        restoring.take().expect("only a restore is refused");
+                    let container = &plan.specs[&refused.service].name;
+                    crate::cache::restore::discard(
+                        self.engine,
+                        &refused,
+                        container,
+                        prepared.as_deref(),
+                    )
+                    .await?;
+                    let outcome = CacheOutcome::Discarded {
+                        key: refused.key[..12].to_string(),
+                        reason,
+                        copy: prepared.is_some(),
+                    };
+                    self.progress.note(&outcome.describe());
+                    cache = Some(outcome);
+                    let observed = self.engine.observe(&stack.project.name).await?;
+                    plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
+                    merge_actions(&mut actions, &plan.actions);
+                    continue;
+                }
             };
             if attempt >= PORT_RACE_ATTEMPTS || !self.options.remap {
                 self.progress.clear();
@@ -292,9 +360,39 @@ impl Run<'_> {
             let observed = self.engine.observe(&stack.project.name).await?;
             self.timings.lap(Phase::Observe);
             plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
+            attach_restore(&mut plan, restoring.as_ref());
             merge_actions(&mut actions, &plan.actions);
         }
-        Ok((plan, loaded, actions))
+        if let Some((restored, _, _, true)) = restoring {
+            crate::cache::index::touch(&restored.key);
+            cache = Some(CacheOutcome::Restored {
+                key: restored.key[..12].to_string(),
+                ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+            });
+        }
+        Ok((plan, loaded, actions, cache))
+    }
+}
+
+/// A restore under way: the cache plan, the database's first start, the prepared copy the
+/// volume is on, and whether the volume is new this run.
+type Restoring = (Box<CachePlan>, FirstStart, Option<String>, bool);
+
+/// The last plan, `.env` as it ended, what was done, and what the cache did.
+type Restored = (Plan, Loaded, IndexMap<String, Action>, Option<CacheOutcome>);
+
+/// Gives the database's container the snapshot's first-start work when it is created this
+/// pass (its volume is new: that is when a restore was decided).
+fn attach_restore(plan: &mut Plan, restoring: Option<&Restoring>) {
+    let Some((cache_plan, first_start, _, _)) = restoring else {
+        return;
+    };
+    let creates = matches!(
+        plan.actions.get(&cache_plan.service),
+        Some(Action::Create | Action::Recreate)
+    );
+    if let (true, Some(spec)) = (creates, plan.specs.get_mut(&cache_plan.service)) {
+        spec.first_start = Some(first_start.clone());
     }
 }
 
@@ -470,7 +568,8 @@ async fn reconcile(run: &Run<'_>, plan: &Plan) -> Result<PassOutcome, Diagnostic
     settle_failures(failures, run.progress)
 }
 
-/// The first real failure is the error (naming the others); otherwise taken ports, if any.
+/// The first real failure is the error (naming the others); otherwise a refused snapshot, or
+/// taken ports, if any.
 fn settle_failures(
     failures: Vec<(String, Failure)>,
     progress: &Progress,
@@ -493,6 +592,12 @@ fn settle_failures(
                 .push_str(&format!("\n(also not ready: {})", others.join(", ")));
         }
         return Err(error);
+    }
+    if let Some(reason) = failures.iter().find_map(|(_, f)| match f {
+        Failure::SnapshotRefused(reason) => Some(reason.clone()),
+        _ => None,
+    }) {
+        return Ok(PassOutcome::SnapshotRefused(reason));
     }
     let taken: Vec<(String, PortTaken)> = failures
         .into_iter()

@@ -1,6 +1,7 @@
 //! The seeded-volume cache with the real engine: a new checkout's database starts from the
-//! snapshot another checkout built and holds the same schema and rows as one built from
-//! scratch; any changed input misses; an unfinished snapshot is removed, never used; prune.
+//! snapshot another checkout built (through a prepared copy, or a copy made at its first
+//! start) and holds the same schema and rows as one built from scratch; any changed input
+//! misses; an unfinished snapshot or copy is removed, never used; prune.
 //! Snapshots are machine-wide, so these tests run one at a time and remove what they built.
 
 use crate::support::*;
@@ -114,13 +115,45 @@ fn a_new_checkout_starts_from_the_snapshot_and_holds_what_a_fresh_build_holds() 
         &["no database snapshot for these migrations and seeds yet"],
     );
     let built = first.ok(&["cache", "build"]);
-    assert_mentions(&built, &["built snapshot"]);
+    assert_mentions(&built, &["built snapshot", "prepared a copy of snapshot"]);
+    // The second checkout takes the prepared copy: its volume is a second name of it.
     let second = Checkout::new(POSTGRES, MIGRATION, &seed(500)).unwrap();
     let err = second.ok(&["up"]);
     assert_mentions(
         &err,
         &["database volume started from snapshot", "up to date"],
     );
+    let backing = docker(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{ index .Labels \"devenv.cache.backing\" }}",
+        &format!("{}_db-data", second.0.name),
+    ]);
+    assert!(backing.contains("-copy-"), "{backing}");
+    // The third finds no copy left (the suite makes none in the background): its database's
+    // first start copies the snapshot, and holds the same.
+    let third = Checkout::new(POSTGRES, MIGRATION, &seed(500)).unwrap();
+    let err = third.ok(&["up"]);
+    assert_mentions(&err, &["database volume started from snapshot"]);
+    assert_same_dump(&first.dump(), &third.dump());
+    // A snapshot that third's container still mounts is kept by prune, and said.
+    let (json, _) = first
+        .0
+        .run_ok(&["cache", "prune", "--project", &first.0.name, "--json"]);
+    let pruned: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(pruned["in_use"].as_array().unwrap().len(), 1, "{pruned}");
+    // Made again (down, up), the second's container starts on its data as it is.
+    second.0.psql("insert into products values (9999, 'kept')");
+    second.ok(&["down"]);
+    let err = second.ok(&["up"]);
+    assert!(!err.contains("snapshot"), "{err}");
+    assert_eq!(second.0.psql("select count(*) from products").trim(), "501");
+    second.0.psql("delete from products where id = 9999");
+    // `down --volumes` removes the prepared copy under the volume too.
+    second.ok(&["down", "--volumes", "--yes"]);
+    assert!(!docker_has("volume", backing.trim()), "the copy stays");
+    second.ok(&["up"]);
     assert_ne!(
         first.0.env_value("DB_PASSWORD"),
         second.0.env_value("DB_PASSWORD"),
@@ -200,7 +233,21 @@ fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
         .unwrap()
         .to_string();
     let snapshot = format!("devenv-cache-{}", &key[..24]);
-    // What a build killed before its end leaves: the volume, without the mark.
+    // What a build killed before its end leaves: the volume, without the mark (and no
+    // prepared copy, which is made after the mark).
+    for copy in docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=devenv.cache.key={key}"),
+        "--filter",
+        "label=devenv.cache=prepared",
+    ])
+    .split_whitespace()
+    {
+        docker(&["volume", "rm", copy]);
+    }
     docker(&[
         "run",
         "--rm",
@@ -226,6 +273,55 @@ fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
         "the broken snapshot stays"
     );
     assert_eq!(second.0.psql("select count(*) from products").trim(), "10");
+}
+
+#[test]
+fn a_prepared_copy_without_its_mark_is_removed_and_never_used() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(first) = Checkout::new(POSTGRES, MIGRATION, &seed(10)) else {
+        return;
+    };
+    first.ok(&["up"]);
+    first.ok(&["cache", "build"]);
+    let copies = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=devenv.cache.project={}", first.0.name),
+        "--filter",
+        "label=devenv.cache=prepared",
+    ]);
+    let copy = copies.trim();
+    assert!(!copy.is_empty(), "cache build prepares a copy");
+    // What a copy cut short leaves: the files, without the mark written last.
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{copy}:/c"),
+        "--entrypoint",
+        "rm",
+        "devenv-fixture/postgres:16",
+        "-f",
+        "/c/.devenv-snapshot-complete",
+    ]);
+    let second = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
+    let err = second.ok(&["up"]);
+    assert_mentions(
+        &err,
+        &[
+            "a prepared copy of database snapshot",
+            "was not used and is removed: it has no completion mark",
+            "applied 1 migration",
+        ],
+    );
+    assert!(!docker_has("volume", copy), "the broken copy stays");
+    assert_eq!(second.0.psql("select count(*) from products").trim(), "10");
+    // The snapshot itself stays and serves the next new volume.
+    second.ok(&["down", "--volumes", "--yes"]);
+    let err = second.ok(&["up"]);
+    assert_mentions(&err, &["database volume started from snapshot"]);
 }
 
 #[test]

@@ -74,7 +74,18 @@ pub fn remove_project_objects(project: &str) {
     }
     quiet(&["network", "rm", &format!("{project}_default")]);
     for volume in listed(&["volume", "ls", "-q", "--filter", &filter]) {
+        // A database volume made on a prepared copy of a snapshot: the copy goes too.
+        let backing = listed(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{ index .Labels \"devenv.cache.backing\" }}",
+            &volume,
+        ]);
         quiet(&["volume", "rm", &volume]);
+        for copy in backing {
+            quiet(&["volume", "rm", &copy]);
+        }
     }
     // Database snapshots the project built (the cache's tests).
     let built_by = format!("label=devenv.cache.project={project}");
