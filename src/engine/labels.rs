@@ -43,6 +43,19 @@ pub fn owned_labels(project: &str, owner: &std::path::Path) -> HashMap<String, S
     labels
 }
 
+/// The labels of a project's named volume `name` (`shop_db-data`): its owner's, and the
+/// volume's short name as Compose labels it (`db-data`).
+pub fn project_volume_labels(
+    project: &str,
+    name: &str,
+    owner: &std::path::Path,
+) -> HashMap<String, String> {
+    let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
+    let mut labels = owned_labels(project, owner);
+    labels.insert(VOLUME.into(), short.to_string());
+    labels
+}
+
 /// A `filters` map selecting a project's resources.
 pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{PROJECT}={project}")])])

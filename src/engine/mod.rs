@@ -325,10 +325,8 @@ impl Engine {
         name: &str,
         owner: &std::path::Path,
     ) -> Result<(), Diagnostic> {
-        let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
-        let mut vol_labels = labels::owned_labels(project, owner);
-        vol_labels.insert(labels::VOLUME.into(), short.to_string());
-        self.create_labelled_volume(name, vol_labels).await
+        self.create_labelled_volume(name, labels::project_volume_labels(project, name, owner))
+            .await
     }
 
     /// Stops a container (SIGTERM, then SIGKILL after `grace`).

@@ -63,11 +63,17 @@ impl Engine {
         name: &str,
         labels: HashMap<String, String>,
     ) -> Result<(), Diagnostic> {
-        let request = VolumeCreateRequest {
+        self.create_volume_as(VolumeCreateRequest {
             name: Some(name.to_string()),
             labels: Some(labels),
             ..Default::default()
-        };
+        })
+        .await
+    }
+
+    /// Creates the volume `request` describes.
+    async fn create_volume_as(&self, request: VolumeCreateRequest) -> Result<(), Diagnostic> {
+        let name = request.name.clone().unwrap_or_default();
         self.docker
             .create_volume(request)
             .await
@@ -97,11 +103,9 @@ impl Engine {
             .inspect_volume(backing)
             .await
             .map_err(|e| api_error(&format!("inspecting volume {backing}"), &e))?;
-        let short = name.strip_prefix(&format!("{project}_")).unwrap_or(name);
-        let mut labels = super::labels::owned_labels(project, owner);
-        labels.insert(super::labels::VOLUME.into(), short.to_string());
+        let mut labels = super::labels::project_volume_labels(project, name, owner);
         labels.insert(BACKING_LABEL.into(), backing.to_string());
-        let request = VolumeCreateRequest {
+        self.create_volume_as(VolumeCreateRequest {
             name: Some(name.to_string()),
             driver: Some("local".into()),
             driver_opts: Some(HashMap::from([
@@ -111,12 +115,8 @@ impl Engine {
             ])),
             labels: Some(labels),
             ..Default::default()
-        };
-        self.docker
-            .create_volume(request)
-            .await
-            .map_err(|e| api_error(&format!("creating volume {name}"), &e))?;
-        Ok(())
+        })
+        .await
     }
 
     /// The volume another volume is a second name of (`create_backed_volume`), if any.

@@ -94,6 +94,21 @@ fn assert_same_dump(built: &str, restored: &str) {
     );
 }
 
+/// Removes the completion mark from a snapshot or prepared copy volume.
+fn remove_mark(volume: &str) {
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/v"),
+        "--entrypoint",
+        "rm",
+        "devenv-fixture/postgres:16",
+        "-f",
+        "/v/.devenv-snapshot-complete",
+    ]);
+}
+
 const MIGRATION: &str = "CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL);\nCREATE INDEX products_name ON products (name);\n";
 
 fn seed(rows: usize) -> String {
@@ -248,17 +263,7 @@ fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
     {
         docker(&["volume", "rm", copy]);
     }
-    docker(&[
-        "run",
-        "--rm",
-        "-v",
-        &format!("{snapshot}:/s"),
-        "--entrypoint",
-        "rm",
-        "devenv-fixture/postgres:16",
-        "-f",
-        "/s/.devenv-snapshot-complete",
-    ]);
+    remove_mark(&snapshot);
     let second = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
     let err = second.ok(&["up"]);
     assert_mentions(
@@ -295,17 +300,7 @@ fn a_prepared_copy_without_its_mark_is_removed_and_never_used() {
     let copy = copies.trim();
     assert!(!copy.is_empty(), "cache build prepares a copy");
     // What a copy cut short leaves: the files, without the mark written last.
-    docker(&[
-        "run",
-        "--rm",
-        "-v",
-        &format!("{copy}:/c"),
-        "--entrypoint",
-        "rm",
-        "devenv-fixture/postgres:16",
-        "-f",
-        "/c/.devenv-snapshot-complete",
-    ]);
+    remove_mark(copy);
     let second = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
     let err = second.ok(&["up"]);
     assert_mentions(
