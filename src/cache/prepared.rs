@@ -78,13 +78,15 @@ pub async fn ensure_one(
         (super::build::PROJECT_LABEL.to_string(), project.to_string()),
     ]);
     engine.create_labelled_volume(&name, labels).await?;
-    debug_assert!(FILL_SCRIPT.contains(COPY_DIR));
     let script = format!("{FILL_SCRIPT}{COPY_UNITS}{FILL_END}");
     let job = OneShot {
         name: format!("devenv-cache-copy-{}", &plan.key[..12]),
         image: &plan.spec.image,
         script: &script,
-        env: vec![format!("DEVENV_CACHE_KEY={}", plan.key)],
+        env: vec![
+            format!("DEVENV_CACHE_KEY={}", plan.key),
+            format!("DEVENV_TARGET={COPY_DIR}"),
+        ],
         mounts: vec![
             volume(&plan.snapshot, SNAPSHOT_DIR, true),
             volume(&name, COPY_DIR, false),
@@ -138,7 +140,7 @@ fn lock_path(key: &str) -> Option<std::path::PathBuf> {
 const FILL_SCRIPT: &str = r#"set -e
 mark="$(cat /devenv-snapshot/.devenv-snapshot-complete 2>/dev/null || true)"
 [ "$mark" = "$DEVENV_CACHE_KEY" ] || { echo "the snapshot has no completion mark" >&2; exit 3; }
-target=/devenv-copy
+target="$DEVENV_TARGET"
 fail() { echo "$1" >&2; exit 4; }
 "#;
 

@@ -98,22 +98,81 @@ impl CacheOutcome {
 /// What `up` does about a database volume it is about to create.
 #[derive(Debug, Clone)]
 pub enum Decision {
-    /// Create the database's container with `first_start`: it fills the volume itself, or
-    /// finds it filled (`prepared`: the project's volume is a second name of that copy).
-    Restore {
-        /// The cache plan.
-        plan: Box<CachePlan>,
-        /// The work its container does before the image's entrypoint.
-        first_start: FirstStart,
-        /// The prepared copy the project's volume was created on, if one was free.
-        prepared: Option<String>,
-        /// Whether the volume was made this run (else: an existing volume on a prepared copy
-        /// whose container is made again; its first start finishes a restore an earlier `up`
-        /// left before the database ran, and is silent otherwise).
-        new_volume: bool,
-    },
+    /// Create the database's container with the restore's first start.
+    Restore(Box<Restore>),
     /// No snapshot to start from: the normal path runs.
     Miss(CacheOutcome),
+}
+
+/// A restore `up` decided on: the database's container is created with `first_start`, and
+/// fills the volume itself or finds it filled (`prepared`: the project's volume is a second
+/// name of that copy).
+#[derive(Debug, Clone)]
+pub struct Restore {
+    /// The cache plan.
+    pub plan: CachePlan,
+    /// The work its container does before the image's entrypoint.
+    pub first_start: FirstStart,
+    /// The prepared copy the project's volume is on, if any.
+    pub prepared: Option<String>,
+    /// Whether the volume was made this run (else: an existing volume on a prepared copy
+    /// whose container is made again; its first start finishes a restore an earlier `up`
+    /// left before the database ran, and is silent otherwise).
+    pub new_volume: bool,
+}
+
+impl Restore {
+    fn new(plan: CachePlan, source: Source<'_>, new_volume: bool) -> Self {
+        let first_start = first_start(&plan, source);
+        let prepared = match source {
+            Source::Snapshot => None,
+            Source::TakenCopy(copy) | Source::ExistingCopy(copy) => Some(copy.to_string()),
+        };
+        Self {
+            plan,
+            first_start,
+            prepared,
+            new_volume,
+        }
+    }
+
+    /// What the cache did, once the database is ready: `None` when the volume was not new.
+    pub fn outcome(&self, ms: u64) -> Option<CacheOutcome> {
+        if !self.new_volume {
+            return None;
+        }
+        super::index::touch(&self.plan.key);
+        Some(CacheOutcome::Restored {
+            key: self.plan.key[..12].to_string(),
+            ms,
+        })
+    }
+
+    /// After the first start refused it (`reason`): the database's container and the
+    /// project's volume go (nothing but the refused copy was ever in it), with the prepared
+    /// copy it was on, or else the snapshot unless another container still mounts it.
+    pub async fn discard(
+        &self,
+        engine: &Engine,
+        container: &str,
+        reason: String,
+    ) -> Result<CacheOutcome, Diagnostic> {
+        engine.remove(container).await?;
+        engine.remove_volume(&self.plan.volume).await?;
+        match &self.prepared {
+            Some(copy) => engine.remove_volume(copy).await?,
+            None => {
+                if engine.remove_volume_if_unused(&self.plan.snapshot).await? {
+                    super::index::forget(&self.plan.key);
+                }
+            }
+        }
+        Ok(CacheOutcome::Discarded {
+            key: self.plan.key[..12].to_string(),
+            reason,
+            copy: self.prepared.is_some(),
+        })
+    }
 }
 
 /// Decides whether the new volume of `plan` starts from its snapshot, with no container: a
@@ -135,26 +194,20 @@ pub async fn decide(
         Some(copy) => Source::TakenCopy(copy),
         None => Source::Snapshot,
     };
-    let first_start = first_start(&plan, source);
-    Ok(Decision::Restore {
-        plan: Box::new(plan),
-        first_start,
-        prepared,
-        new_volume: true,
-    })
+    Ok(Decision::Restore(Box::new(Restore::new(
+        plan, source, true,
+    ))))
 }
 
 /// The decision for an existing project volume made on a prepared copy (`backing`) whose
 /// container is created again: the first start removes a mark still there (and sets the
 /// password), and goes straight on when the database already ran on it.
-pub fn resume(plan: CachePlan, backing: String) -> Decision {
-    let first_start = first_start(&plan, Source::ExistingCopy(&backing));
-    Decision::Restore {
-        plan: Box::new(plan),
-        first_start,
-        prepared: Some(backing),
-        new_volume: false,
-    }
+pub fn resume(plan: CachePlan, backing: &str) -> Decision {
+    Decision::Restore(Box::new(Restore::new(
+        plan,
+        Source::ExistingCopy(backing),
+        false,
+    )))
 }
 
 /// Where the first start finds the data.
@@ -222,28 +275,6 @@ pub fn refusal(code: i64, log: &str) -> Option<String> {
     } else {
         said.join("; ")
     })
-}
-
-/// After a refusal: the database's container and the project's new volume go (nothing but
-/// the refused copy was ever in it), with the prepared copy it was on, or else the snapshot
-/// unless another container still mounts it.
-pub async fn discard(
-    engine: &Engine,
-    plan: &CachePlan,
-    container: &str,
-    prepared: Option<&str>,
-) -> Result<(), Diagnostic> {
-    engine.remove(container).await?;
-    engine.remove_volume(&plan.volume).await?;
-    match prepared {
-        Some(copy) => engine.remove_volume(copy).await?,
-        None => {
-            if engine.remove_volume_if_unused(&plan.snapshot).await? {
-                super::index::forget(&plan.key);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A named-volume mount.

@@ -128,6 +128,20 @@ impl Engine {
         }
     }
 
+    /// A project's volumes that are second names of another volume, with that volume.
+    pub async fn project_backings(
+        &self,
+        project: &str,
+    ) -> Result<HashMap<String, String>, Diagnostic> {
+        let volumes = self
+            .volumes_filtered(&super::labels::project_filter(project))
+            .await?;
+        Ok(volumes
+            .into_iter()
+            .filter_map(|v| Some((v.name, v.labels.get(BACKING_LABEL)?.clone())))
+            .collect())
+    }
+
     /// The volumes the engine lists under `filters` (its `label=...` and other filters).
     pub(super) async fn volumes_filtered(
         &self,

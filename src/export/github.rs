@@ -308,12 +308,7 @@ mod tests {
             &[("site/index.html", "hi")],
         );
         let export = export(&stack, &Options::default()).unwrap();
-        let dropped: Vec<(&str, &str)> = export
-            .report
-            .not_exported
-            .iter()
-            .map(|d| (d.kind, d.name.as_str()))
-            .collect();
+        let dropped = crate::export::tests::dropped(&export.report);
         for expected in [
             ("depends_on", "web"),
             ("command", "web"),
@@ -366,12 +361,7 @@ mod tests {
         assert!(runs.iter().any(|r| r.contains("devenv migrate status")));
         assert!(runs.contains(&"devenv migrate") && runs.contains(&"devenv seed"));
         assert_eq!(export.report.secrets, ["DB_PASSWORD"]);
-        let dropped: Vec<(&str, &str)> = export
-            .report
-            .not_exported
-            .iter()
-            .map(|d| (d.kind, d.name.as_str()))
-            .collect();
+        let dropped = crate::export::tests::dropped(&export.report);
         assert!(dropped.contains(&("app", "api")) && dropped.contains(&("app", "web")));
         assert!(dropped.contains(&("volume", "db-data")), "{dropped:?}");
     }

@@ -1255,12 +1255,7 @@ mod tests {
             pgpassword["valueFrom"]["secretKeyRef"]["key"],
             "DB_PASSWORD"
         );
-        let dropped: Vec<(&str, &str)> = export
-            .report
-            .not_exported
-            .iter()
-            .map(|d| (d.kind, d.name.as_str()))
-            .collect();
+        let dropped = crate::export::tests::dropped(&export.report);
         assert_eq!(dropped, [("app", "api"), ("app", "web")]);
     }
 

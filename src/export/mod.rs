@@ -369,6 +369,15 @@ pub(crate) mod tests {
         .expect("the example is valid")
     }
 
+    /// What an export left out, as (kind, name) pairs.
+    pub fn dropped(report: &super::Report) -> Vec<(&str, &str)> {
+        report
+            .not_exported
+            .iter()
+            .map(|d| (d.kind, d.name.as_str()))
+            .collect()
+    }
+
     /// A stack from `text` in a temporary directory holding `files`.
     pub fn stack(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, Stack) {
         let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@ use crate::plan;
 use crate::stack::Stack;
 use crate::ui::Ui;
 use futures_util::future::join_all;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What `down` removed.
@@ -54,12 +55,16 @@ pub async fn down(
     let network = engine
         .remove_network(&plan::network_name(&stack.project.name))
         .await?;
+    // A database volume started from a prepared copy is a second name of it: both go.
+    let backings = if volumes.is_empty() {
+        HashMap::new()
+    } else {
+        engine.project_backings(&stack.project.name).await?
+    };
     for volume in volumes {
-        // A database volume started from a prepared copy is a second name of it: both go.
-        let backing = engine.backing_of(volume).await?;
         engine.remove_volume(volume).await?;
-        if let Some(backing) = backing {
-            engine.remove_volume(&backing).await?;
+        if let Some(backing) = backings.get(volume) {
+            engine.remove_volume(backing).await?;
         }
     }
     Ok(DownReport {

@@ -6,14 +6,14 @@ use super::converge::{Failure, ServiceStep};
 use super::database_steps::migrate_and_seed;
 use super::preflight::{self, Remap};
 use super::report::{HealthSource, ServiceHealth, ServiceRow, ServiceState, addresses};
-use crate::cache::restore::Decision;
-use crate::cache::{CacheOutcome, CachePlan};
+use crate::cache::CacheOutcome;
+use crate::cache::restore::{Decision, Restore};
 use crate::config::UserConfig;
 use crate::diagnostic::Diagnostic;
 use crate::endpoint::connection_url;
 use crate::engine::{Engine, PortTaken, StartError, container};
 use crate::env::{self, EnsureReport, IfTracked, Loaded};
-use crate::plan::{self, Action, ContainerSpec, FirstStart, Observed};
+use crate::plan::{self, Action, ContainerSpec, Observed};
 use crate::progress::Progress;
 use crate::stack::{Service, Stack};
 use crate::timings::{Phase, Timings};
@@ -238,7 +238,7 @@ async fn restore_from_cache(
         };
         return Ok(
             match crate::cache::plan_eligible(engine, stack, eligible).await? {
-                Ok(plan) => Some(crate::cache::restore::resume(plan, backing)),
+                Ok(plan) => Some(crate::cache::restore::resume(plan, &backing)),
                 Err(_) => None,
             },
         );
@@ -294,15 +294,10 @@ impl Run<'_> {
         let (mut cache, mut restoring) = match restore {
             None => (None, None),
             Some(Decision::Miss(outcome)) => (Some(outcome), None),
-            Some(Decision::Restore {
-                plan,
-                first_start,
-                prepared,
-                new_volume,
-            }) => (None, Some((plan, first_start, prepared, new_volume))),
+            Some(Decision::Restore(restore)) => (None, Some(restore)),
         };
         let mut plan = make_plan(stack, services, &loaded, self.config, observed, picks);
-        attach_restore(&mut plan, restoring.as_ref());
+        attach_restore(&mut plan, restoring.as_deref());
         let mut actions = plan.actions.clone();
         let began = std::time::Instant::now();
         let mut attempt = 0;
@@ -323,21 +318,9 @@ impl Run<'_> {
                 PassOutcome::Ready => break,
                 PassOutcome::PortsTaken(taken) => taken,
                 PassOutcome::SnapshotRefused(reason) => {
-                    let (refused, _, prepared, _) =
-                        restoring.take().expect("only a restore is refused");
-                    let container = &plan.specs[&refused.service].name;
-                    crate::cache::restore::discard(
-                        self.engine,
-                        &refused,
-                        container,
-                        prepared.as_deref(),
-                    )
-                    .await?;
-                    let outcome = CacheOutcome::Discarded {
-                        key: refused.key[..12].to_string(),
-                        reason,
-                        copy: prepared.is_some(),
-                    };
+                    let refused = restoring.take().expect("only a restore is refused");
+                    let container = &plan.specs[&refused.plan.service].name;
+                    let outcome = refused.discard(self.engine, container, reason).await?;
                     self.progress.note(&outcome.describe());
                     cache = Some(outcome);
                     let observed = self.engine.observe(&stack.project.name).await?;
@@ -360,39 +343,33 @@ impl Run<'_> {
             let observed = self.engine.observe(&stack.project.name).await?;
             self.timings.lap(Phase::Observe);
             plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
-            attach_restore(&mut plan, restoring.as_ref());
+            attach_restore(&mut plan, restoring.as_deref());
             merge_actions(&mut actions, &plan.actions);
         }
-        if let Some((restored, _, _, true)) = restoring {
-            crate::cache::index::touch(&restored.key);
-            cache = Some(CacheOutcome::Restored {
-                key: restored.key[..12].to_string(),
-                ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
-            });
+        let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Some(restored) = restoring.and_then(|r| r.outcome(ms)) {
+            cache = Some(restored);
         }
         Ok((plan, loaded, actions, cache))
     }
 }
-
-/// A restore under way: the cache plan, the database's first start, the prepared copy the
-/// volume is on, and whether the volume is new this run.
-type Restoring = (Box<CachePlan>, FirstStart, Option<String>, bool);
 
 /// The last plan, `.env` as it ended, what was done, and what the cache did.
 type Restored = (Plan, Loaded, IndexMap<String, Action>, Option<CacheOutcome>);
 
 /// Gives the database's container the snapshot's first-start work when it is created this
 /// pass (its volume is new: that is when a restore was decided).
-fn attach_restore(plan: &mut Plan, restoring: Option<&Restoring>) {
-    let Some((cache_plan, first_start, _, _)) = restoring else {
+fn attach_restore(plan: &mut Plan, restoring: Option<&Restore>) {
+    let Some(restore) = restoring else {
         return;
     };
+    let service = &restore.plan.service;
     let creates = matches!(
-        plan.actions.get(&cache_plan.service),
+        plan.actions.get(service),
         Some(Action::Create | Action::Recreate)
     );
-    if let (true, Some(spec)) = (creates, plan.specs.get_mut(&cache_plan.service)) {
-        spec.first_start = Some(first_start.clone());
+    if let (true, Some(spec)) = (creates, plan.specs.get_mut(service)) {
+        spec.first_start = Some(restore.first_start.clone());
     }
 }
 
