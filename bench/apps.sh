@@ -18,19 +18,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${RUNS:-5}
 idle_seconds=${IDLE_SECONDS:-10}
 
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 if [[ -z ${DEVENV:-} ]]; then
-  cargo build --release --quiet
-  DEVENV="${CARGO_TARGET_DIR:-$PWD/target}/release/devenv"
+  build_devenv
+else
+  devenv=$(realpath "$DEVENV")
 fi
-devenv=$(realpath "$DEVENV")
 work=$(mktemp -d)
-export XDG_CONFIG_HOME="$work/config"
-mkdir -p "$XDG_CONFIG_HOME/devenv"
-cat >"$XDG_CONFIG_HOME/devenv/config.toml" <<'TOML'
-[images]
-"postgres:16" = "devenv-fixture/postgres:16"
-"redis:7" = "devenv-fixture/redis:7"
-TOML
+use_fixture_images "$work" postgres:16=devenv-fixture/postgres:16 redis:7=devenv-fixture/redis:7
 project=devenvbenchapps
 hand=devenvbenchhand
 mkdir "$work/shop"

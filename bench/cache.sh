@@ -23,6 +23,7 @@ build_devenv
 work=$(mktemp -d)
 use_fixture_images "$work" postgres:16=devenv-fixture/postgres:16
 export XDG_CACHE_HOME="$work/cache" DEVENV_CACHE_BUILD=never
+unset DEVENV_NO_CACHE
 project=devenvcachebench
 
 make_checkout() { # DIR NAME

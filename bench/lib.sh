@@ -10,8 +10,12 @@ build_devenv() {
   devenv="$target/release/devenv"
 }
 
-# A private user config in DIR mapping official image names onto fixtures: FROM=TO...
+# A private user config in DIR mapping official image names onto fixtures: FROM=TO... Also
+# turns the seeded-volume cache off (a cold `up` is measured cold, beside peers that have
+# none) with its background builds (they would go on after the bench, leaving snapshots
+# behind, and load the machine while it measures); cache.sh turns it on again.
 use_fixture_images() { # DIR FROM=TO...
+  export DEVENV_NO_CACHE=1 DEVENV_CACHE_BUILD=never
   export XDG_CONFIG_HOME="$1/config"
   shift
   mkdir -p "$XDG_CONFIG_HOME/devenv"

@@ -14,13 +14,7 @@ runs=${RUNS:-5}
 . bench/lib.sh
 build_devenv
 work=$(mktemp -d)
-export XDG_CONFIG_HOME="$work/config"
-mkdir -p "$XDG_CONFIG_HOME/devenv"
-cat >"$XDG_CONFIG_HOME/devenv/config.toml" <<'TOML'
-[images]
-"postgres:16" = "devenv-fixture/postgres:16"
-"redis:7" = "devenv-fixture/redis:7"
-TOML
+use_fixture_images "$work" postgres:16=devenv-fixture/postgres:16 redis:7=devenv-fixture/redis:7
 project=devenvbench
 mkdir "$work/stack"
 # The services only: the example's apps (under its apps heading) need its directories.
