@@ -19,23 +19,42 @@ use std::collections::{HashMap, HashSet};
 /// The `devenv.cache` label's value on a prepared copy (a snapshot's is `snapshot`).
 pub const KIND: &str = "prepared";
 
-/// The prepared copies of `key` that no volume uses yet.
-pub async fn free(engine: &Engine, key: &str) -> Result<Vec<String>, Diagnostic> {
-    let mine = engine
-        .volumes_labelled(&format!("devenv.cache.key={key}"))
-        .await?
-        .into_iter()
-        .filter(|v| v.labels.get(super::build::LABEL).map(String::as_str) == Some(KIND))
-        .map(|v| v.name);
+/// Every prepared copy on the engine that no volume uses yet, as (key, volume name).
+async fn all_free(engine: &Engine) -> Result<Vec<(String, String)>, Diagnostic> {
+    let copies = engine
+        .volumes_labelled(&format!("{}={KIND}", super::build::LABEL))
+        .await?;
     let taken: HashSet<String> = engine
         .volumes_labelled(BACKING_LABEL)
         .await?
         .into_iter()
         .filter_map(|v| v.labels.get(BACKING_LABEL).cloned())
         .collect();
-    let mut free: Vec<String> = mine.filter(|name| !taken.contains(name)).collect();
+    Ok(copies
+        .into_iter()
+        .filter(|v| !taken.contains(&v.name))
+        .filter_map(|v| Some((v.labels.get("devenv.cache.key")?.clone(), v.name)))
+        .collect())
+}
+
+/// The prepared copies of `key` that no volume uses yet.
+pub async fn free(engine: &Engine, key: &str) -> Result<Vec<String>, Diagnostic> {
+    let mut free: Vec<String> = all_free(engine)
+        .await?
+        .into_iter()
+        .filter_map(|(k, name)| (k == key).then_some(name))
+        .collect();
     free.sort();
     Ok(free)
+}
+
+/// How many free prepared copies each key has.
+pub async fn free_counts(engine: &Engine) -> Result<HashMap<String, usize>, Diagnostic> {
+    let mut counts = HashMap::new();
+    for (key, _) in all_free(engine).await? {
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    Ok(counts)
 }
 
 /// Takes a free prepared copy of `plan`'s key and creates the project's volume as a second

@@ -63,15 +63,13 @@ struct Snapshot {
     size_bytes: Option<u64>,
     /// Last use (seconds since the epoch): as recorded here, else the snapshot's creation.
     last_used: Option<u64>,
-    /// Copies of it prepared for the next new volumes (each about its size).
+    /// Free copies of it prepared for the next new volumes (each about its size).
     prepared_copies: usize,
 }
 
 async fn snapshots(engine: &Engine) -> std::result::Result<Vec<Snapshot>, Diagnostic> {
     let index = index::read();
-    let copies = engine
-        .volumes_labelled(&format!("{LABEL}={}", prepared::KIND))
-        .await?;
+    let copies = prepared::free_counts(engine).await?;
     let mut list: Vec<Snapshot> = engine
         .volumes_labelled(&format!("{LABEL}=snapshot"))
         .await?
@@ -99,10 +97,7 @@ async fn snapshots(engine: &Engine) -> std::result::Result<Vec<Snapshot>, Diagno
                         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
                         .and_then(|t| u64::try_from(t.as_second()).ok())
                 }),
-                prepared_copies: copies
-                    .iter()
-                    .filter(|c| c.labels.get("devenv.cache.key") == Some(&key))
-                    .count(),
+                prepared_copies: copies.get(&key).copied().unwrap_or(0),
                 key,
             }
         })
