@@ -31,12 +31,10 @@ pub const PROJECT_LABEL: &str = "devenv.cache.project";
 /// What a build came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Built {
-    /// A new snapshot, with its size in bytes and the snapshots evicted for it.
+    /// A new snapshot, with its size in bytes.
     New {
         /// Size in bytes.
         size_bytes: u64,
-        /// Keys removed to stay under the cap.
-        evicted: Vec<String>,
     },
     /// The snapshot exists already.
     Exists,
@@ -44,7 +42,8 @@ pub enum Built {
     Busy,
 }
 
-/// Builds the snapshot of `plan` unless it exists or is being built.
+/// Builds the snapshot of `plan` unless it exists or is being built. The caller evicts
+/// ([`evict`]) once the new snapshot and its prepared copy are made.
 pub async fn build(
     engine: &Engine,
     stack: &Stack,
@@ -92,11 +91,7 @@ pub async fn build(
         }
     };
     index::record(&plan.key, size_bytes, &stack.project.name);
-    let evicted = evict(engine, &plan.key).await;
-    Ok(Built::New {
-        size_bytes,
-        evicted,
-    })
+    Ok(Built::New { size_bytes })
 }
 
 /// Starts the database on the snapshot volume, migrates and seeds it, stops it cleanly.
@@ -211,11 +206,14 @@ async fn mark(engine: &Engine, plan: &CachePlan) -> Result<u64, Diagnostic> {
     Ok(kib * 1024)
 }
 
-/// Removes the least recently used snapshots beyond the cap (not `keep`); a snapshot a
-/// database container was started from and still mounts stays.
-async fn evict(engine: &Engine, keep: &str) -> Vec<String> {
+/// Removes the least recently used snapshots (with their free prepared copies) beyond the cap,
+/// not `keep`; a snapshot a database container was started from and still mounts stays.
+pub async fn evict(engine: &Engine, keep: &str) -> Vec<String> {
+    let copies = super::prepared::free_counts(engine)
+        .await
+        .unwrap_or_default();
     let mut evicted = Vec::new();
-    for key in index::over_cap(&index::read(), index::cap(), keep) {
+    for key in index::over_cap(&index::read(), index::cap(), keep, &copies) {
         if matches!(
             engine
                 .remove_volume_if_unused(&super::key::snapshot_name(&key))

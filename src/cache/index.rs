@@ -96,9 +96,19 @@ pub fn forget(key: &str) {
 }
 
 /// The keys to evict so that the rest fit under `cap`: least recently used first, never
-/// `keep` (the snapshot just built).
-pub fn over_cap(index: &Index, cap: u64, keep: &str) -> Vec<String> {
-    let mut total: u64 = index.values().map(|e| e.size_bytes).sum();
+/// `keep` (the snapshot just built). A key's free prepared copies (`copies`, each about the
+/// snapshot's size) count with it, and go with it.
+pub fn over_cap(
+    index: &Index,
+    cap: u64,
+    keep: &str,
+    copies: &std::collections::HashMap<String, usize>,
+) -> Vec<String> {
+    let weight = |key: &String, entry: &Entry| {
+        let copies = copies.get(key).copied().unwrap_or(0) as u64;
+        entry.size_bytes.saturating_mul(1 + copies)
+    };
+    let mut total: u64 = index.iter().map(|(k, e)| weight(k, e)).sum();
     let mut by_age: Vec<(&String, &Entry)> = index.iter().filter(|(k, _)| *k != keep).collect();
     by_age.sort_by_key(|(_, e)| e.last_used);
     let mut evict = Vec::new();
@@ -106,7 +116,7 @@ pub fn over_cap(index: &Index, cap: u64, keep: &str) -> Vec<String> {
         if total <= cap {
             break;
         }
-        total = total.saturating_sub(entry.size_bytes);
+        total = total.saturating_sub(weight(key, entry));
         evict.push(key.clone());
     }
     evict
@@ -123,6 +133,7 @@ pub fn cap() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn entry(size_bytes: u64, last_used: u64) -> Entry {
         Entry {
@@ -142,8 +153,23 @@ mod tests {
             ("built".to_string(), entry(40, 0)),
         ]
         .into();
-        assert_eq!(over_cap(&index, 1000, "built"), Vec::<String>::new());
-        assert_eq!(over_cap(&index, 100, "built"), ["old", "mid"]);
-        assert_eq!(over_cap(&index, 0, "built"), ["old", "mid", "new"]);
+        let none = HashMap::new();
+        assert_eq!(over_cap(&index, 1000, "built", &none), Vec::<String>::new());
+        assert_eq!(over_cap(&index, 100, "built", &none), ["old", "mid"]);
+        assert_eq!(over_cap(&index, 0, "built", &none), ["old", "mid", "new"]);
+    }
+
+    #[test]
+    fn prepared_copies_count_against_the_cap() {
+        let index: Index = [
+            ("old".to_string(), entry(40, 1)),
+            ("built".to_string(), entry(40, 0)),
+        ]
+        .into();
+        let none = HashMap::new();
+        assert_eq!(over_cap(&index, 100, "built", &none), Vec::<String>::new());
+        // The new snapshot and its copy (80) with the old one (40) are over 100.
+        let copies = HashMap::from([("built".to_string(), 1)]);
+        assert_eq!(over_cap(&index, 100, "built", &copies), ["old"]);
     }
 }

@@ -138,9 +138,14 @@ fn list(json: bool, ui: &Ui) -> Result<()> {
         ]);
     }
     ui.out(table);
-    let total: u64 = list.iter().filter_map(|s| s.size_bytes).sum();
+    // A free prepared copy is about its snapshot's size, and counts against the cap with it.
+    let total: u64 = list
+        .iter()
+        .filter_map(|s| Some(s.size_bytes? * (1 + s.prepared_copies as u64)))
+        .sum();
+    let copies: usize = list.iter().map(|s| s.prepared_copies).sum();
     ui.info(format!(
-        "{} snapshot(s), {} of {} allowed (DEVENV_CACHE_MAX_MB)",
+        "{} snapshot(s) and {copies} free copies, {} of {} allowed (DEVENV_CACHE_MAX_MB)",
         list.len(),
         size(total),
         size(index::cap())
@@ -221,9 +226,15 @@ fn build(file: Option<&Path>, json: bool, ui: &Ui) -> Result<()> {
             Built::Busy => false,
             _ => crate::cache::prepared::ensure_one(&engine, &plan, &stack.project.name).await?,
         };
-        Ok(((built, prepared), plan.key))
+        // Both count against the cap (a copy is about the snapshot's size).
+        let evicted = if prepared || matches!(built, Built::New { .. }) {
+            crate::cache::build::evict(&engine, &plan.key).await
+        } else {
+            Vec::new()
+        };
+        Ok(((built, prepared, evicted), plan.key))
     })?;
-    let (built, prepared) = built;
+    let (built, prepared, evicted) = built;
     let short: String = key.chars().take(12).collect();
     if json {
         ui.json(&BuildDocument {
@@ -231,35 +242,31 @@ fn build(file: Option<&Path>, json: bool, ui: &Ui) -> Result<()> {
             built: matches!(built, Built::New { .. }),
             prepared,
             size_bytes: match &built {
-                Built::New { size_bytes, .. } => Some(*size_bytes),
+                Built::New { size_bytes } => Some(*size_bytes),
                 _ => None,
             },
+            evicted: &evicted,
         });
         return Ok(());
     }
     match built {
-        Built::New {
-            size_bytes,
-            evicted,
-        } => {
-            ui.info(format!(
-                "{} built snapshot {short} ({})",
-                ui.paint(Style::Good, "✓"),
-                size(size_bytes)
-            ));
-            if !evicted.is_empty() {
-                ui.info(format!(
-                    "removed {} least recently used snapshot(s) to stay under the cap",
-                    evicted.len()
-                ));
-            }
-        }
+        Built::New { size_bytes } => ui.info(format!(
+            "{} built snapshot {short} ({})",
+            ui.paint(Style::Good, "✓"),
+            size(size_bytes)
+        )),
         Built::Exists => ui.info(format!("snapshot {short} exists already")),
         Built::Busy => ui.info(format!("snapshot {short} is being built by another devenv")),
     }
     if prepared {
         ui.info(format!(
             "prepared a copy of snapshot {short}: the next new database volume needs no copy"
+        ));
+    }
+    if !evicted.is_empty() {
+        ui.info(format!(
+            "removed {} least recently used snapshot(s) and their copies to stay under the cap (DEVENV_CACHE_MAX_MB)",
+            evicted.len()
         ));
     }
     Ok(())
@@ -308,4 +315,6 @@ struct BuildDocument<'a> {
     size_bytes: Option<u64>,
     /// Whether a prepared copy was made for the next new volume.
     prepared: bool,
+    /// Keys of the snapshots removed to stay under the size cap.
+    evicted: &'a [String],
 }
