@@ -219,8 +219,16 @@ fn mounts(stack: &Stack, service: &Service) -> Vec<MountSpec> {
     mounts
 }
 
+/// How often Docker runs the health command of a service that devenv probes from the host.
+/// The probe says when it is ready; Docker's check only keeps `docker ps` and `doctor` told.
+/// Some commands boot a runtime each time (`rabbitmq-diagnostics` starts an Erlang VM, about
+/// 0.7 CPU-seconds here): run every 2 s they took a third of a core for as long as the
+/// service ran, and the CPU the other services needed to start.
+pub const PROBED_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Docker's own HEALTHCHECK, written for command checks only (TCP and HTTP checks are probed
-/// from the host). Durations are below `2562047h` (the loader's limit), so nanoseconds fit.
+/// from the host); at least every [`PROBED_CHECK_INTERVAL`] for a service with a probe.
+/// Durations are below `2562047h` (the loader's limit), so nanoseconds fit.
 fn docker_health(service: &Service, values: &Values) -> Option<DockerHealth> {
     let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     service.health.as_ref().and_then(|h| match &h.check {
@@ -228,7 +236,11 @@ fn docker_health(service: &Service, values: &Values) -> Option<DockerHealth> {
             test: std::iter::once("CMD".to_string())
                 .chain(cmd.iter().map(|c| values.expand(c)))
                 .collect(),
-            interval: nanos(h.interval),
+            interval: nanos(if service.probe.is_some() {
+                h.interval.max(PROBED_CHECK_INTERVAL)
+            } else {
+                h.interval
+            }),
             timeout: nanos(h.timeout),
             retries: i64::from(h.retries),
             start_period: nanos(h.start_period),
@@ -366,6 +378,28 @@ mod tests {
             }
         );
         assert_eq!(spec.health.as_ref().unwrap().test[0], "CMD");
+    }
+
+    #[test]
+    fn dockers_check_of_a_probed_service_runs_seldom() {
+        let mut stack = shop();
+        let spec = |stack: &Stack| {
+            container_spec(
+                stack,
+                &stack.services["db"],
+                &values(stack),
+                &UserConfig::default(),
+            )
+            .health
+            .unwrap()
+        };
+        // The catalog's PostgreSQL check runs every second; devenv probes it itself.
+        assert!(stack.services["db"].probe.is_some());
+        let every = i64::try_from(PROBED_CHECK_INTERVAL.as_nanos()).unwrap();
+        assert_eq!(spec(&stack).interval, every);
+        // Without a probe, Docker's verdict is what `up` waits on: the check keeps its pace.
+        stack.services.get_mut("db").unwrap().probe = None;
+        assert_eq!(spec(&stack).interval, 1_000_000_000);
     }
 
     #[test]

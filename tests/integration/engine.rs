@@ -351,6 +351,14 @@ fn status_right_after_up_reports_every_service_healthy() {
     for service in ["db", "cache"] {
         let line = out.lines().find(|l| l.starts_with(service)).unwrap();
         assert_eq!(line.split_whitespace().nth(2), Some("healthy"), "{out}");
+        // devenv probes both from the host: Docker runs their health commands seldom.
+        let interval = docker(&[
+            "inspect",
+            "-f",
+            "{{.Config.Healthcheck.Interval}}",
+            &project.container(service),
+        ]);
+        assert_eq!(interval.trim(), "30s", "{service}");
     }
 }
 
