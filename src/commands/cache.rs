@@ -145,8 +145,9 @@ fn list(json: bool, ui: &Ui) -> Result<()> {
         .sum();
     let copies: usize = list.iter().map(|s| s.prepared_copies).sum();
     ui.info(format!(
-        "{} snapshot(s) and {copies} free copies, {} of {} allowed (DEVENV_CACHE_MAX_MB)",
+        "{} snapshot(s) and {copies} free {}, {} of {} allowed (DEVENV_CACHE_MAX_MB)",
         list.len(),
+        if copies == 1 { "copy" } else { "copies" },
         size(total),
         size(index::cap())
     ));
