@@ -323,9 +323,7 @@ impl Run<'_> {
                     let outcome = refused.discard(self.engine, container, reason).await?;
                     self.progress.note(&outcome.describe());
                     cache = Some(outcome);
-                    let observed = self.engine.observe(&stack.project.name).await?;
-                    plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
-                    merge_actions(&mut actions, &plan.actions);
+                    plan = self.replan(&loaded, None, &mut actions).await?;
                     continue;
                 }
             };
@@ -340,17 +338,41 @@ impl Run<'_> {
             }
             remaps.extend(moved);
             loaded = moved_to;
-            let observed = self.engine.observe(&stack.project.name).await?;
-            self.timings.lap(Phase::Observe);
-            plan = make_plan(stack, services, &loaded, self.config, &observed, picks);
-            attach_restore(&mut plan, restoring.as_deref());
-            merge_actions(&mut actions, &plan.actions);
+            plan = self
+                .replan(&loaded, restoring.as_deref(), &mut actions)
+                .await?;
         }
         let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let Some(restored) = restoring.and_then(|r| r.outcome(ms)) {
             cache = Some(restored);
         }
         Ok((plan, loaded, actions, cache))
+    }
+}
+
+impl Run<'_> {
+    /// The plan for the next pass: the project observed again, the restore (if still on)
+    /// attached, and what this pass decides added to what was done.
+    async fn replan(
+        &self,
+        loaded: &Loaded,
+        restoring: Option<&Restore>,
+        actions: &mut IndexMap<String, Action>,
+    ) -> Result<Plan, Diagnostic> {
+        let observed = self.engine.observe(&self.stack.project.name).await?;
+        self.timings.lap(Phase::Observe);
+        let picks = self.forwarder.is_some();
+        let mut plan = make_plan(
+            self.stack,
+            self.services,
+            loaded,
+            self.config,
+            &observed,
+            picks,
+        );
+        attach_restore(&mut plan, restoring);
+        merge_actions(actions, &plan.actions);
+        Ok(plan)
     }
 }
 
