@@ -95,6 +95,12 @@ pub fn forget(key: &str) {
     }
 }
 
+/// What a snapshot of `size_bytes` and its free prepared copies take (a copy is about the
+/// snapshot's size).
+pub fn with_copies(size_bytes: u64, copies: usize) -> u64 {
+    size_bytes.saturating_mul(1 + copies as u64)
+}
+
 /// The keys to evict so that the rest fit under `cap`: least recently used first, never
 /// `keep` (the snapshot just built). A key's free prepared copies (`copies`, each about the
 /// snapshot's size) count with it, and go with it.
@@ -105,8 +111,7 @@ pub fn over_cap(
     copies: &std::collections::HashMap<String, usize>,
 ) -> Vec<String> {
     let weight = |key: &String, entry: &Entry| {
-        let copies = copies.get(key).copied().unwrap_or(0) as u64;
-        entry.size_bytes.saturating_mul(1 + copies)
+        with_copies(entry.size_bytes, copies.get(key).copied().unwrap_or(0))
     };
     let mut total: u64 = index.iter().map(|(k, e)| weight(k, e)).sum();
     let mut by_age: Vec<(&String, &Entry)> = index.iter().filter(|(k, _)| *k != keep).collect();

@@ -138,10 +138,10 @@ fn list(json: bool, ui: &Ui) -> Result<()> {
         ]);
     }
     ui.out(table);
-    // A free prepared copy is about its snapshot's size, and counts against the cap with it.
+    // Free prepared copies count against the cap with their snapshot.
     let total: u64 = list
         .iter()
-        .filter_map(|s| Some(s.size_bytes? * (1 + s.prepared_copies as u64)))
+        .filter_map(|s| Some(index::with_copies(s.size_bytes?, s.prepared_copies)))
         .sum();
     let copies: usize = list.iter().map(|s| s.prepared_copies).sum();
     ui.info(format!(
