@@ -111,6 +111,22 @@ fn remove_mark(volume: &str) {
 
 const MIGRATION: &str = "CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL);\nCREATE INDEX products_name ON products (name);\n";
 
+/// The prepared copies (volumes) that also carry `label` (`key=value`).
+fn prepared_copies(label: &str) -> Vec<String> {
+    docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label={label}"),
+        "--filter",
+        "label=devenv.cache=prepared",
+    ])
+    .split_whitespace()
+    .map(str::to_string)
+    .collect()
+}
+
 fn seed(rows: usize) -> String {
     let values: Vec<String> = (1..=rows)
         .map(|i| format!("({i}, 'product {i}')"))
@@ -250,18 +266,8 @@ fn a_snapshot_without_its_completion_mark_is_removed_and_never_used() {
     let snapshot = format!("devenv-cache-{}", &key[..24]);
     // What a build killed before its end leaves: the volume, without the mark (and no
     // prepared copy, which is made after the mark).
-    for copy in docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label=devenv.cache.key={key}"),
-        "--filter",
-        "label=devenv.cache=prepared",
-    ])
-    .split_whitespace()
-    {
-        docker(&["volume", "rm", copy]);
+    for copy in prepared_copies(&format!("devenv.cache.key={key}")) {
+        docker(&["volume", "rm", &copy]);
     }
     remove_mark(&snapshot);
     let second = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
@@ -288,17 +294,11 @@ fn a_prepared_copy_without_its_mark_is_removed_and_never_used() {
     };
     first.ok(&["up"]);
     first.ok(&["cache", "build"]);
-    let copies = docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label=devenv.cache.project={}", first.0.name),
-        "--filter",
-        "label=devenv.cache=prepared",
-    ]);
-    let copy = copies.trim();
-    assert!(!copy.is_empty(), "cache build prepares a copy");
+    let copies = prepared_copies(&format!("devenv.cache.project={}", first.0.name));
+    let copy = copies
+        .first()
+        .expect("cache build prepares a copy")
+        .as_str();
     // What a copy cut short leaves: the files, without the mark written last.
     remove_mark(copy);
     let second = Checkout::new(POSTGRES, MIGRATION, &seed(10)).unwrap();
