@@ -46,10 +46,12 @@ fi
 
 p=devenvscale$$
 mkdir -p "$work/two" "$work/twelve"
+# The project name of the stack in $work/STACK (`solo-db` → `${p}solodb`).
+project_of() { printf '%s%s' "$p" "${1//-/}"; }
 services=(db=postgres mysql=mysql mariadb=mariadb cache=redis sessions=redis mongo=mongodb
   rabbit=rabbitmq nats=nats redpanda=redpanda memcached=memcached minio=minio mail=mailpit)
 # The example's services (PostgreSQL + Redis): its apps, below their heading, are not measured.
-sed -e "s/name = \"shop\"/name = \"${p}two\"/" -e "/^# --- The shop's own apps/,\$d" \
+sed -e "s/name = \"shop\"/name = \"$(project_of two)\"/" -e "/^# --- The shop's own apps/,\$d" \
   examples/shop/devenv.toml >"$work/two/devenv.toml"
 # Two services of one kind may not share a default host port: the second MySQL-like and the
 # second Redis get a fixed free one.
@@ -61,14 +63,14 @@ service_toml() { # NAME=ENTRY
   esac
 }
 {
-  printf '[project]\nname = "%s"\n' "${p}twelve"
+  printf '[project]\nname = "%s"\n' "$(project_of twelve)"
   for pair in "${services[@]}"; do service_toml "$pair"; done
 } >"$work/twelve/devenv.toml"
 # Each service alone, for what the machine allows.
 stacks=(two twelve)
 for pair in "${services[@]}"; do
   mkdir -p "$work/solo-${pair%%=*}"
-  { printf '[project]\nname = "%s"\n' "${p}solo${pair%%=*}"; service_toml "$pair"; } \
+  { printf '[project]\nname = "%s"\n' "$(project_of "solo-${pair%%=*}")"; service_toml "$pair"; } \
     >"$work/solo-${pair%%=*}/devenv.toml"
   stacks+=("solo-${pair%%=*}")
 done
@@ -81,7 +83,7 @@ dv() { # STACK ARGS...
 for s in "${stacks[@]}"; do dv "$s" env init -q >/dev/null; done
 trap 'for s in "${stacks[@]}"; do dv "$s" down --volumes --yes -q >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
 # CPU seconds the containers of STACK used so far.
-cpu_total() { python3 "$bench/cpu.py" "$p${1/-/}" | sed -n 's/^total //p'; }
+cpu_total() { python3 "$bench/cpu.py" "$(project_of "$1")" | sed -n 's/^total //p'; }
 # The lower median of decimal numbers (one of them, so no rounding).
 lower_median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # The machine's busy CPU time so far, in clock ticks (Linux /proc/stat: all but idle and iowait).
